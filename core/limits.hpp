@@ -1,0 +1,52 @@
+#pragma once
+// Every protocol constant and resource limit, named, in one place, each with the reason it has its value.
+// PROTOCOL.md sections are cited as §n.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace mk::limits {
+
+using namespace std::chrono_literals;
+
+// -- wire (§1) --
+inline constexpr std::size_t max_datagram = 64 * 1024;   // §1 FIX: cap at 64 KiB (OS max is 65507)
+inline constexpr std::size_t max_username = 64;          // §4 FIX: bounded; the original has no limit
+inline constexpr std::size_t max_file_name = 255;        // longest name common file systems allow
+inline constexpr std::size_t max_text = 16 * 1024;       // a chat line; far above any human message
+inline constexpr std::size_t max_reason = 256;           // DISCONNECT reason
+inline constexpr std::size_t max_pubkey_b64 = 512;       // a P-521 SPKI is 212 chars; leave room for errors to be typed
+inline constexpr std::size_t pubkey_b64_len = 212;       // §2: P-521 SPKI, uncompressed point
+inline constexpr std::size_t max_signature_b64 = 256;    // §2: DER ECDSA P-521 is at most 139 bytes = 188 chars
+inline constexpr std::size_t nonce_bytes = 36;           // §2: 36 random bytes -> 48 base64 chars
+inline constexpr std::size_t hash_bytes = 48;            // §10: SHA-384 -> 64 base64 chars
+inline constexpr std::size_t max_chunk = 1024;           // §10: CHUNK_SIZE
+inline constexpr std::size_t max_audio_packet = 1275;    // largest legal Opus packet (RFC 6716)
+inline constexpr std::size_t legacy_audio_packet = 60;   // §9 MUST: the original's buffer holds 60 bytes
+inline constexpr std::size_t gcm_iv_bytes = 8;           // §11: 8-byte IV
+inline constexpr std::size_t gcm_tag_bytes = 16;         // §11: 16-byte tag
+inline constexpr std::uint16_t default_port = 23232;     // §1
+
+// -- connection (§5, §6, §7) --
+inline constexpr auto handshake_timeout = 10s;           // §5: pending state older than 10 s is dropped
+inline constexpr auto connect_retransmit = 2s;           // FIX §14: the original never retransmits CONNECT
+inline constexpr int connect_attempts = 4;               // 4 sends within the 10 s window
+inline constexpr auto keepalive_tick = 500ms;            // §6: the check runs every 500 ms
+inline constexpr auto ping_interval = 1s;                // §6: ping when >1 s since the last
+inline constexpr auto min_ping_rtt = 20ms;               // §6: strike after 3 x max(avg, 20 ms)
+inline constexpr int max_strikes = 6;                    // §6: 6 strikes -> timed out
+inline constexpr auto request_timeout = 10s;             // §7: REQUEST pending for 10 s
+inline constexpr auto crypt_resend = 2s;                 // §11: CRYPTSTART/CRYPTACCEPT resent every 2 s
+inline constexpr std::size_t max_half_open = 256;        // flood guard: pending inbound handshakes
+inline constexpr std::size_t max_pending_prompts = 64;   // flood guard: questions waiting for the user
+inline constexpr std::size_t max_pending_requests = 64;  // flood guard: introductions in flight
+inline constexpr std::size_t max_peers = 4096;           // flood guard: connected peers
+
+// -- file transfer (§10) --
+inline constexpr std::size_t legacy_window_chunks = 10;  // §10: the original's fixed window
+inline constexpr auto file_ack_interval = 100ms;         // §10: receiver ACKs every 100 ms
+inline constexpr auto file_resend_after = 200ms;         // §10: sender resends after 200 ms
+inline constexpr auto file_accept_timeout = 11s;         // §10: "more than 10 whole seconds"
+
+}  // namespace mk::limits
