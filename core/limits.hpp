@@ -27,6 +27,10 @@ inline constexpr std::size_t legacy_audio_packet = 60;   // §9 MUST: the origin
 inline constexpr std::size_t gcm_iv_bytes = 8;           // §11: 8-byte IV
 inline constexpr std::size_t gcm_tag_bytes = 16;         // §11: 16-byte tag
 inline constexpr std::uint16_t default_port = 23232;     // §1
+inline constexpr std::size_t max_endpoint = 64;           // §7: REQUESTED "ip:port" text; IPv6 + port fits easily
+inline constexpr std::size_t max_sack_ranges = 16;       // FILESACK extension: bounded selective-ACK list
+inline constexpr std::size_t max_caps_features = 32;     // MKCAPS extension: bounded feature list
+inline constexpr std::size_t max_feature_name = 32;      // MKCAPS extension: one feature name
 
 // -- connection (§5, §6, §7) --
 inline constexpr auto handshake_timeout = 10s;           // §5: pending state older than 10 s is dropped

@@ -1,0 +1,221 @@
+#pragma once
+// PROTOCOL §4: one struct per protocol message, with strict parsing (§14 FIX) and byte-exact serialization
+// (§13). The last three structs are mokaccino extensions, exchanged only between mokaccino nodes: an original
+// node drops unknown keywords silently (§1).
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace mk::wire {
+
+// -- handshake (§5), sent and accepted from unknown endpoints --
+struct connect_msg {
+  static constexpr std::string_view keyword = "CONNECT";
+  std::string username, nonce, pubkey, signature;
+  bool operator==(const connect_msg&) const = default;
+};
+// HANDSHAKE <userB> <nonceB> <nonceA> <pubkeyB> <sig>
+struct handshake_msg {
+  static constexpr std::string_view keyword = "HANDSHAKE";
+  std::string username, nonce, peer_nonce, pubkey, signature;
+  bool operator==(const handshake_msg&) const = default;
+};
+struct connected_msg {
+  static constexpr std::string_view keyword = "CONNECTED";
+  std::string nonce, signature;
+  bool operator==(const connected_msg&) const = default;
+};
+// DISCONNECT [reason]; an empty reason is serialized without the token.
+struct disconnect_msg {
+  static constexpr std::string_view keyword = "DISCONNECT";
+  std::string reason;
+  bool operator==(const disconnect_msg&) const = default;
+};
+
+// -- keep-alive (§6) --
+struct ping_msg {
+  static constexpr std::string_view keyword = "PING";
+  std::uint16_t id = 0;
+  bool operator==(const ping_msg&) const = default;
+};
+struct pong_msg {
+  static constexpr std::string_view keyword = "PONG";
+  std::uint16_t id = 0;
+  bool operator==(const pong_msg&) const = default;
+};
+
+// -- introductions (§7) --
+struct request_msg {
+  static constexpr std::string_view keyword = "REQUEST";
+  std::string username;
+  bool operator==(const request_msg&) const = default;
+};
+struct fail_msg {
+  static constexpr std::string_view keyword = "FAIL";
+  std::string username;
+  bool operator==(const fail_msg&) const = default;
+};
+struct key_msg {
+  static constexpr std::string_view keyword = "KEY";
+  std::string username, pubkey, signature;
+  bool operator==(const key_msg&) const = default;
+};
+// endpoint is the "ip:port" text as sent (parsed by the caller, splitting at the last ':').
+struct requested_msg {
+  static constexpr std::string_view keyword = "REQUESTED";
+  std::string username, endpoint, pubkey, signature;
+  bool operator==(const requested_msg&) const = default;
+};
+
+// -- text (§8): MSG <text> [extra...]; extra tokens are ignored on parse --
+struct text_msg {
+  static constexpr std::string_view keyword = "MSG";
+  std::string text;
+  bool operator==(const text_msg&) const = default;
+};
+
+// -- voice (§9) --
+struct audio_start_msg {
+  static constexpr std::string_view keyword = "AUDIOSTART";
+  bool operator==(const audio_start_msg&) const = default;
+};
+struct audio_accept_msg {
+  static constexpr std::string_view keyword = "AUDIOACCEPT";
+  bool operator==(const audio_accept_msg&) const = default;
+};
+struct audio_stop_msg {
+  static constexpr std::string_view keyword = "AUDIOSTOP";
+  bool operator==(const audio_stop_msg&) const = default;
+};
+struct audio_msg {
+  static constexpr std::string_view keyword = "AUDIO";
+  std::vector<std::uint8_t> packet;  // one Opus packet, 1..limits::max_audio_packet bytes
+  bool operator==(const audio_msg&) const = default;
+};
+
+// -- files (§10) --
+struct file_init_msg {
+  static constexpr std::string_view keyword = "FILEINIT";
+  std::string hash;  // base64(SHA-384), 64 chars
+  std::uint64_t size = 0;
+  std::string name;
+  bool operator==(const file_init_msg&) const = default;
+};
+struct file_ack_msg {
+  static constexpr std::string_view keyword = "FILEACK";
+  std::string hash;
+  std::uint64_t next = 0;
+  bool operator==(const file_ack_msg&) const = default;
+};
+struct file_msg {
+  static constexpr std::string_view keyword = "FILE";
+  std::string hash;
+  std::uint64_t offset = 0;
+  std::vector<std::uint8_t> data;  // 1..limits::max_chunk bytes
+  bool operator==(const file_msg&) const = default;
+};
+struct file_stop_msg {
+  static constexpr std::string_view keyword = "FILESTOP";
+  std::string hash;
+  bool operator==(const file_stop_msg&) const = default;
+};
+
+// -- end-to-end encryption (§11) --
+struct crypt_start_msg {
+  static constexpr std::string_view keyword = "CRYPTSTART";
+  std::string pubkey, signature;
+  bool operator==(const crypt_start_msg&) const = default;
+};
+struct crypt_accept_msg {
+  static constexpr std::string_view keyword = "CRYPTACCEPT";
+  std::string pubkey, signature;
+  bool operator==(const crypt_accept_msg&) const = default;
+};
+struct crypt_ack_msg {
+  static constexpr std::string_view keyword = "CRYPTACK";
+  bool operator==(const crypt_ack_msg&) const = default;
+};
+struct crypt_stop_msg {
+  static constexpr std::string_view keyword = "CRYPTSTOP";
+  bool operator==(const crypt_stop_msg&) const = default;
+};
+// C <b64 ct> <b64 iv> <b64 tag>
+struct crypt_msg {
+  static constexpr std::string_view keyword = "C";
+  std::vector<std::uint8_t> ciphertext;
+  std::array<std::uint8_t, 8> iv{};
+  std::array<std::uint8_t, 16> tag{};
+  bool operator==(const crypt_msg&) const = default;
+};
+
+// -- mokaccino extensions (DESIGN "Compatibility and extensions") --
+// MKCAPS <version> <f1,f2,...>: features are a non-empty list of [a-z0-9-]+ names joined by ','.
+struct caps_msg {
+  static constexpr std::string_view keyword = "MKCAPS";
+  std::uint32_t version = 0;
+  std::vector<std::string> features;
+  bool operator==(const caps_msg&) const = default;
+};
+// VOICE <seq> <ts> <b64 packet>: AUDIO with a sequence number and a timestamp for the jitter buffer.
+struct voice_msg {
+  static constexpr std::string_view keyword = "VOICE";
+  std::uint32_t seq = 0;
+  std::uint32_t timestamp = 0;
+  std::vector<std::uint8_t> packet;
+  bool operator==(const voice_msg&) const = default;
+};
+// FILESACK <hash> <next> <ranges>: selective ACK. ranges are received [begin,end) byte ranges above next,
+// "b-e,b-e", sorted, disjoint and non-adjacent, next < b < e; at most limits::max_sack_ranges; none = "-".
+struct file_sack_msg {
+  static constexpr std::string_view keyword = "FILESACK";
+  std::string hash;
+  std::uint64_t next = 0;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+  bool operator==(const file_sack_msg&) const = default;
+};
+
+using message = std::variant<connect_msg, handshake_msg, connected_msg, disconnect_msg, ping_msg, pong_msg,
+                             request_msg, fail_msg, key_msg, requested_msg, text_msg, audio_start_msg,
+                             audio_accept_msg, audio_stop_msg, audio_msg, file_init_msg, file_ack_msg, file_msg,
+                             file_stop_msg, crypt_start_msg, crypt_accept_msg, crypt_ack_msg, crypt_stop_msg,
+                             crypt_msg, caps_msg, voice_msg, file_sack_msg>;
+
+// Strict parse of one line (no LF). Errors: errc::unknown_keyword, malformed (token count, field shape),
+// bad_number, too_long, bad_base64. Never throws; work is linear in the line length.
+mk::result<message> parse_line(std::string_view line);
+
+// The escaped line, without LF.
+std::string serialize(const message& m);
+void serialize_into(const message& m, std::string& out);  // replaces out's contents, reusing its capacity
+
+template <class T>
+  requires requires { T::keyword; }
+std::string serialize(const T& m) {
+  return serialize(message{m});
+}
+// Hot-path overloads that avoid building a variant (and copying the payload).
+std::string serialize(const file_msg& m);
+std::string serialize(const crypt_msg& m);
+std::string serialize(const audio_msg& m);
+std::string serialize(const voice_msg& m);
+
+// §13.5: the serialized line without " <signature>": the bytes that are signed.
+std::string signed_text(const connect_msg& m);
+std::string signed_text(const handshake_msg& m);
+std::string signed_text(const connected_msg& m);
+std::string signed_text(const key_msg& m);
+std::string signed_text(const requested_msg& m);
+std::string signed_text(const crypt_start_msg& m);
+std::string signed_text(const crypt_accept_msg& m);
+
+// The keyword of the message, for counters and logs.
+std::string_view keyword_name(const message& m);
+
+}  // namespace mk::wire
