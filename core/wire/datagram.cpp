@@ -1,0 +1,34 @@
+#include "core/wire/datagram.hpp"
+
+#include <algorithm>
+
+#include "core/limits.hpp"
+
+namespace mk::wire {
+
+mk::result<std::string_view> line_of_datagram(std::span<const std::uint8_t> bytes) {
+  // PROTOCOL §14.1: an empty datagram made the original deaf; we just drop it.
+  if (bytes.empty())
+    return make_error(errc::malformed, "empty datagram");
+  if (bytes.size() > limits::max_datagram)
+    return make_error(errc::too_long, "datagram over 64 KiB");
+  // §1: the original truncates at NUL; we refuse such datagrams outright (§13.1: never NULs).
+  if (std::find(bytes.begin(), bytes.end(), std::uint8_t{0}) != bytes.end())
+    return make_error(errc::malformed, "NUL byte in datagram");
+  std::string_view line{reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+  if (line.back() == '\n')
+    line.remove_suffix(1);
+  if (line.empty())
+    return make_error(errc::malformed, "empty line");
+  return line;
+}
+
+std::string to_datagram(std::string_view line) {
+  std::string out;
+  out.reserve(line.size() + 1);
+  out.append(line);
+  out.push_back('\n');
+  return out;
+}
+
+}  // namespace mk::wire
