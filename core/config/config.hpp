@@ -27,6 +27,8 @@ struct policy {
 
   // True if `user` is on the whitelist (exact, byte-wise match). The caller applies default_action otherwise.
   bool allows(std::string_view user) const;
+
+  bool operator==(const policy&) const = default;
 };
 
 struct node_config {                          // PROTOCOL §12 keys, with the original's defaults
@@ -47,6 +49,10 @@ struct node_config {                          // PROTOCOL §12 keys, with the or
 
   bool operator==(const node_config&) const = default;
 };
+
+// Why `name` cannot be a configured username (§4 FIX: at most limits::max_username bytes, valid UTF-8, no control
+// characters), or nullopt if it can.
+std::optional<std::string> username_problem(std::string_view name);
 
 // Parse TOML text; `source` names the file in messages. Errors (errc::config_error) look like
 //   mokaccino.cfg:3: network.port: expected an integer in 1..65535, got a string

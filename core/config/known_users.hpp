@@ -28,8 +28,11 @@ class known_users {
   std::optional<std::string> key_of(std::string_view user) const;  // nullopt = unknown; "" = blacklisted
   bool contains(std::string_view user) const;
   bool is_blacklisted(std::string_view user) const;
+  // TOML holds only UTF-8: a name or key that is not valid UTF-8 is never stored (pin/set return false).
+  static bool storable(std::string_view user, std::string_view key);
   bool pin(std::string_view user, std::string_view key);  // TOFU: false (no change) if a pin exists
-  void set(std::string_view user, std::string_view key);  // explicit (e.g. blacklisting, own key)
+  // Explicit (e.g. blacklisting with "", own key as `loopback`); overwrites. False only if not storable().
+  bool set(std::string_view user, std::string_view key);
   bool erase(std::string_view user);
   std::size_t size() const { return keys_.size(); }
   bool empty() const { return keys_.empty(); }
