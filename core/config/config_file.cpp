@@ -124,9 +124,11 @@ mk::result<void> store_username(const std::filesystem::path& file, std::string_v
       expected.insert("network", toml::table{});
       net = expected.get("network");
     }
-    if (!net->is_table())
-      return key_error(source, net->source().begin.line, "network",
+    if (!net->is_table()) {  // copies carry no source position: take the line from the parsed document
+      auto it = doc->find("network");
+      return key_error(source, it->first.source().begin.line, "network",
                        fmt::format("expected a table, got {}", describe_type(*net)));
+    }
     net->as_table()->insert_or_assign("username", std::string{username});
 
     // Prefer the in-place edit; accept it only if it parses to exactly the expected document.
