@@ -102,8 +102,10 @@ check decode_payload(std::string_view kw, std::string_view s, std::size_t max_by
     return fail(errc::too_long, kw, "payload too long");
   if (!base64_decode_into(s, out))
     return fail(errc::bad_base64, kw, "payload is not base64");
-  if (out.empty() || out.size() > max_bytes)
-    return fail(errc::malformed, kw, "payload size out of range");
+  if (out.size() > max_bytes)
+    return fail(errc::too_long, kw, "payload too long");
+  if (out.empty())
+    return fail(errc::malformed, kw, "empty payload");
   return std::nullopt;
 }
 

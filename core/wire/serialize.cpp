@@ -18,11 +18,15 @@ void put_text(std::string_view s, std::string& out) {
   escape_token_append(s, out);
 }
 
-void put_num(std::uint64_t v, std::string& out) {
+void append_decimal(std::uint64_t v, std::string& out) {
   char buf[24];
   auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<std::size_t>(res.ptr - buf));
+}
+
+void put_num(std::uint64_t v, std::string& out) {
   out.push_back(' ');
-  out.append(buf, res.ptr);
+  append_decimal(v, out);
 }
 
 void put_b64(std::span<const std::uint8_t> bytes, std::string& out) {
@@ -170,14 +174,12 @@ void append(const file_sack_msg& m, std::string& out) {
     out.push_back('-');
     return;
   }
-  char buf[48];
   for (std::size_t i = 0; i < m.ranges.size(); ++i) {
     if (i != 0)
       out.push_back(',');
-    auto r = std::to_chars(buf, buf + sizeof buf, m.ranges[i].first);
-    *r.ptr++ = '-';
-    r = std::to_chars(r.ptr, buf + sizeof buf, m.ranges[i].second);
-    out.append(buf, r.ptr);
+    append_decimal(m.ranges[i].first, out);
+    out.push_back('-');
+    append_decimal(m.ranges[i].second, out);
   }
 }
 
