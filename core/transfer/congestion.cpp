@@ -1,0 +1,102 @@
+#include "core/transfer/congestion.hpp"
+
+#include <algorithm>
+
+namespace mk::transfer {
+namespace {
+constexpr duration clock_granularity = std::chrono::milliseconds(1);  // RFC 6298 G
+}
+
+// -- rtt_estimator --
+
+void rtt_estimator::on_sample(duration rtt) {
+  if (rtt < duration::zero()) return;
+  latest_ = rtt;
+  if (!min_rtt_ || rtt < *min_rtt_) min_rtt_ = rtt;
+  recent_[recent_pos_] = rtt;
+  recent_pos_ = (recent_pos_ + 1) % recent_.size();
+  recent_count_ = std::min(recent_count_ + 1, recent_.size());
+  if (!srtt_) {
+    srtt_ = rtt;
+    rttvar_ = rtt / 2;
+  } else {
+    duration diff = *srtt_ > rtt ? *srtt_ - rtt : rtt - *srtt_;
+    rttvar_ = (3 * rttvar_ + diff) / 4;
+    srtt_ = (7 * *srtt_ + rtt) / 8;
+  }
+  rto_ = std::clamp<duration>(*srtt_ + std::max(clock_granularity, 4 * rttvar_), limits::transfer_min_rto,
+                              limits::transfer_max_rto);
+}
+
+void rtt_estimator::on_timeout() { rto_ = std::min<duration>(rto_ * 2, limits::transfer_max_rto); }
+
+std::optional<duration> rtt_estimator::current_delay() const {
+  if (recent_count_ == 0) return std::nullopt;
+  return *std::min_element(recent_.begin(), recent_.begin() + static_cast<std::ptrdiff_t>(recent_count_));
+}
+
+// -- congestion --
+
+congestion::congestion(congestion_config cfg)
+    : cfg_(cfg), cwnd_exact_(static_cast<double>(cfg.initial_cwnd)), cwnd_(cfg.initial_cwnd),
+      ssthresh_(cfg.max_cwnd) {
+  cfg_.min_cwnd = std::max<std::size_t>(cfg_.min_cwnd, chunk_size);
+  cfg_.max_cwnd = std::max(cfg_.max_cwnd, cfg_.min_cwnd);
+  clamp();
+}
+
+duration congestion::queuing_delay() const {
+  auto cur = rtt_.current_delay();
+  auto base = rtt_.min_rtt();
+  return cur && base ? *cur - *base : duration::zero();
+}
+
+void congestion::on_ack(std::size_t bytes, time_point sent) {
+  if (recovery_start_ && sent <= *recovery_start_) return;  // still recovering from the last loss event
+  double target = static_cast<double>(cfg_.target_delay.count());
+  double queued = static_cast<double>(queuing_delay().count());
+  if (in_slow_start()) {
+    if (queued > target / 2) {
+      ssthresh_ = cwnd_;  // the queue is building: leave slow start before it overshoots (HyStart-like)
+    } else {
+      cwnd_exact_ += static_cast<double>(bytes);
+      clamp();
+      return;
+    }
+  }
+  // Congestion avoidance: one chunk per cwnd acknowledged, scaled by the LEDBAT off-target factor.
+  double off_target = target > 0 ? std::clamp((target - queued) / target, -1.0, 1.0) : 1.0;
+  cwnd_exact_ += off_target * static_cast<double>(bytes) * static_cast<double>(chunk_size) / cwnd_exact_;
+  clamp();
+}
+
+bool congestion::on_loss(time_point sent, time_point now) {
+  if (recovery_start_ && sent <= *recovery_start_) return false;  // same event: halve once per round trip
+  ssthresh_ = std::max(cwnd_ / 2, cfg_.min_cwnd);
+  cwnd_exact_ = static_cast<double>(ssthresh_);
+  recovery_start_ = now;
+  clamp();
+  return true;
+}
+
+void congestion::on_timeout(time_point now) {
+  rtt_.on_timeout();
+  ssthresh_ = std::max(cwnd_ / 2, cfg_.min_cwnd);
+  cwnd_exact_ = static_cast<double>(cfg_.min_cwnd);
+  recovery_start_ = now;
+  clamp();
+}
+
+duration congestion::pacing_interval(std::size_t bytes) const {
+  auto srtt = rtt_.srtt();
+  if (!srtt || cwnd_ == 0) return duration::zero();
+  return duration(static_cast<duration::rep>(static_cast<double>(srtt->count()) * static_cast<double>(bytes) /
+                                             static_cast<double>(cwnd_)));
+}
+
+void congestion::clamp() {
+  cwnd_exact_ = std::clamp(cwnd_exact_, static_cast<double>(cfg_.min_cwnd), static_cast<double>(cfg_.max_cwnd));
+  cwnd_ = static_cast<std::size_t>(cwnd_exact_);
+}
+
+}  // namespace mk::transfer

@@ -1,0 +1,83 @@
+#pragma once
+// Per-transfer congestion control in bytes (Issue "File transfers": adapt to the path instead of the original's
+// fixed 10-chunk window, PROTOCOL §10/§14). Three parts:
+// - RTT estimation and RTO as in RFC 6298 (floor limits::transfer_min_rto, cap limits::transfer_max_rto,
+//   exponential backoff on timeout until a new sample arrives);
+// - Reno-style slow start / additive increase / multiplicative decrease (halve at most once per round trip:
+//   losses of data sent before the last decrease are part of the same event, as in QUIC);
+// - a LEDBAT-style delay signal: queuing delay = current RTT (min of the last few samples) - min RTT. Growth is
+//   scaled by (target - queuing) / target, so it stops at the target and shrinks above it: a transfer yields
+//   before it fills the queue that pings and chat share.
+
+#include <array>
+#include <cstddef>
+#include <optional>
+
+#include "core/limits.hpp"
+#include "core/transfer/types.hpp"
+
+namespace mk::transfer {
+
+struct congestion_config {
+  std::size_t initial_cwnd = limits::legacy_window_chunks * chunk_size;  // the original's window: safe start
+  std::size_t min_cwnd = limits::transfer_min_cwnd_chunks * chunk_size;
+  std::size_t max_cwnd = limits::transfer_max_window;
+  duration target_delay = limits::transfer_target_delay;
+};
+
+class rtt_estimator {
+ public:
+  void on_sample(duration rtt);     // RFC 6298 §2.2/2.3; also clears any backoff
+  void on_timeout();                // RFC 6298 §5.5: double the RTO (capped)
+  duration rto() const noexcept { return rto_; }
+  std::optional<duration> srtt() const noexcept { return srtt_; }
+  duration rttvar() const noexcept { return rttvar_; }
+  std::optional<duration> min_rtt() const noexcept { return min_rtt_; }
+  std::optional<duration> latest() const noexcept { return latest_; }
+  // min of the last limits::transfer_delay_filter samples (LEDBAT's filter against ACK-timing noise)
+  std::optional<duration> current_delay() const;
+
+ private:
+  std::optional<duration> srtt_, min_rtt_, latest_;
+  duration rttvar_{};
+  duration rto_ = limits::transfer_initial_rto;
+  std::array<duration, limits::transfer_delay_filter> recent_{};
+  std::size_t recent_count_ = 0, recent_pos_ = 0;
+};
+
+class congestion {
+ public:
+  explicit congestion(congestion_config cfg = {});
+
+  // A new RTT measurement (Karn: only from data that was sent once).
+  void on_rtt_sample(duration rtt) { rtt_.on_sample(rtt); }
+  // `bytes` newly acknowledged, of data first sent at `sent`.
+  void on_ack(std::size_t bytes, time_point sent);
+  // Data sent at `sent` was declared lost at `now`. Returns true if this started a new decrease.
+  bool on_loss(time_point sent, time_point now);
+  // The retransmission timer fired: back off the RTO, fall back to min_cwnd and slow start.
+  void on_timeout(time_point now);
+
+  std::size_t cwnd() const noexcept { return cwnd_; }
+  std::size_t ssthresh() const noexcept { return ssthresh_; }
+  bool in_slow_start() const noexcept { return cwnd_ < ssthresh_; }
+  const rtt_estimator& rtt() const noexcept { return rtt_; }
+  duration rto() const noexcept { return rtt_.rto(); }
+  duration queuing_delay() const;  // 0 until measured
+
+  // Pacing helper: the gap to leave between datagrams of `bytes` so that cwnd is spread over one srtt
+  // (0 before the first sample). The actor may use it to avoid bursts; the state machines don't need it.
+  duration pacing_interval(std::size_t bytes) const;
+
+ private:
+  void clamp();
+
+  congestion_config cfg_;
+  rtt_estimator rtt_;
+  double cwnd_exact_;  // fractional growth accumulates here
+  std::size_t cwnd_;
+  std::size_t ssthresh_;
+  std::optional<time_point> recovery_start_;  // data sent at or before this belongs to the last loss event
+};
+
+}  // namespace mk::transfer

@@ -1,0 +1,136 @@
+#include "core/transfer/receiver.hpp"
+
+#include "core/limits.hpp"
+
+namespace mk::transfer {
+
+receiver::receiver(std::uint64_t size, peer_mode mode, time_point now)
+    : size_(size), mode_(mode), held_(limits::transfer_max_ranges), last_data_(now), last_ack_(now),
+      first_unacked_(now) {
+  if (size_ == 0) {  // §10 FIX: a zero-byte file is complete at once (the original ACKs 0 forever)
+    state_ = receiver_state::complete;
+    final_acks_left_ = limits::transfer_final_ack_repeats;
+  }
+}
+
+void receiver::cancel(std::string reason) {
+  if (state_ != receiver_state::receiving) return;
+  state_ = receiver_state::failed;
+  reason_ = std::move(reason);
+}
+
+void receiver::mark_sent(time_point now) {
+  last_ack_ = now;
+  last_acked_next_ = next_;
+  changed_ = false;
+  unacked_chunks_ = 0;
+}
+
+ack_info receiver::ack_state() const {
+  ack_info a;
+  a.next = next_;
+  if (mode_ == peer_mode::extended) a.ranges = held_.lowest(limits::max_sack_ranges);
+  return a;
+}
+
+chunk_verdict receiver::on_chunk(std::uint64_t offset, std::uint64_t length, time_point now) {
+  chunk_verdict v;
+  if (state_ == receiver_state::failed) return v;
+  // PROTOCOL §10: offsets are multiples of 1024, FIX: inside the file, and the length follows the size rule.
+  if (offset % chunk_size != 0) {
+    v.error = "offset " + std::to_string(offset) + " is not a multiple of 1024";
+    return v;
+  }
+  if (offset >= size_) {
+    v.error = "offset " + std::to_string(offset) + " is not below the size " + std::to_string(size_);
+    return v;
+  }
+  std::uint64_t expected = chunk_length(size_, offset);
+  if (length != expected) {
+    v.error = "chunk at " + std::to_string(offset) + " has " + std::to_string(length) + " bytes, expected " +
+              std::to_string(expected);
+    return v;
+  }
+  std::uint64_t end = offset + length;
+  if (state_ == receiver_state::complete || end <= next_ || held_.contains(offset, end)) {
+    // PROTOCOL §10: a duplicate chunk is answered at once; after completion it means our final ACK was lost.
+    ++duplicates_;
+    v.ack_now = true;
+    mark_sent(now);
+    return v;
+  }
+  if (offset - next_ >= limits::transfer_reorder_window) return v;  // too far ahead: the sender will resend
+  last_data_ = now;
+  bool in_order = offset == next_;
+  if (in_order) {
+    next_ = held_.advance(end);
+  } else if (held_.insert(offset, end) == range_set::insert_result::full) {
+    return v;  // bounded memory: not stored, it will come again
+  }
+  v.store = true;
+  if (!changed_) first_unacked_ = now;
+  changed_ = true;
+  ++unacked_chunks_;
+  if (next_ == size_) {
+    state_ = receiver_state::complete;
+    final_acks_left_ = limits::transfer_final_ack_repeats;
+    v.ack_now = true;
+  } else if (mode_ == peer_mode::legacy) {
+    // PROTOCOL §10 acks at next >= last_acked + 10240; acking at half the original's window keeps it streaming.
+    // One immediate ACK per hole acts as the duplicate ACK that makes the original resend the missing chunk.
+    if (next_ >= last_acked_next_ + limits::legacy_window_chunks * chunk_size / 2) v.ack_now = true;
+    if (!in_order && hole_acked_for_ != next_) {
+      hole_acked_for_ = next_;
+      v.ack_now = true;
+    }
+  } else {
+    // Extended: report out-of-order arrivals and filled holes at once (fast loss detection), otherwise every
+    // few chunks.
+    if (!in_order || next_ > end || unacked_chunks_ >= limits::transfer_ack_every_chunks) v.ack_now = true;
+  }
+  if (v.ack_now) mark_sent(now);
+  return v;
+}
+
+std::optional<ack_info> receiver::on_tick(time_point now) {
+  switch (state_) {
+    case receiver_state::failed: return std::nullopt;
+    case receiver_state::complete:
+      if (final_acks_left_ > 0 && now - last_ack_ >= limits::file_ack_interval) {
+        --final_acks_left_;
+        mark_sent(now);
+        return ack_state();
+      }
+      return std::nullopt;
+    case receiver_state::receiving: break;
+  }
+  if (now - last_data_ >= limits::transfer_stall_timeout) {
+    state_ = receiver_state::failed;
+    reason_ = "no data for " + std::to_string(limits::transfer_stall_timeout.count()) + " s at byte " +
+              std::to_string(next_) + " of " + std::to_string(size_);
+    return std::nullopt;
+  }
+  bool due = mode_ == peer_mode::legacy
+                 ? now - last_ack_ >= limits::file_ack_interval  // §10: even if nothing changed
+                 : (changed_ && now - first_unacked_ >= limits::transfer_ack_delay) ||
+                       now - last_ack_ >= limits::transfer_ack_heartbeat;
+  if (!due) return std::nullopt;
+  mark_sent(now);
+  return ack_state();
+}
+
+time_point receiver::next_deadline() const {
+  switch (state_) {
+    case receiver_state::failed: return time_point::max();
+    case receiver_state::complete:
+      return final_acks_left_ > 0 ? last_ack_ + limits::file_ack_interval : time_point::max();
+    case receiver_state::receiving: break;
+  }
+  time_point t = last_data_ + limits::transfer_stall_timeout;
+  if (mode_ == peer_mode::legacy) return std::min(t, last_ack_ + limits::file_ack_interval);
+  t = std::min(t, last_ack_ + limits::transfer_ack_heartbeat);
+  if (changed_) t = std::min(t, first_unacked_ + limits::transfer_ack_delay);
+  return t;
+}
+
+}  // namespace mk::transfer

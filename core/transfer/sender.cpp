@@ -1,0 +1,277 @@
+#include "core/transfer/sender.hpp"
+
+#include <algorithm>
+
+#include "core/limits.hpp"
+
+namespace mk::transfer {
+namespace {
+
+congestion_config config_for(peer_mode mode) {
+  congestion_config cfg;
+  // An original receiver ACKs only every 10 chunks or every 100 ms (§10): below 10 chunks it would stall us.
+  if (mode == peer_mode::legacy) cfg.min_cwnd = limits::legacy_window_chunks * chunk_size;
+  return cfg;
+}
+
+}  // namespace
+
+const char* to_string(sender_state s) noexcept {
+  switch (s) {
+    case sender_state::pending: return "pending";
+    case sender_state::sending: return "sending";
+    case sender_state::done: return "done";
+    case sender_state::failed: return "failed";
+  }
+  return "?";
+}
+
+sender::sender(std::uint64_t size, peer_mode mode, time_point now)
+    : size_(size), mode_(mode), cc_(config_for(mode)), started_(now), last_progress_(now), rto_anchor_(now) {}
+
+sender::record* sender::find(std::uint64_t offset) {
+  if (offset < acked_ || offset >= high_sent_) return nullptr;
+  return &window_[(offset - acked_) / chunk_size];
+}
+
+bool sender::valid_ack(std::uint64_t next) const {
+  // PROTOCOL §10: a multiple of 1024 or the size, and never beyond what was sent.
+  return (next % chunk_size == 0 || next == size_) && next <= high_sent_;
+}
+
+duration sender::reorder_guard() const {
+  // A chunk younger than one smoothed RTT may simply still be on its way.
+  auto srtt = cc_.rtt().srtt();
+  return srtt ? *srtt : duration(limits::transfer_min_rto);
+}
+
+time_point sender::rto_deadline() const { return rto_anchor_ + cc_.rto(); }
+
+void sender::fail(std::string reason) {
+  state_ = sender_state::failed;
+  reason_ = std::move(reason);
+  window_.clear();
+  lost_.clear();
+  send_order_.clear();
+  in_flight_ = 0;
+}
+
+void sender::cancel(std::string reason) {
+  if (state_ == sender_state::done || state_ == sender_state::failed) return;
+  fail(std::move(reason));
+}
+
+// -- acknowledgements --
+
+void sender::delivered(std::uint64_t offset, record& r, time_point now) {
+  // Progress of any kind restarts the timers and ends the post-timeout probing.
+  last_progress_ = now;
+  rto_anchor_ = now;
+  probe_only_ = false;
+  if (!r.in_flight) return;  // it had been marked lost (or re-queued): no RTT or congestion signal from it
+  in_flight_ -= chunk_length(size_, offset);
+  r.in_flight = false;
+  // Karn: a retransmitted chunk's RTT is ambiguous, so only first transmissions give samples.
+  if (!r.retransmitted) cc_.on_rtt_sample(now - r.sent);
+  cc_.on_ack(chunk_length(size_, offset), r.sent);
+  if (!rack_seq_ || r.seq > *rack_seq_) {
+    rack_seq_ = r.seq;
+    rack_sent_ = r.sent;
+    rack_rtt_ = now - r.sent;
+  }
+}
+
+void sender::advance(std::uint64_t next, time_point now) {
+  while (acked_ < next && !window_.empty()) {
+    record& r = window_.front();
+    if (r.lost) lost_.erase(acked_);
+    if (!r.sacked) delivered(acked_, r, now);
+    acked_ += chunk_length(size_, acked_);
+    window_.pop_front();
+  }
+}
+
+bool sender::on_ack(std::uint64_t next, time_point now) {
+  if (state_ == sender_state::pending) {
+    if (next != 0) return false;
+    // PROTOCOL §10: FILEACK 0 while pending = accepted. FIX: for a zero-byte file that also means done.
+    state_ = size_ == 0 ? sender_state::done : sender_state::sending;
+    last_progress_ = now;
+    rto_anchor_ = now;
+    return true;
+  }
+  if (state_ != sender_state::sending || !valid_ack(next) || next < acked_) return false;
+  if (mode_ == peer_mode::extended) return on_sack(next, {}, now);
+  bool duplicate = next == acked_;
+  advance(next, now);
+  if (acked_ == size_) {
+    state_ = sender_state::done;
+    return true;
+  }
+  legacy_loss_checks(duplicate, now);
+  return true;
+}
+
+void sender::legacy_loss_checks(bool duplicate, time_point now) {
+  if (in_recovery_ && acked_ >= recover_) in_recovery_ = false;
+  if (window_.empty()) return;
+  record& head = window_.front();
+  if (head.lost || !head.in_flight || now - head.sent < reorder_guard()) return;
+  // PROTOCOL §10: a duplicate ACK means the chunk at the ACK point is missing; so does a partial ACK during
+  // recovery (NewReno: the next hole is the new ACK point).
+  if (duplicate || in_recovery_) {
+    if (!in_recovery_) {
+      in_recovery_ = true;
+      recover_ = high_sent_;
+    }
+    mark_lost(acked_, head, now);
+  }
+}
+
+bool sender::on_sack(std::uint64_t next, std::span<const byte_range> ranges, time_point now) {
+  if (state_ == sender_state::pending) return on_ack(next, now);
+  if (state_ != sender_state::sending || !valid_ack(next) || next < acked_) return false;
+  mode_ = peer_mode::extended;
+  advance(next, now);
+  std::size_t used = 0;
+  for (auto [b, e] : ranges) {
+    if (used++ >= limits::max_sack_ranges) break;
+    bool valid = b < e && b >= acked_ && b % chunk_size == 0 && (e % chunk_size == 0 || e == size_) &&
+                 e <= high_sent_;
+    if (!valid) continue;
+    for (std::uint64_t off = b; off < e; off += chunk_size) {
+      record* r = find(off);
+      if (!r || r->sacked) continue;
+      r->sacked = true;
+      if (r->lost) {
+        r->lost = false;
+        lost_.erase(off);
+      }
+      delivered(off, *r, now);
+    }
+  }
+  if (acked_ == size_) {
+    state_ = sender_state::done;
+    return true;
+  }
+  rack_detect(now);
+  return true;
+}
+
+void sender::mark_lost(std::uint64_t offset, record& r, time_point now) {
+  if (r.sacked || r.lost) return;
+  if (r.in_flight) {
+    in_flight_ -= chunk_length(size_, offset);
+    r.in_flight = false;
+  }
+  r.lost = true;
+  lost_.insert(offset);
+  cc_.on_loss(r.sent, now);
+}
+
+// RACK, simplified: a chunk is lost once a chunk sent after it has been delivered and it is older than that one by
+// a reordering window (min_rtt / 4), or one RTT + the window has passed since it was sent.
+void sender::rack_detect(time_point now) {
+  rack_deadline_.reset();
+  if (!rack_seq_) return;
+  duration reo = cc_.rtt().min_rtt().value_or(duration::zero()) / 4;
+  while (!send_order_.empty()) {
+    auto ev = send_order_.front();
+    record* r = find(ev.offset);
+    if (!r || r->sacked || r->lost || r->seq != ev.seq) {  // delivered, queued or re-sent since: stale
+      send_order_.pop_front();
+      continue;
+    }
+    if (ev.seq >= *rack_seq_) break;  // nothing sent after it is known delivered yet
+    if (r->sent + reo <= rack_sent_ || now >= r->sent + rack_rtt_ + reo) {
+      mark_lost(ev.offset, *r, now);
+      send_order_.pop_front();
+      continue;
+    }
+    rack_deadline_ = r->sent + rack_rtt_ + reo;
+    break;
+  }
+}
+
+// -- timers --
+
+void sender::on_rto(time_point now) {
+  ++timeouts_;
+  cc_.on_timeout(now);
+  // Everything unacknowledged is presumed lost (skipping SACKed chunks); only one chunk goes out until an ACK
+  // proves the path works again, and the next timeout waits twice as long.
+  for (std::size_t i = 0; i < window_.size(); ++i) mark_lost(offset_of(i), window_[i], now);
+  send_order_.clear();
+  rack_deadline_.reset();
+  probe_only_ = true;
+  in_recovery_ = true;
+  recover_ = high_sent_;
+  rto_anchor_ = now;
+}
+
+void sender::on_tick(time_point now) {
+  if (state_ == sender_state::pending) {
+    if (now - started_ >= limits::file_accept_timeout)
+      fail("not accepted within " + std::to_string(limits::file_accept_timeout.count()) + " s");
+    return;
+  }
+  if (state_ != sender_state::sending) return;
+  if (now - last_progress_ >= limits::transfer_stall_timeout) {
+    fail("no acknowledgement progress for " + std::to_string(limits::transfer_stall_timeout.count()) + " s at byte " +
+         std::to_string(acked_) + " of " + std::to_string(size_));
+    return;
+  }
+  if (in_flight_ > 0 && now >= rto_deadline()) on_rto(now);
+  if (rack_deadline_ && now >= *rack_deadline_) rack_detect(now);
+}
+
+time_point sender::next_deadline() const {
+  switch (state_) {
+    case sender_state::pending: return started_ + limits::file_accept_timeout;
+    case sender_state::sending: {
+      time_point t = last_progress_ + limits::transfer_stall_timeout;
+      if (in_flight_ > 0) t = std::min(t, rto_deadline());
+      if (rack_deadline_) t = std::min(t, *rack_deadline_);
+      return t;
+    }
+    default: return time_point::max();
+  }
+}
+
+// -- sending --
+
+std::optional<chunk> sender::next_chunk(time_point now) {
+  if (state_ != sender_state::sending) return std::nullopt;
+  if (probe_only_ && in_flight_ > 0) return std::nullopt;
+  auto fits = [&](std::uint64_t len) { return in_flight_ == 0 || in_flight_ + len <= cc_.cwnd(); };
+  auto start = [&](record& r, std::uint64_t offset) {
+    if (in_flight_ == 0) rto_anchor_ = now;  // RFC 6298 5.1: start the timer when data goes out
+    r.sent = now;
+    r.seq = next_seq_++;
+    r.in_flight = true;
+    in_flight_ += chunk_length(size_, offset);
+    if (mode_ == peer_mode::extended) send_order_.push_back({offset, r.seq});
+  };
+  if (!lost_.empty()) {
+    std::uint64_t off = *lost_.begin();
+    std::uint64_t len = chunk_length(size_, off);
+    if (!fits(len)) return std::nullopt;  // retransmissions go first: no new data past a hole
+    record& r = *find(off);
+    lost_.erase(lost_.begin());
+    r.lost = false;
+    r.retransmitted = true;
+    start(r, off);
+    ++retransmits_;
+    return chunk{off, len, true};
+  }
+  if (high_sent_ >= size_) return std::nullopt;
+  std::uint64_t len = chunk_length(size_, high_sent_);
+  if (!fits(len) || high_sent_ + len - acked_ > limits::transfer_max_window) return std::nullopt;
+  window_.emplace_back();
+  std::uint64_t off = high_sent_;
+  high_sent_ += len;
+  start(window_.back(), off);
+  return chunk{off, len, false};
+}
+
+}  // namespace mk::transfer

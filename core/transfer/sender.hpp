@@ -1,0 +1,140 @@
+#pragma once
+// The sending side of one file transfer as a deterministic state machine (PROTOCOL §10, Issue "File transfers").
+// The actor owns the socket, the file and the timer; it drives this object:
+//   1. construct it when FILEINIT goes out;
+//   2. feed every valid FILEACK to on_ack() and every selective ACK to on_sack(); call on_tick() when the timer
+//      fires;
+//   3. after each of those calls, send next_chunk() until it returns nothing, then arm the timer for
+//      next_deadline();
+//   4. when state() becomes failed, send FILESTOP (unless the peer cancelled); when done, drop the object. An ACK
+//      for a hash that no longer exists (a late accept after the accept timeout) is answered with FILESTOP.
+//
+// Modes: `legacy` (an original receiver: cumulative ACKs only) detects loss by duplicate ACK and NewReno partial
+// ACKs; `extended` (a mokaccino receiver) uses the SACK ranges and RACK-style time-based loss detection. In both,
+// the retransmission timer (RFC 6298) fires at most once per RTO, backs off exponentially, and after it only one
+// chunk is in flight until an ACK arrives: never the original's 10 ms resend storm (§14). The window adapts through
+// `congestion` instead of the original's fixed 10 chunks, bounded by limits::transfer_max_window.
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+
+#include "core/transfer/congestion.hpp"
+#include "core/transfer/range_set.hpp"
+#include "core/transfer/types.hpp"
+
+namespace mk::transfer {
+
+enum class sender_state {
+  pending,  // FILEINIT sent, waiting for FILEACK 0
+  sending,
+  done,     // FILEACK size received
+  failed,   // see failure_reason()
+};
+
+const char* to_string(sender_state s) noexcept;
+
+struct chunk {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  bool retransmission = false;
+  bool operator==(const chunk&) const = default;
+};
+
+class sender {
+ public:
+  // `now` is when FILEINIT was sent; the accept timeout (limits::file_accept_timeout) runs from it.
+  sender(std::uint64_t size, peer_mode mode, time_point now);
+
+  // FILEACK <next>. Returns false if it was ignored: PROTOCOL §10 requires next to be a multiple of 1024 or the
+  // size, and at most the bytes sent; stale (lower than the acked point) and wrong-state ACKs are ignored too.
+  // FILEACK 0 while pending accepts the transfer (and completes a zero-byte one).
+  bool on_ack(std::uint64_t next, time_point now);
+  // Selective ACK: cumulative `next` plus [begin,end) ranges held above it. Invalid ranges are skipped. Receiving
+  // one switches a legacy sender to extended mode (the peer evidently speaks it).
+  bool on_sack(std::uint64_t next, std::span<const byte_range> ranges, time_point now);
+  // Timers: accept timeout, stall timeout, retransmission timeout, RACK reordering timer.
+  void on_tick(time_point now);
+  // The chunk to send now (a retransmission first, else new data), if the congestion window allows one.
+  std::optional<chunk> next_chunk(time_point now);
+  // When on_tick() must next be called (time_point::max() once finished).
+  time_point next_deadline() const;
+  // The transfer ends (FILESTOP received, user cancel, peer disconnected).
+  void cancel(std::string reason);
+
+  // -- queries --
+  sender_state state() const noexcept { return state_; }
+  const std::string& failure_reason() const noexcept { return reason_; }
+  std::uint64_t size() const noexcept { return size_; }
+  std::uint64_t acked_bytes() const noexcept { return acked_; }   // cumulative point
+  std::uint64_t sent_bytes() const noexcept { return high_sent_; }  // highest new byte sent
+  std::uint64_t retransmit_count() const noexcept { return retransmits_; }
+  std::uint64_t timeout_count() const noexcept { return timeouts_; }
+  std::size_t bytes_in_flight() const noexcept { return in_flight_; }
+  peer_mode mode() const noexcept { return mode_; }
+  const transfer::congestion& congestion() const noexcept { return cc_; }
+
+ private:
+  struct record {
+    time_point sent;
+    std::uint64_t seq = 0;  // send order, to break ties between chunks sent at the same instant
+    bool in_flight = false;
+    bool sacked = false;
+    bool lost = false;  // queued for retransmission
+    bool retransmitted = false;
+  };
+
+  std::uint64_t offset_of(std::size_t index) const { return acked_ + index * chunk_size; }
+  record* find(std::uint64_t offset);
+  bool valid_ack(std::uint64_t next) const;
+  void advance(std::uint64_t next, time_point now);
+  void delivered(std::uint64_t offset, record& r, time_point now);
+  void mark_lost(std::uint64_t offset, record& r, time_point now);
+  void legacy_loss_checks(bool duplicate, time_point now);
+  void rack_detect(time_point now);
+  void on_rto(time_point now);
+  void fail(std::string reason);
+  duration reorder_guard() const;
+  time_point rto_deadline() const;
+
+  std::uint64_t size_;
+  peer_mode mode_;
+  sender_state state_ = sender_state::pending;
+  std::string reason_;
+  transfer::congestion cc_;
+
+  std::uint64_t acked_ = 0;      // cumulative point (multiple of 1024, or size)
+  std::uint64_t high_sent_ = 0;  // new data frontier
+  std::deque<record> window_;    // chunk i covers offset acked_ + i*1024
+  std::set<std::uint64_t> lost_;  // offsets to retransmit, lowest first
+  std::size_t in_flight_ = 0;
+  std::uint64_t next_seq_ = 0;
+
+  time_point started_;
+  time_point last_progress_;
+  time_point rto_anchor_;
+  bool probe_only_ = false;  // after an RTO: one chunk in flight until an ACK arrives
+
+  // legacy: NewReno recovery
+  bool in_recovery_ = false;
+  std::uint64_t recover_ = 0;
+
+  // extended: RACK (RFC 8985, simplified)
+  struct send_event {
+    std::uint64_t offset;
+    std::uint64_t seq;
+  };
+  std::deque<send_event> send_order_;
+  std::optional<std::uint64_t> rack_seq_;
+  time_point rack_sent_;
+  duration rack_rtt_{};
+  std::optional<time_point> rack_deadline_;
+
+  std::uint64_t retransmits_ = 0;
+  std::uint64_t timeouts_ = 0;
+};
+
+}  // namespace mk::transfer

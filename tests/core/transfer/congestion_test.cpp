@@ -1,0 +1,127 @@
+#include <doctest/doctest.h>
+
+#include "core/limits.hpp"
+#include "core/transfer/congestion.hpp"
+
+using namespace mk::transfer;
+using namespace std::chrono_literals;
+
+namespace {
+const time_point t0 = time_point{} + std::chrono::hours(1);
+// One round trip: a full window acknowledged, each chunk with RTT `rtt`, all sent at `sent`.
+void round_trip(congestion& cc, duration rtt, time_point sent) {
+  std::size_t w = cc.cwnd();
+  for (std::size_t acked = 0; acked < w; acked += chunk_size) {
+    cc.on_rtt_sample(rtt);
+    cc.on_ack(chunk_size, sent);
+  }
+}
+}  // namespace
+
+TEST_CASE("RTT estimator follows RFC 6298 with a floor, a cap and backoff") {
+  rtt_estimator r;
+  CHECK(r.rto() == mk::limits::transfer_initial_rto);
+  r.on_sample(100ms);
+  CHECK(*r.srtt() == 100ms);
+  CHECK(r.rttvar() == 50ms);
+  CHECK(r.rto() == 300ms);  // 100 + 4*50
+  r.on_sample(100ms);
+  CHECK(*r.srtt() == 100ms);
+  CHECK(r.rttvar() == 37500us);
+  r.on_sample(1ms);
+  for (int i = 0; i < 50; ++i) r.on_sample(1ms);
+  CHECK(r.rto() == mk::limits::transfer_min_rto);  // LAN RTTs hit the floor
+  CHECK(*r.min_rtt() == 1ms);
+  r.on_timeout();
+  CHECK(r.rto() == 2 * mk::limits::transfer_min_rto);
+  for (int i = 0; i < 10; ++i) r.on_timeout();
+  CHECK(r.rto() == mk::limits::transfer_max_rto);  // capped
+  r.on_sample(1ms);
+  CHECK(r.rto() == mk::limits::transfer_min_rto);  // a new sample clears the backoff
+}
+
+TEST_CASE("cwnd grows without loss: slow start doubles, then additive increase") {
+  congestion cc;
+  std::size_t start = cc.cwnd();
+  CHECK(start == mk::limits::legacy_window_chunks * chunk_size);
+  time_point now = t0;
+  round_trip(cc, 20ms, now);
+  CHECK(cc.cwnd() == 2 * start);
+  round_trip(cc, 20ms, now);
+  CHECK(cc.cwnd() == 4 * start);
+  // A loss ends slow start and halves.
+  CHECK(cc.on_loss(now + 1ms, now + 30ms));
+  CHECK(cc.cwnd() == 2 * start);
+  CHECK_FALSE(cc.in_slow_start());
+  now += 40ms;
+  std::size_t before = cc.cwnd();
+  round_trip(cc, 20ms, now);
+  CHECK(cc.cwnd() > before);
+  CHECK(cc.cwnd() <= before + chunk_size + 1);  // about one chunk per round trip
+  for (int i = 0; i < 20000; ++i) round_trip(cc, 20ms, now);
+  CHECK(cc.cwnd() == mk::limits::transfer_max_window);  // bounded
+}
+
+TEST_CASE("multiplicative decrease happens once per round trip") {
+  congestion cc;
+  time_point now = t0;
+  for (int i = 0; i < 3; ++i) round_trip(cc, 10ms, now);
+  std::size_t w = cc.cwnd();
+  CHECK(cc.on_loss(now, now + 10ms));  // first loss: halve
+  CHECK(cc.cwnd() == w / 2);
+  CHECK_FALSE(cc.on_loss(now, now + 11ms));  // more losses from the same flight: no further cut
+  CHECK(cc.cwnd() == w / 2);
+  // ACKs of data sent before the cut do not grow the window either.
+  round_trip(cc, 10ms, now);
+  CHECK(cc.cwnd() == w / 2);
+  CHECK(cc.on_loss(now + 20ms, now + 30ms));  // data sent after the cut: a new event
+  CHECK(cc.cwnd() == w / 4);
+  for (int i = 0; i < 20; ++i) CHECK_FALSE(cc.on_loss(now + 25ms, now + 40ms));
+  for (int i = 0; i < 20; ++i) (void)cc.on_loss(now + 100ms + i * 1s, now + 101ms + i * 1s);
+  CHECK(cc.cwnd() == mk::limits::transfer_min_cwnd_chunks * chunk_size);  // never below the floor
+}
+
+TEST_CASE("the LEDBAT delay signal stops growth and then backs off") {
+  congestion cc;
+  time_point now = t0;
+  round_trip(cc, 10ms, now);  // min RTT 10 ms
+  (void)cc.on_loss(now, now + 1ms);  // into congestion avoidance
+  now += 10ms;
+  std::size_t w = cc.cwnd();
+  round_trip(cc, 10ms, now);  // no queue: grows
+  CHECK(cc.cwnd() > w);
+  // Queuing delay exactly at the target: no growth (once the delay filter has seen it).
+  round_trip(cc, 10ms + mk::limits::transfer_target_delay, now);
+  w = cc.cwnd();
+  for (int i = 0; i < 10; ++i) round_trip(cc, 10ms + mk::limits::transfer_target_delay, now);
+  CHECK(cc.queuing_delay() == mk::limits::transfer_target_delay);
+  CHECK(cc.cwnd() == w);
+  // Above the target: it shrinks, without any loss.
+  for (int i = 0; i < 10; ++i) round_trip(cc, 10ms + 3 * mk::limits::transfer_target_delay, now);
+  CHECK(cc.cwnd() < w);
+  // The queue drains: it grows again.
+  w = cc.cwnd();
+  for (int i = 0; i < 10; ++i) round_trip(cc, 10ms, now);
+  CHECK(cc.cwnd() > w);
+}
+
+TEST_CASE("slow start ends early when the queue builds (before any loss)") {
+  congestion cc;
+  time_point now = t0;
+  round_trip(cc, 10ms, now);
+  CHECK(cc.in_slow_start());
+  round_trip(cc, 10ms + mk::limits::transfer_target_delay, now);
+  CHECK_FALSE(cc.in_slow_start());
+}
+
+TEST_CASE("timeout falls back to the minimum window and backs off the RTO") {
+  congestion cc;
+  time_point now = t0;
+  for (int i = 0; i < 4; ++i) round_trip(cc, 10ms, now);
+  auto rto = cc.rto();
+  cc.on_timeout(now + 1s);
+  CHECK(cc.cwnd() == mk::limits::transfer_min_cwnd_chunks * chunk_size);
+  CHECK(cc.rto() == 2 * rto);
+  CHECK(cc.in_slow_start());
+  CHECK(cc.pacing_interval(chunk_size) > duration::zero());
+}
