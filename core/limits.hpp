@@ -73,23 +73,6 @@ inline constexpr int transfer_final_ack_repeats = 3;      // §10 FIX: repeat FI
 inline constexpr std::size_t completed_transfer_memory = 256; // §10 FIX: completed hashes still answered with FILEACK size
 inline constexpr auto completed_transfer_ttl = 60s;       // how long a completed hash is remembered
 inline constexpr int max_unique_name_attempts = 10000;  // "name (n).ext" tries before giving up
-inline constexpr auto transfer_stall_timeout = 30s;      // §10 FIX: no ACK progress (or no data) this long -> failed
-inline constexpr std::size_t transfer_max_window = 2u << 20;   // bytes in flight per transfer: bounds sender state
-inline constexpr std::size_t transfer_reorder_window = 2u << 20; // receiver stores at most this far above next (>= window)
-inline constexpr std::size_t transfer_max_ranges = 1024;  // receiver's out-of-order ranges: bounded whatever the peer sends
-inline constexpr std::size_t transfer_min_cwnd_chunks = 2; // extended peer: floor after a decrease
-inline constexpr auto transfer_initial_rto = 1s;          // RFC 6298 initial RTO
-inline constexpr auto transfer_min_rto = 200ms;           // floor: the original's resend delay (§10); LAN RTTs are far lower
-inline constexpr auto transfer_max_rto = 5s;              // cap on backoff: several tries fit in the stall timeout
-inline constexpr auto transfer_target_delay = 25ms;       // LEDBAT target queuing delay: keeps pings and chat prompt
-inline constexpr std::size_t transfer_delay_filter = 4;   // LEDBAT current-delay filter: min of the last 4 RTT samples
-inline constexpr auto transfer_ack_delay = 10ms;          // extended receiver: longest an ACK is held back
-inline constexpr std::size_t transfer_ack_every_chunks = 4; // extended receiver: ACK at least every 4 in-order chunks
-inline constexpr auto transfer_ack_heartbeat = 1s;        // extended receiver: ACK an unchanged state this often
-inline constexpr int transfer_final_ack_repeats = 3;      // §10 FIX: repeat FILEACK size so a lost final ACK cannot stall
-inline constexpr std::size_t completed_transfer_memory = 256; // §10 FIX: completed hashes still answered with FILEACK size
-inline constexpr auto completed_transfer_ttl = 60s;       // how long a completed hash is remembered
-inline constexpr int max_unique_name_attempts = 10000;  // "name (n).ext" tries before giving up
 
 // -- audio (§9) --
 inline constexpr int audio_sample_rate = 48000;              // §9: 48 kHz mono int16 on both wire formats
