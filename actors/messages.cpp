@@ -1,0 +1,34 @@
+#include "actors/messages.hpp"
+
+namespace mk {
+
+const char* to_string(event_kind k) noexcept {
+  switch (k) {
+    case event_kind::info: return "info";
+    case event_kind::error: return "error";
+    case event_kind::debug: return "debug";
+    case event_kind::connected: return "connected";
+    case event_kind::disconnected: return "disconnected";
+    case event_kind::message: return "message";
+    case event_kind::message_sent: return "message_sent";
+    case event_kind::encryption: return "encryption";
+    case event_kind::prompt: return "prompt";
+    case event_kind::prompt_closed: return "prompt_closed";
+    case event_kind::key_changed: return "key_changed";
+    case event_kind::transfer: return "transfer";
+    case event_kind::call: return "call";
+  }
+  return "unknown";
+}
+
+event make_event(event_kind kind, std::string peer, std::string text,
+                 std::vector<std::pair<std::string, std::string>> fields) {
+  event e;
+  e.kind = kind;
+  e.peer = std::move(peer);
+  e.text = std::move(text);
+  e.fields = std::move(fields);
+  return e;
+}
+
+}  // namespace mk

@@ -1,0 +1,37 @@
+#pragma once
+// What every session of a node shares, immutable after the node starts: who we are, the policies, and the
+// handles of the node's other actors. Counters are atomics so sessions on different threads can bump them.
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+
+#include "core/config/config.hpp"
+#include "core/crypto/identity.hpp"
+
+namespace mk {
+
+struct node_counters {
+  std::atomic<std::uint64_t> datagrams_in{0}, datagrams_out{0};
+  std::atomic<std::uint64_t> malformed{0}, unknown_source{0}, rejected{0}, auth_failures{0}, half_open_limit{0};
+};
+
+struct node_context {
+  explicit node_context(crypto::identity id) : identity(std::move(id)) {}
+
+  std::string username;
+  crypto::identity identity;
+  config::node_config config;
+  std::filesystem::path download_dir;
+  bool debug = false;
+  caf::actor socket;        // udp socket actor
+  caf::actor known_users;   // known-users actor
+  caf::actor node;          // the node (directory) actor
+  std::shared_ptr<node_counters> counters = std::make_shared<node_counters>();
+};
+
+}  // namespace mk

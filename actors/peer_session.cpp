@@ -1,0 +1,517 @@
+#include "actors/peer_session.hpp"
+
+#include <optional>
+
+#include <botan/auto_rng.h>
+#include <caf/all.hpp>
+
+#include "actors/messages.hpp"
+#include "core/crypto/public_key.hpp"
+#include "core/crypto/random.hpp"
+#include "core/limits.hpp"
+#include "core/session/crypt_negotiation.hpp"
+#include "core/session/display_text.hpp"
+#include "core/session/keepalive.hpp"
+#include "core/wire/datagram.hpp"
+#include "core/wire/messages.hpp"
+#include "core/wire/signed_line.hpp"
+
+namespace mk {
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace w = mk::wire;
+
+constexpr auto tick_period = limits::keepalive_tick;  // one 500 ms tick drives every timer of a session
+constexpr int ticks_per_resend = static_cast<int>(limits::crypt_resend / tick_period);
+constexpr std::uint32_t caps_version = 1;
+
+enum class phase {
+  connecting,          // initiator: CONNECT sent, waiting for HANDSHAKE
+  deciding,            // responder: checking keys / asking the user
+  awaiting_connected,  // responder: HANDSHAKE sent, waiting for CONNECTED
+  established,
+};
+
+bool verify_signed(const crypto::public_key& key, std::string_view raw) {
+  auto parts = w::split_signed(raw);
+  return parts && key.verify(parts->text, parts->signature);
+}
+
+struct session_state {
+  static inline const char* name = "mk.peer_session";
+
+  caf::stateful_actor<session_state>* self = nullptr;
+  std::shared_ptr<const node_context> ctx;
+  session_options opts;
+  Botan::AutoSeeded_RNG rng;
+  phase ph = phase::connecting;
+  caf::actor_clock::time_point started{};
+
+  // handshake
+  std::string our_nonce;        // nonceA as initiator, nonceB as responder
+  std::string initiator_nonce;  // nonceA kept while switching roles (simultaneous connect)
+  std::string their_nonce;
+  std::string user;             // the peer's username (claimed until established)
+  std::optional<crypto::public_key> peer_key;
+  std::string last_handshake_line;  // resent on a repeated CONNECT / timer
+  std::string last_connect_line;
+  int handshake_sends = 0;
+  int tick_count = 0;
+
+  // established
+  std::optional<session::keepalive> alive;
+  std::optional<session::crypt_negotiation> crypt;
+  bool peer_is_mokaccino = false;
+  std::uint64_t sent = 0, received = 0, dropped = 0;
+
+  // -- output ----------------------------------------------------------------------------------------------
+
+  void send_raw(std::string line) {
+    ++sent;
+    ctx->counters->datagrams_out.fetch_add(1, std::memory_order_relaxed);
+    self->send(ctx->socket, send_atom::value, opts.peer, w::to_datagram(line));
+  }
+
+  // Every line except the few that are always plaintext (§11) is wrapped while encrypting.
+  void send_line(const std::string& line) {
+    if (crypt && crypt->encrypting())
+      send_raw(crypt->seal(line, rng));
+    else
+      send_raw(line);
+  }
+
+  void emit(event_kind kind, std::string text, std::vector<std::pair<std::string, std::string>> fields = {}) {
+    self->send(ctx->node, event_atom::value,
+               make_event(kind, user.empty() ? opts.peer.to_string() : user, std::move(text), std::move(fields)));
+  }
+
+  void drop(const char* why) {
+    ++dropped;
+    ctx->counters->rejected.fetch_add(1, std::memory_order_relaxed);
+    if (ctx->debug)
+      emit(event_kind::debug, std::string{"dropped: "} + why);
+  }
+
+  void close(std::string reason_to_peer, std::string event_text, bool as_error) {
+    if (!reason_to_peer.empty())
+      send_line(w::serialize(w::disconnect_msg{std::move(reason_to_peer)}));
+    if (!event_text.empty()) {
+      if (ph == phase::established)
+        emit(event_kind::disconnected, event_text);
+      else
+        emit(as_error ? event_kind::error : event_kind::info, event_text);
+    }
+    self->quit();
+  }
+
+  // -- handshake: initiator (§5 steps 1 and 3) -------------------------------------------------------------
+
+  void start_initiator() {
+    ph = phase::connecting;
+    our_nonce = crypto::make_nonce(rng);
+    initiator_nonce = our_nonce;
+    w::connect_msg m{ctx->username, our_nonce, ctx->identity.public_key().base64(), {}};
+    m.signature = ctx->identity.sign(w::signed_text(m), rng);
+    last_connect_line = w::serialize(m);
+    handshake_sends = 1;
+    send_raw(last_connect_line);
+  }
+
+  void on_handshake(const w::handshake_msg& m, std::string_view raw) {
+    if (initiator_nonce.empty() || m.peer_nonce != initiator_nonce)
+      return drop("HANDSHAKE for a nonce we did not send");
+    if (ph == phase::established) {
+      if (m.username == user && m.nonce == their_nonce)
+        send_connected();  // our CONNECTED was lost: answer the repeat
+      return;
+    }
+    // §14 FIX: verify the signature BEFORE pinning, and check the name we expected.
+    auto key = crypto::public_key::from_base64(m.pubkey);
+    if (!key)
+      return drop("HANDSHAKE with an unusable key");
+    if (!verify_signed(*key, raw))
+      return drop("HANDSHAKE with a bad signature");
+    if (!opts.expected_user.empty() && m.username != opts.expected_user) {
+      return close("authentication error",
+                   "Refused " + opts.peer.to_string() + ": it answered as \"" + m.username + "\", expected \"" +
+                     opts.expected_user + "\"",
+                   true);
+    }
+    user = m.username;
+    their_nonce = m.nonce;
+    check_pin(*key, [this, key = *key] {
+      peer_key = key;
+      send_connected();
+      register_established();
+    });
+  }
+
+  void send_connected() {
+    w::connected_msg c{their_nonce, {}};
+    c.signature = ctx->identity.sign(w::signed_text(c), rng);
+    send_raw(w::serialize(c));
+  }
+
+  // -- handshake: responder (§5 steps 2 and 4) -------------------------------------------------------------
+
+  void on_connect(const w::connect_msg& m, std::string_view raw) {
+    if (ph == phase::connecting && !initiator_nonce.empty()) {
+      // Simultaneous connect: both sides sent CONNECT. The larger nonce stays initiator; the other answers.
+      // (We keep our nonce so a HANDSHAKE to our own CONNECT still completes; the first to finish wins.)
+      if (our_nonce > m.nonce)
+        return;
+    }
+    if (ph == phase::awaiting_connected && m.nonce == their_nonce && m.username == user) {
+      send_raw(last_handshake_line);  // a retransmitted CONNECT: answer again, no new prompt
+      return;
+    }
+    if (ph == phase::deciding)
+      return;  // already checking this peer
+    if (!opts.expected_user.empty() && m.username != opts.expected_user)
+      return drop("CONNECT from another user than the one we are connecting to");
+    if (ph == phase::established) {
+      // The peer restarted (same endpoint, same name, proven by its pinned key): handshake again.
+      if (m.username != user || !peer_key || m.pubkey != peer_key->base64() || !verify_signed(*peer_key, raw))
+        return drop("CONNECT from an established peer");
+      restart_as_responder(m, true);
+      return;
+    }
+    auto key = crypto::public_key::from_base64(m.pubkey);
+    if (!key)
+      return close("authentication error", "Refused " + opts.peer.to_string() + ": unusable key", true);
+    if (!verify_signed(*key, raw))  // §14 FIX: before anything is pinned or asked
+      return close("authentication error",
+                   "Refused " + opts.peer.to_string() + " claiming \"" + m.username + "\": bad signature", true);
+    user = m.username;
+    their_nonce = m.nonce;
+    ph = phase::deciding;
+    check_pin(*key, [this, key = *key] { decide(key); });
+  }
+
+  void restart_as_responder(const w::connect_msg& m, bool preapproved) {
+    their_nonce = m.nonce;
+    ph = phase::deciding;
+    if (preapproved)
+      send_handshake(*peer_key);
+  }
+
+  void decide(const crypto::public_key& key) {
+    const auto& policy = ctx->config.connection;
+    auto proceed = [this, key] {
+      peer_key = key;
+      send_handshake(key);
+    };
+    // We asked for this peer ourselves (simultaneous connect, or an introduction we requested): no question.
+    bool we_asked = opts.preapproved || !initiator_nonce.empty();
+    if (we_asked || policy.allows(user) || policy.default_action == config::action::accept)
+      return proceed();
+    if (policy.default_action == config::action::refuse)
+      return close("connection refused", "Refused connection from \"" + user + "\" (" + opts.peer.to_string() + ")",
+                   false);
+    auto question = "User \"" + user + "\" (" + opts.peer.to_string() + ") requested to connect, accept? (y/n)";
+    self->request(ctx->node, limits::handshake_timeout, prompt_atom::value, std::string{"connect"}, user, question)
+      .then(
+        [this, proceed](bool yes) {
+          if (yes)
+            proceed();
+          else
+            close("connection refused", "Refused connection from \"" + user + "\"", false);
+        },
+        [this](caf::error&) { close("connection refused", "No answer: refused \"" + user + "\"", false); });
+  }
+
+  void send_handshake(const crypto::public_key& key) {
+    our_nonce = crypto::make_nonce(rng);
+    (void)key;
+    w::handshake_msg h{ctx->username, our_nonce, their_nonce, ctx->identity.public_key().base64(), {}};
+    h.signature = ctx->identity.sign(w::signed_text(h), rng);
+    last_handshake_line = w::serialize(h);
+    handshake_sends = 1;
+    ph = phase::awaiting_connected;
+    started = self->clock().now();
+    send_raw(last_handshake_line);
+  }
+
+  void on_connected(const w::connected_msg& m, std::string_view raw) {
+    if (ph != phase::awaiting_connected)
+      return drop("CONNECTED without our HANDSHAKE");
+    if (m.nonce != our_nonce || !verify_signed(*peer_key, raw))
+      return drop("CONNECTED with a wrong nonce or signature");  // §5: dropped silently
+    register_established();
+  }
+
+  // -- pinning (TOFU by username, §3), with the §14 fixes ---------------------------------------------------
+
+  template <class Continue>
+  void check_pin(const crypto::public_key& presented, Continue next) {
+    self->request(ctx->known_users, 5s, key_get_atom::value, user)
+      .await(
+        [this, presented, next](bool known, const std::string& pinned) {
+          if (known && pinned.empty())
+            return close("authentication error", "Refused \"" + user + "\": the user is blacklisted", true);
+          if (known && pinned != presented.base64()) {
+            auto old = crypto::public_key::from_base64(pinned);
+            emit(event_kind::key_changed,
+                 "WARNING: \"" + user + "\" at " + opts.peer.to_string() +
+                   " presented a DIFFERENT key than the one pinned. Refused. If the change is expected, run "
+                   "`key delete " + user + "` and connect again.",
+                 {{"pinned", old ? old->fingerprint() : std::string{"(unreadable)"}},
+                  {"presented", presented.fingerprint()}});
+            return close("authentication error", {}, true);
+          }
+          if (!known) {  // trust on first use, only after the signature verified
+            self->request(ctx->known_users, 5s, key_pin_atom::value, user, presented.base64())
+              .await([this, presented, next](const std::string& now_pinned) {
+                if (now_pinned != presented.base64())
+                  return close("authentication error", "Refused \"" + user + "\": key pinned concurrently", true);
+                emit(event_kind::info, "Pinned the key of \"" + user + "\" (" + presented.fingerprint() + ")");
+                next();
+              });
+            return;
+          }
+          next();
+        },
+        [this](caf::error&) { close({}, "Known-users store unavailable", true); });
+  }
+
+  // -- established ------------------------------------------------------------------------------------------
+
+  void register_established() {
+    self->request(ctx->node, 5s, established_atom::value, user, opts.peer, peer_key->base64())
+      .await(
+        [this](bool ok) {
+          if (!ok)
+            return close("connection refused", "\"" + user + "\" is already connected from another address", true);
+          ph = phase::established;
+          alive.emplace(rng.next_byte() | (std::uint64_t{rng.next_byte()} << 8) | (std::uint64_t{rng.next_byte()} << 16),
+                        self->clock().now());
+          crypt.emplace(ctx->identity, *peer_key);
+          emit(event_kind::connected, "Connected to \"" + user + "\" at " + opts.peer.to_string(),
+               {{"address", opts.peer.to_string()}, {"fingerprint", peer_key->fingerprint()}});
+          send_line(w::serialize(w::caps_msg{caps_version, {"sack", "voice20"}}));
+          if (ctx->config.encrypt_by_default)
+            apply_crypt(crypt->start(rng));
+        },
+        [this](caf::error&) { close({}, "Node unavailable", true); });
+  }
+
+  void apply_crypt(session::crypt_negotiation::output out) {
+    for (auto& line : out.plaintext_lines)
+      send_raw(std::move(line));
+    if (!out.problem.empty())
+      emit(event_kind::error, "Encryption with \"" + user + "\": " + out.problem);
+    if (out.encryption_changed)
+      emit(event_kind::encryption,
+           *out.encryption_changed ? "Connection with " + user + " is now encrypted"
+                                   : "Connection with " + user + " is no longer encrypted",
+           {{"state", *out.encryption_changed ? "on" : "off"}});
+  }
+
+  void on_established_message(const w::message& m, std::string_view raw, bool was_encrypted) {
+    // §14 FIX: once encrypted, only the CRYPT control messages may come in plaintext.
+    if (crypt->encrypting() && !was_encrypted &&
+        !(std::holds_alternative<w::crypt_start_msg>(m) || std::holds_alternative<w::crypt_accept_msg>(m) ||
+          std::holds_alternative<w::crypt_ack_msg>(m) || std::holds_alternative<w::crypt_stop_msg>(m)))
+      return drop("plaintext from an encrypted peer");
+    std::visit(
+      [&](const auto& msg) {
+        using T = std::decay_t<decltype(msg)>;
+        if constexpr (std::is_same_v<T, w::ping_msg>) {
+          send_line(w::serialize(w::pong_msg{msg.id}));
+        } else if constexpr (std::is_same_v<T, w::pong_msg>) {
+          alive->on_pong(msg.id, self->clock().now());
+        } else if constexpr (std::is_same_v<T, w::text_msg>) {
+          emit(event_kind::message, session::display_text(msg.text));
+        } else if constexpr (std::is_same_v<T, w::disconnect_msg>) {
+          close({}, "\"" + user + "\" disconnected" + (msg.reason.empty() ? "" : ", reason: " + session::display_text(msg.reason)),
+                false);
+        } else if constexpr (std::is_same_v<T, w::crypt_start_msg>) {
+          apply_crypt(crypt->on_crypt_start(msg, raw, rng));
+        } else if constexpr (std::is_same_v<T, w::crypt_accept_msg>) {
+          apply_crypt(crypt->on_crypt_accept(msg, raw));
+        } else if constexpr (std::is_same_v<T, w::crypt_ack_msg>) {
+          apply_crypt(crypt->on_crypt_ack());
+        } else if constexpr (std::is_same_v<T, w::crypt_stop_msg>) {
+          apply_crypt(crypt->on_crypt_stop());
+        } else if constexpr (std::is_same_v<T, w::caps_msg>) {
+          if (!peer_is_mokaccino) {
+            peer_is_mokaccino = true;
+            forward_intro("CAPS", user, {}, {});
+          }
+        } else if constexpr (std::is_same_v<T, w::request_msg>) {
+          forward_intro("REQUEST", msg.username, {}, {});
+        } else if constexpr (std::is_same_v<T, w::fail_msg>) {
+          forward_intro("FAIL", msg.username, {}, {});
+        } else if constexpr (std::is_same_v<T, w::key_msg>) {
+          if (!verify_signed(*peer_key, raw))  // KEY is signed by the middle peer (§7)
+            return forward_intro("KEYBAD", msg.username, {}, msg.pubkey);
+          forward_intro("KEY", msg.username, {}, msg.pubkey);
+        } else if constexpr (std::is_same_v<T, w::requested_msg>) {
+          if (!verify_signed(*peer_key, raw))
+            return drop("REQUESTED with a bad signature");
+          forward_intro("REQUESTED", msg.username, msg.endpoint, msg.pubkey);
+        } else if constexpr (std::is_same_v<T, w::connect_msg> || std::is_same_v<T, w::handshake_msg> ||
+                             std::is_same_v<T, w::connected_msg>) {
+          // handled before dispatch
+        } else {
+          drop("message type not handled yet");
+        }
+      },
+      m);
+  }
+
+  void forward_intro(std::string kind, std::string target, std::string endpoint_text, std::string pubkey) {
+    self->send(ctx->node, intro_atom::value, std::move(kind), user, std::move(target), std::move(endpoint_text),
+               std::move(pubkey));
+  }
+
+  // -- input ------------------------------------------------------------------------------------------------
+
+  void on_line(std::string_view raw, bool was_encrypted) {
+    ++received;
+    auto parsed = w::parse_line(raw);
+    if (!parsed) {
+      ++dropped;
+      ctx->counters->malformed.fetch_add(1, std::memory_order_relaxed);
+      if (ctx->debug)
+        emit(event_kind::debug, "malformed line dropped: " + parsed.error().message);
+      return;
+    }
+    auto& m = *parsed;
+    if (auto* c = std::get_if<w::crypt_msg>(&m)) {
+      if (was_encrypted || !crypt)
+        return drop("C outside an encrypted session");
+      bool switched_on = false;
+      auto plain = crypt->open(*c, switched_on);
+      if (!plain) {
+        ctx->counters->auth_failures.fetch_add(1, std::memory_order_relaxed);
+        return drop("C that does not authenticate");
+      }
+      if (switched_on)
+        emit(event_kind::encryption, "Connection with " + user + " is now encrypted", {{"state", "on"}});
+      --received;  // counted once, as the inner line
+      return on_line(*plain, true);
+    }
+    if (auto* c = std::get_if<w::connect_msg>(&m))
+      return on_connect(*c, raw);
+    if (auto* h = std::get_if<w::handshake_msg>(&m))
+      return on_handshake(*h, raw);
+    if (auto* c = std::get_if<w::connected_msg>(&m))
+      return on_connected(*c, raw);
+    if (ph != phase::established) {
+      // §14 FIX: the original drops refusals; report them (a spoofed one only ends a half-open handshake).
+      if (auto* d = std::get_if<w::disconnect_msg>(&m); d && ph != phase::deciding)
+        return close({}, opts.peer.to_string() + " refused the connection" +
+                           (d->reason.empty() ? "" : ": " + session::display_text(d->reason)), true);
+      return drop("message before the handshake completed");
+    }
+    on_established_message(m, raw, was_encrypted);
+  }
+
+  void on_tick() {
+    ++tick_count;
+    auto now = self->clock().now();
+    if (ph != phase::established) {
+      if (now - started > limits::handshake_timeout)
+        return close({}, "Connection with " + opts.peer.to_string() + " timed out", true);
+      // FIX §14: CONNECT (and our HANDSHAKE) are retransmitted while pending; the original sends them once.
+      if (tick_count % ticks_per_resend == 0 && handshake_sends < limits::connect_attempts) {
+        if (ph == phase::connecting && !last_connect_line.empty()) {
+          ++handshake_sends;
+          send_raw(last_connect_line);
+        } else if (ph == phase::awaiting_connected) {
+          ++handshake_sends;
+          send_raw(last_handshake_line);
+        }
+      }
+      return;
+    }
+    auto k = alive->on_tick(now);
+    if (k.timed_out)
+      return close("connection timed out", "User \"" + user + "\" went offline", true);
+    if (k.ping)
+      send_line(w::serialize(w::ping_msg{*k.ping}));
+    if (tick_count % ticks_per_resend == 0)
+      apply_crypt(crypt->on_resend_tick());
+  }
+
+  peer_info info() const {
+    peer_info i;
+    i.user = user;
+    i.address = opts.peer.to_string();
+    i.connected = ph == phase::established;
+    i.encrypted = crypt && crypt->encrypting();
+    i.mokaccino = peer_is_mokaccino;
+    if (alive && alive->average_rtt()) {
+      i.rtt_ms = std::chrono::duration<double, std::milli>(*alive->average_rtt()).count();
+      i.ping_ms = i.rtt_ms / 2;
+    }
+    i.sent = sent;
+    i.received = received;
+    i.dropped = dropped;
+    if (peer_key)
+      i.fingerprint = peer_key->fingerprint();
+    return i;
+  }
+};
+
+caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared_ptr<const node_context> ctx,
+                           session_options opts) {
+  auto& st = self->state;
+  st.self = self;
+  st.ctx = std::move(ctx);
+  st.opts = std::move(opts);
+  st.started = self->clock().now();
+  st.ph = st.opts.role == session_role::initiator ? phase::connecting : phase::deciding;
+  if (st.opts.role == session_role::responder)
+    st.ph = phase::connecting;  // until the first CONNECT arrives; initiator_nonce stays empty
+  self->delayed_send(self, tick_period, tick_atom::value);
+  return {
+    [self](start_atom) { self->state.start_initiator(); },
+    [self](route_atom, const std::string& line) { self->state.on_line(line, false); },
+    [self](tick_atom) {
+      self->state.on_tick();
+      self->delayed_send(self, tick_period, tick_atom::value);
+    },
+    [self](send_atom, const std::string& line) {
+      if (self->state.ph == phase::established)
+        self->state.send_line(line);
+    },
+    [self](msg_atom, const std::string& text) -> command_reply {
+      auto& st = self->state;
+      if (st.ph != phase::established)
+        return reply_error("User " + st.user + " is not connected");
+      st.send_line(w::serialize(w::text_msg{text}));
+      return reply_ok();
+    },
+    [self](encrypt_atom, bool on) -> command_reply {
+      auto& st = self->state;
+      if (st.ph != phase::established)
+        return reply_error("User " + st.user + " is not connected");
+      if (on) {
+        if (st.crypt->encrypting())
+          return reply_ok("Connection with " + st.user + " is already encrypted");
+        st.apply_crypt(st.crypt->start(st.rng));
+        return reply_ok("Encryption requested with " + st.user);
+      }
+      st.apply_crypt(st.crypt->stop());
+      return reply_ok();
+    },
+    [self](info_atom) { return self->state.info(); },
+    [self](disconnect_atom, const std::string& reason) {
+      auto& st = self->state;
+      bool was = st.ph == phase::established;
+      st.close(reason, was ? "Disconnected from " + st.user : std::string{}, false);
+    },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_peer_session(caf::actor_system& sys, std::shared_ptr<const node_context> ctx, session_options opts) {
+  return sys.spawn(peer_session, std::move(ctx), std::move(opts));
+}
+
+}  // namespace mk
