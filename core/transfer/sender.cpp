@@ -255,7 +255,9 @@ std::optional<chunk> sender::next_chunk(time_point now) {
   if (!lost_.empty()) {
     std::uint64_t off = *lost_.begin();
     std::uint64_t len = chunk_length(size_, off);
-    if (!fits(len)) return std::nullopt;  // retransmissions go first: no new data past a hole
+    // The hole at the ACK point blocks all progress: resend it even when a loss has just shrunk cwnd below the
+    // data in flight (TCP fast retransmit). It is re-queued only by a new detection, so this cannot repeat.
+    if (!fits(len) && off != acked_) return std::nullopt;  // retransmissions go first: no new data past a hole
     record& r = *find(off);
     lost_.erase(lost_.begin());
     r.lost = false;
