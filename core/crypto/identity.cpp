@@ -50,7 +50,7 @@ mk::result<identity> identity::from_pem(std::string_view pem_text) {
   }
   auto* ec = dynamic_cast<Botan::ECDSA_PrivateKey*>(key.get());
   if (ec == nullptr)
-    return make_error(errc::bad_key, "private key is a " + key->algo_name() + " key, not ECDSA P-521");
+    return make_error(errc::bad_key, "private key is not ECDSA P-521 (algorithm: " + key->algo_name() + ")");
   if (ec->domain() != detail::p521())
     return make_error(errc::bad_key, "private key is not on P-521 (secp521r1)");
   auto pub = public_of(*ec);

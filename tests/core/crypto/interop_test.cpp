@@ -80,7 +80,7 @@ std::string sender_of(const capture& c, const logged_line& l, std::map<std::stri
 
 }  // namespace
 
-TEST_CASE("interop: every signed line in the captures verifies with its sender's key, and fails when tampered") {
+TEST_CASE("interop: every signed line in the captures verifies with its sender's key and fails when tampered") {
   const auto keys = collect_keys();
   std::map<std::string, int> verified;  // keyword -> count
   std::set<std::string> distinct_signers;
@@ -188,7 +188,7 @@ TEST_CASE("interop: the FILEINIT hash in the logs is hash_file(note.txt)") {
   CHECK(std::to_string(std::filesystem::file_size(note)) == logged_size);
 }
 
-TEST_CASE("interop: the logged C envelopes have the shape session_cipher expects (8-byte IV, 16-byte tag)") {
+TEST_CASE("interop: the logged C envelopes have the shape session_cipher expects (8-byte IV and 16-byte tag)") {
   // The keys were ephemeral, so the contents cannot be checked; bob's log shows the plaintexts in order.
   std::vector<std::string> plaintexts;
   for (const auto& l : mk::test::read_interop_log("direct/bob/session.log"))
