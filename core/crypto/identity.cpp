@@ -48,11 +48,22 @@ mk::result<identity> identity::from_pem(std::string_view pem_text) {
   } catch (const std::exception& e) {
     return make_error(errc::bad_key, std::string{"unreadable PKCS#8 private key: "} + e.what());
   }
+  if (key == nullptr)
+    return make_error(errc::bad_key, "unreadable PKCS#8 private key");
   auto* ec = dynamic_cast<Botan::ECDSA_PrivateKey*>(key.get());
   if (ec == nullptr)
     return make_error(errc::bad_key, "private key is not ECDSA P-521 (algorithm: " + key->algo_name() + ")");
   if (ec->domain() != detail::p521())
     return make_error(errc::bad_key, "private key is not on P-521 (secp521r1)");
+  // PKCS#8 may carry the public point next to the scalar; a file whose two disagree would make us announce a
+  // key our signatures do not match, so recompute it (one scalar multiplication, once per start).
+  try {
+    if (ec->private_value() <= 0 || ec->private_value() >= detail::p521().get_order() ||
+        detail::p521().get_base_point() * ec->private_value() != ec->public_point())
+      return make_error(errc::bad_key, "private key and its public point do not match");
+  } catch (const std::exception& e) {
+    return make_error(errc::bad_key, std::string{"invalid private key: "} + e.what());
+  }
   auto pub = public_of(*ec);
   if (!pub)
     return std::move(pub).error();

@@ -1,7 +1,7 @@
 #pragma once
 // PROTOCOL §11 `C ct iv tag`: AES-256-GCM with an 8-byte IV, a 16-byte tag and no AAD; one key both ways.
 // Holds one Botan AEAD object per direction, keyed once, so a message costs no allocation beyond its output.
-// One per peer; not thread-safe.
+// One per peer; not thread-safe. A moved-from cipher may only be assigned to or destroyed.
 
 #include <array>
 #include <cstdint>

@@ -10,6 +10,7 @@
 #include <botan/auto_rng.h>
 #include <botan/ecdh.h>
 #include <botan/ecdsa.h>
+#include <botan/pem.h>
 #include <botan/pkcs8.h>
 #include <botan/rsa.h>
 
@@ -103,6 +104,20 @@ TEST_CASE("identity: keys that are not ECDSA P-521 are rejected") {
   auto id = identity::load(dir.path() / "k.pem");
   REQUIRE_FALSE(id.ok());
   CHECK(id.error().code == mk::errc::bad_key);
+}
+
+TEST_CASE("identity: a PKCS#8 file whose embedded public point is not its scalar's is rejected") {
+  // alice's key with bob's public point spliced in (the point is the last 133 bytes of both encodings).
+  auto pem = mk::test::read_text(mk::test::interop_path("direct/alice/private.pem"));
+  auto der = Botan::PEM_Code::decode_check_label(pem, "PRIVATE KEY");
+  auto bob = *mk::wire::base64_decode(mk::test::read_known_users("direct/alice/known_users.toml")["bob"]);
+  REQUIRE(der.size() > 133);
+  std::copy(bob.end() - 133, bob.end(), der.end() - 133);
+  auto spliced = identity::from_pem(Botan::PEM_Code::encode(der, "PRIVATE KEY"));
+  REQUIRE_FALSE(spliced.ok());
+  CHECK(spliced.error().code == mk::errc::bad_key);
+  CHECK(spliced.error().message.find("do not match") != std::string::npos);
+  CHECK(identity::from_pem(pem).ok());  // the untouched file is fine
 }
 
 TEST_CASE("identity: garbage and missing files give errors and no exceptions") {
