@@ -1,0 +1,58 @@
+#pragma once
+// The interactive input line (PROTOCOL §12): raw-mode termios, key decoding, and a prompt line that output never
+// garbles — every printed line clears the input line first, then the prompt and the partial input are redrawn.
+// Thread-safe: the input thread feeds keys while actors print.
+
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include <termios.h>
+
+#include "cli/line_buffer.hpp"
+
+namespace mk::cli {
+
+class line_editor {
+ public:
+  line_editor(int in_fd, int out_fd, bool colour);
+  ~line_editor();
+  line_editor(const line_editor&) = delete;
+  line_editor& operator=(const line_editor&) = delete;
+
+  // Switches the terminal to raw mode (no echo, no canonical mode, no signals: Ctrl+C arrives as a key) and
+  // draws the prompt. False if the terminal refused. The destructor restores the terminal.
+  bool start();
+  void restore();
+
+  enum class action { none, line, interrupt, eof };
+  struct key_result {
+    action what = action::none;
+    std::string line;
+  };
+  // One byte of input; escape sequences (arrows, Home, End, Delete) are assembled across calls.
+  key_result feed(char byte);
+
+  // Prints `text` (one or more lines, no trailing newline) above the input line.
+  void write_above(std::string_view text);
+  // The prompt line: "Command: " or the question at the head of the prompt FIFO.
+  void set_prompt(std::string prompt, bool question);
+
+ private:
+  void redraw();
+  void write_all(std::string_view bytes);
+  key_result on_sequence(char final_byte);
+
+  std::mutex mutex_;
+  int in_fd_, out_fd_;
+  bool colour_;
+  bool raw_ = false;
+  termios saved_{};
+  line_buffer buffer_;
+  std::string prompt_ = "Command: ";
+  bool question_ = false;
+  enum class escape { none, esc, csi, ss3 } escape_ = escape::none;
+  std::string params_;
+};
+
+}  // namespace mk::cli

@@ -1,0 +1,204 @@
+#include "cli/output.hpp"
+
+#include <chrono>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include <unistd.h>
+
+#include "actors/messages.hpp"
+#include "cli/json.hpp"
+#include "cli/line_editor.hpp"
+
+namespace mk::cli {
+
+const char* tag_text(tag t) {
+  switch (t) {
+    case tag::message: return "[MESSAGE]";
+    case tag::error: return "[ERROR]";
+    case tag::prompt: return "[PROMPT]";
+    case tag::debug: return "[DEBUG]";
+  }
+  return "";
+}
+
+namespace {
+
+const char* tag_colour(tag t) {
+  switch (t) {
+    case tag::message: return "\x1b[32m";
+    case tag::error: return "\x1b[1;31m";
+    case tag::prompt: return "\x1b[1;33m";
+    case tag::debug: return "\x1b[90m";
+  }
+  return "";
+}
+
+const char* json_type(tag t) {
+  switch (t) {
+    case tag::message: return "output";
+    case tag::error: return "error";
+    case tag::prompt: return "prompt";
+    case tag::debug: return "debug";
+  }
+  return "output";
+}
+
+void write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    auto n = ::write(fd, bytes.data(), bytes.size());
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR)
+        continue;
+      return;  // stdout closed: nothing to report to
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string format_time(std::string_view format, std::int64_t time_ms) {
+  if (format.empty())
+    return {};
+  std::time_t t = static_cast<std::time_t>(time_ms / 1000);
+  std::tm local{};
+  if (localtime_r(&t, &local) == nullptr)
+    return {};
+  std::string fmt{format};
+  char buf[256];
+  auto n = std::strftime(buf, sizeof buf, fmt.c_str(), &local);
+  return std::string(buf, n);
+}
+
+std::optional<event_line> describe(const event& e) {
+  auto field = [&](std::string_view key) -> std::string {
+    for (auto& [k, v] : e.fields)
+      if (k == key)
+        return v;
+    return {};
+  };
+  switch (e.kind) {
+    case event_kind::error: return event_line{tag::error, e.text};
+    case event_kind::debug: return event_line{tag::debug, e.text};
+    case event_kind::message: return event_line{tag::message, e.peer + " >> " + e.text};  // §8
+    case event_kind::message_sent: return std::nullopt;  // the terminal prints `<to> << <text>` itself (§8)
+    case event_kind::prompt: return event_line{tag::prompt, e.text};
+    case event_kind::prompt_closed: return std::nullopt;
+    case event_kind::key_changed:
+      return event_line{tag::error, e.text + " (pinned " + field("pinned") + ", presented " + field("presented") + ")"};
+    case event_kind::transfer:
+    case event_kind::call:
+      if (e.text.empty()) {
+        std::string s;
+        for (auto& [k, v] : e.fields)
+          s += (s.empty() ? "" : ", ") + k + ": " + v;
+        return event_line{tag::message, s};
+      }
+      return event_line{tag::message, e.text};
+    case event_kind::info:
+    case event_kind::connected:
+    case event_kind::disconnected:
+    case event_kind::encryption: return event_line{tag::message, e.text};
+  }
+  return event_line{tag::message, e.text};
+}
+
+std::string event_json(const event& e) {
+  json_object fields;
+  for (auto& [k, v] : e.fields)
+    fields.add(k, v);
+  json_object o;
+  o.add("type", to_string(e.kind)).add("time", e.time_ms).add("peer", e.peer).add("text", e.text);
+  o.add("id", e.id).add_raw("fields", fields.str());
+  return o.str();
+}
+
+output::output(options o) : opts_(std::move(o)) {}
+
+output::~output() {
+  if (log_ != nullptr)
+    std::fclose(log_);
+}
+
+bool output::open_log(const std::filesystem::path& file, std::string& error) {
+  std::lock_guard lock{mutex_};
+  auto* f = std::fopen(file.c_str(), "a");
+  if (f == nullptr) {
+    error = "cannot open the log file " + file.string() + ": " + std::strerror(errno);
+    return false;
+  }
+  if (log_ != nullptr)
+    std::fclose(log_);
+  log_ = f;
+  return true;
+}
+
+void output::set_time_format(std::string format) {
+  std::lock_guard lock{mutex_};
+  opts_.time_format = std::move(format);
+}
+
+void output::attach_editor(line_editor* editor) {
+  std::lock_guard lock{mutex_};
+  editor_ = editor;
+}
+
+void output::print(tag t, std::string_view text) { emit(t, text, now_ms(), nullptr); }
+
+void output::print_event(const event& e) {
+  auto line = describe(e);
+  if (opts_.json) {
+    auto json = event_json(e);
+    emit(line ? line->t : tag::message, line ? std::string_view{line->text} : std::string_view{}, e.time_ms, &json);
+    return;
+  }
+  if (line)
+    emit(line->t, line->text, e.time_ms, nullptr);
+}
+
+// `json`: the object to print in --json mode (nullptr: build one from tag and text). The log always gets text.
+void output::emit(tag t, std::string_view text, std::int64_t time_ms, const std::string* json) {
+  std::lock_guard lock{mutex_};
+  auto time = format_time(opts_.time_format, time_ms);
+  std::string plain, screen;
+  std::size_t start = 0;
+  while (start <= text.size()) {  // one output line per text line, each with time and tag
+    auto nl = text.find('\n', start);
+    auto piece = text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    if (!plain.empty())
+      plain += '\n';
+    if (!screen.empty())
+      screen += '\n';
+    plain += time + tag_text(t) + " " + std::string{piece};
+    if (opts_.colour)
+      screen += time + tag_colour(t) + tag_text(t) + "\x1b[0m " + std::string{piece};
+    if (nl == std::string_view::npos)
+      break;
+    start = nl + 1;
+  }
+  if (log_ != nullptr && !text.empty()) {
+    std::fputs(plain.c_str(), log_);
+    std::fputc('\n', log_);
+    std::fflush(log_);
+  }
+  std::string out;
+  if (opts_.json)
+    out = json != nullptr ? *json : json_object{}.add("type", json_type(t)).add("time", time_ms).add("text", text).str();
+  else
+    out = opts_.colour ? screen : plain;
+  if (editor_ != nullptr) {
+    editor_->write_above(out);
+  } else {
+    out += '\n';
+    write_all(STDOUT_FILENO, out);
+  }
+}
+
+}  // namespace mk::cli
