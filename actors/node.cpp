@@ -226,7 +226,8 @@ struct node_state {
           return;
         }
         next();
-      });
+      },
+      [this, user](caf::error&) { error("Cannot pin the key of \"" + user + "\": known-users store unavailable"); });
   }
 
   void on_requested(const std::string& via, const std::string& user, const std::string& endpoint_text,
@@ -400,6 +401,10 @@ struct node_state {
     return rp;
   }
 
+  static auto store_unavailable(caf::response_promise rp) {
+    return [rp](caf::error&) mutable { rp.deliver(reply_error("The known-users store is unavailable")); };
+  }
+
   caf::result<command_reply> key_command(const std::string& op, const std::string& user, const std::string& key) {
     auto rp = self->make_response_promise<command_reply>();
     if (op == "show") {
@@ -415,11 +420,11 @@ struct node_state {
           }
           auto pk = crypto::public_key::from_base64(k);
           rp.deliver(reply_ok(user + ": " + k + (pk ? "\nfingerprint: " + pk->fingerprint() : std::string{})));
-        });
+        }, store_unavailable(rp));
     } else if (op == "delete") {
       self->request(ctx->known_users, 5s, key_del_atom::value, user).then([rp, user](bool ok) mutable {
         rp.deliver(ok ? reply_ok("Key of " + user + " deleted") : reply_error("No key pinned for " + user));
-      });
+      }, store_unavailable(rp));
     } else if (op == "add") {
       // §12 FIX: EC keys are accepted (the original demands an RSA-style ':'); only P-521 SPKI is valid.
       auto pk = crypto::public_key::from_base64(key);
@@ -436,8 +441,8 @@ struct node_state {
           self->request(ctx->known_users, 5s, key_set_atom::value, user, key).then([rp, user, key](bool ok) mutable {
             rp.deliver(ok ? reply_ok(key.empty() ? user + " blacklisted" : "Key of " + user + " added")
                           : reply_error("Cannot store that name"));
-          });
-        });
+          }, store_unavailable(rp));
+        }, store_unavailable(rp));
     } else {
       rp.deliver(reply_error("Unknown key command " + op));
     }
@@ -500,11 +505,11 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
     self->send_exit(self->state.ctx->known_users, em.reason);
     self->quit(em.reason);
   });
-  self->attach_functor([self] {
-    // The socket and the pins die with the node (the context holds their handles).
-    if (self->state.ctx->socket)
-      caf::anon_send_exit(self->state.ctx->socket, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(self->state.ctx->known_users, caf::exit_reason::user_shutdown);
+  self->attach_functor([ctx = st.ctx] {
+    // The socket and the pins die with the node. (Runs after the state is gone: capture the context.)
+    if (ctx->socket)
+      caf::anon_send_exit(ctx->socket, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(ctx->known_users, caf::exit_reason::user_shutdown);
   });
   self->delayed_send(self, limits::keepalive_tick, tick_atom::value);
   return {
@@ -514,7 +519,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       st.port = port;
       st.ctx->node = caf::actor_cast<caf::actor>(self);
       // §3: the node's own key is always stored as `loopback`.
-      self->send(st.ctx->known_users, key_set_atom::value, std::string{"loopback"},
+      caf::anon_send(st.ctx->known_users, key_set_atom::value, std::string{"loopback"},
                  st.ctx->identity.public_key().base64());
     },
     [self](datagram_atom, datagram_batch& batch) { self->state.on_datagrams(batch); },

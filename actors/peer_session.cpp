@@ -1,5 +1,6 @@
 #include "actors/peer_session.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include <botan/auto_rng.h>
@@ -56,6 +57,7 @@ struct session_state {
   std::string user;             // the peer's username (claimed until established)
   std::optional<crypto::public_key> peer_key;
   std::string last_handshake_line;  // resent on a repeated CONNECT / timer
+  std::vector<std::string> seen_connects;  // nonces of the CONNECTs this peer sent (bounded)
   std::string last_connect_line;
   int handshake_sends = 0;
   int tick_count = 0;
@@ -65,21 +67,46 @@ struct session_state {
   std::optional<session::crypt_negotiation> crypt;
   bool peer_is_mokaccino = false;
   std::uint64_t sent = 0, received = 0, dropped = 0;
+  std::vector<std::string> held;  // lines waiting for the CRYPT handshake to finish
+  caf::actor_clock::time_point held_since{};
+  static constexpr std::size_t max_held = 1024;  // per-peer queue bound
 
   // -- output ----------------------------------------------------------------------------------------------
 
   void send_raw(std::string line) {
+    if (ctx->debug)
+      emit(event_kind::debug, "sent: " + line.substr(0, 40));
     ++sent;
     ctx->counters->datagrams_out.fetch_add(1, std::memory_order_relaxed);
     self->send(ctx->socket, send_atom::value, opts.peer, w::to_datagram(line));
   }
 
-  // Every line except the few that are always plaintext (§11) is wrapped while encrypting.
-  void send_line(const std::string& line) {
+  // Every line except the few that are always plaintext (§11) is wrapped while encrypting. While the CRYPT
+  // handshake runs, lines wait: sent in plaintext they would be refused by a peer that switched on first.
+  void send_line(std::string line) {
+    if (crypt && crypt->negotiating()) {
+      if (held.empty())
+        held_since = self->clock().now();
+      if (held.size() >= max_held) {
+        held.erase(held.begin());
+        ++dropped;
+      }
+      held.push_back(std::move(line));
+      return;
+    }
     if (crypt && crypt->encrypting())
       send_raw(crypt->seal(line, rng));
     else
-      send_raw(line);
+      send_raw(std::move(line));
+  }
+
+  void flush_held() {
+    if (crypt && crypt->negotiating())
+      return;
+    auto lines = std::move(held);
+    held.clear();
+    for (auto& l : lines)
+      send_line(std::move(l));
   }
 
   void emit(event_kind kind, std::string text, std::vector<std::pair<std::string, std::string>> fields = {}) {
@@ -95,8 +122,12 @@ struct session_state {
   }
 
   void close(std::string reason_to_peer, std::string event_text, bool as_error) {
-    if (!reason_to_peer.empty())
-      send_line(w::serialize(w::disconnect_msg{std::move(reason_to_peer)}));
+    if (!reason_to_peer.empty()) {
+      // Cannot wait for a CRYPT handshake: seal with the key if one is valid (a peer that switched on reads it,
+      // one about to switch on takes it as its CRYPTACK), otherwise plaintext (the peer cannot be encrypting).
+      auto line = w::serialize(w::disconnect_msg{std::move(reason_to_peer)});
+      send_raw(crypt && crypt->key_valid() ? crypt->seal(line, rng) : line);
+    }
     if (!event_text.empty()) {
       if (ph == phase::established)
         emit(event_kind::disconnected, event_text);
@@ -157,15 +188,20 @@ struct session_state {
   // -- handshake: responder (§5 steps 2 and 4) -------------------------------------------------------------
 
   void on_connect(const w::connect_msg& m, std::string_view raw) {
+    // A CONNECT we have seen before is a retransmission (ours are repeated while pending): never a restart.
+    if (std::find(seen_connects.begin(), seen_connects.end(), m.nonce) != seen_connects.end()) {
+      if (ph == phase::awaiting_connected && m.nonce == their_nonce && m.username == user)
+        send_raw(last_handshake_line);  // our HANDSHAKE may have been lost: answer again, no new prompt
+      return;
+    }
+    if (seen_connects.size() >= 8)
+      seen_connects.erase(seen_connects.begin());
+    seen_connects.push_back(m.nonce);
     if (ph == phase::connecting && !initiator_nonce.empty()) {
       // Simultaneous connect: both sides sent CONNECT. The larger nonce stays initiator; the other answers.
       // (We keep our nonce so a HANDSHAKE to our own CONNECT still completes; the first to finish wins.)
       if (our_nonce > m.nonce)
         return;
-    }
-    if (ph == phase::awaiting_connected && m.nonce == their_nonce && m.username == user) {
-      send_raw(last_handshake_line);  // a retransmitted CONNECT: answer again, no new prompt
-      return;
     }
     if (ph == phase::deciding)
       return;  // already checking this peer
@@ -307,6 +343,7 @@ struct session_state {
            *out.encryption_changed ? "Connection with " + user + " is now encrypted"
                                    : "Connection with " + user + " is no longer encrypted",
            {{"state", *out.encryption_changed ? "on" : "off"}});
+    flush_held();
   }
 
   void on_established_message(const w::message& m, std::string_view raw, bool was_encrypted) {
@@ -370,6 +407,8 @@ struct session_state {
   // -- input ------------------------------------------------------------------------------------------------
 
   void on_line(std::string_view raw, bool was_encrypted) {
+    if (ctx->debug)
+      emit(event_kind::debug, std::string{"received: "} + std::string{raw.substr(0, 40)});
     ++received;
     auto parsed = w::parse_line(raw);
     if (!parsed) {
@@ -389,8 +428,10 @@ struct session_state {
         ctx->counters->auth_failures.fetch_add(1, std::memory_order_relaxed);
         return drop("C that does not authenticate");
       }
-      if (switched_on)
+      if (switched_on) {
         emit(event_kind::encryption, "Connection with " + user + " is now encrypted", {{"state", "on"}});
+        flush_held();
+      }
       --received;  // counted once, as the inner line
       return on_line(*plain, true);
     }
@@ -435,6 +476,13 @@ struct session_state {
       send_line(w::serialize(w::ping_msg{*k.ping}));
     if (tick_count % ticks_per_resend == 0)
       apply_crypt(crypt->on_resend_tick());
+    if (!held.empty() && now - held_since > limits::handshake_timeout) {
+      // The peer never completes the CRYPT handshake: do not leak the held lines in plaintext.
+      emit(event_kind::error, "Encryption with \"" + user + "\" did not complete: " + std::to_string(held.size()) +
+                                " message(s) not sent (encrypt stop to talk in plaintext)");
+      dropped += held.size();
+      held.clear();
+    }
   }
 
   peer_info info() const {
@@ -467,6 +515,11 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
   st.ph = st.opts.role == session_role::initiator ? phase::connecting : phase::deciding;
   if (st.opts.role == session_role::responder)
     st.ph = phase::connecting;  // until the first CONNECT arrives; initiator_nonce stays empty
+  // A session never outlives its node (nor does it take the node down if it fails itself).
+  if (st.ctx->node) {
+    self->monitor(st.ctx->node);
+    self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+  }
   self->delayed_send(self, tick_period, tick_atom::value);
   return {
     [self](start_atom) { self->state.start_initiator(); },
