@@ -9,10 +9,15 @@
 #include <utility>
 #include <vector>
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include "actors/endpoint.hpp"
+#include "core/wire/messages.hpp"
+
+// Parsed protocol messages travel between a session and a service in-process only (never over caf::io).
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mk::wire::message)
 
 namespace mk {
 
@@ -52,6 +57,23 @@ using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;  // (subscrib
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;    // (shutdown): DISCONNECT every peer, then quit
 using info_atom = caf::atom_constant<caf::atom("info")>;            // (info) session -> peer_info
 using prompt_atom = caf::atom_constant<caf::atom("prompt")>;        // session -> node: (prompt, kind, user, text) -> bool
+
+// -- sessions <-> services (file transfers, audio) ------------------------------------------------------------
+// A session forwards every FILE*, AUDIO* and VOICE message of an established peer to the service that owns it:
+//   (peer_msg_atom, std::string user, caf::actor session, bool peer_is_mokaccino, mk::wire::message msg)
+// A service sends protocol lines back with (send_atom, std::string line) to the session (which encrypts them).
+// When a session ends it tells every service: (peer_gone_atom, std::string user).
+using peer_msg_atom = caf::atom_constant<caf::atom("peermsg")>;
+using peer_gone_atom = caf::atom_constant<caf::atom("peergone")>;
+using session_of_atom = caf::atom_constant<caf::atom("sessionof")>; // (sessionof, user) -> caf::actor (invalid if none), bool mokaccino
+
+// -- front end -> node -> services (replies command_reply unless noted) -------------------------------------
+using file_send_atom = caf::atom_constant<caf::atom("filesend")>;    // (filesend, user, path)
+using file_list_atom = caf::atom_constant<caf::atom("filelist")>;    // (filelist) -> std::vector<transfer_info>
+using file_cancel_atom = caf::atom_constant<caf::atom("filecancel")>; // (filecancel, hash prefix or name)
+using voice_start_atom = caf::atom_constant<caf::atom("voicestart")>; // (voicestart, user)
+using voice_stop_atom = caf::atom_constant<caf::atom("voicestop")>;   // (voicestop)
+using voice_devices_atom = caf::atom_constant<caf::atom("voicedevs")>; // (voicedevs) -> command_reply listing devices
 
 // -- node -> front ends --------------------------------------------------------------------------------------
 using event_atom = caf::atom_constant<caf::atom("event")>;          // (event_atom, event)
@@ -119,6 +141,24 @@ template <class I>
 typename I::result_type inspect(I& f, node_stats& x) {
   return f(caf::meta::type_name("mk::node_stats"), x.datagrams_in, x.datagrams_out, x.malformed, x.unknown_source,
            x.rejected, x.auth_failures, x.half_open_limit, x.peers, x.half_open);
+}
+
+// One file transfer as `file list` shows it (issue "File transfers").
+struct transfer_info {
+  std::string hash;
+  std::string name;
+  std::string peer;
+  bool outgoing = false;
+  std::string state;            // pending, sending, receiving, verifying, done, failed, cancelled
+  std::uint64_t size = 0;
+  std::uint64_t done = 0;       // bytes acknowledged (sender) or received in order (receiver)
+  double rate_bps = 0;          // recent goodput, bytes per second
+  double eta_s = -1;            // seconds left, -1 = unknown
+};
+template <class I>
+typename I::result_type inspect(I& f, transfer_info& x) {
+  return f(caf::meta::type_name("mk::transfer_info"), x.hash, x.name, x.peer, x.outgoing, x.state, x.size, x.done,
+           x.rate_bps, x.eta_s);
 }
 
 // What the node tells its front ends. One struct for every kind, so a terminal prints it and --json dumps it.

@@ -379,6 +379,18 @@ struct node_state {
     return rp;
   }
 
+  // Forwards a command to a service actor (file transfers, audio) and relays its command_reply.
+  template <class... Ts>
+  caf::result<command_reply> to_service(const caf::actor& service, const char* what, Ts&&... xs) {
+    if (!service)
+      return reply_error(std::string{what} + " are not available in this node");
+    auto rp = self->make_response_promise<command_reply>();
+    self->request(service, 30s, std::forward<Ts>(xs)...)
+      .then([rp](command_reply r) mutable { rp.deliver(std::move(r)); },
+            [rp, what](caf::error&) mutable { rp.deliver(reply_error(std::string{what} + ": no answer")); });
+    return rp;
+  }
+
   caf::result<std::vector<peer_info>> user_list() {
     auto rp = self->make_response_promise<std::vector<peer_info>>();
     if (by_user.empty()) {
@@ -513,11 +525,9 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
   });
   self->delayed_send(self, limits::keepalive_tick, tick_atom::value);
   return {
-    [self](start_atom, caf::actor socket, std::uint16_t port) {
+    [self](start_atom, std::uint16_t port) {
       auto& st = self->state;
-      st.ctx->socket = std::move(socket);
       st.port = port;
-      st.ctx->node = caf::actor_cast<caf::actor>(self);
       // §3: the node's own key is always stored as `loopback`.
       caf::anon_send(st.ctx->known_users, key_set_atom::value, std::string{"loopback"},
                  st.ctx->identity.public_key().base64());
@@ -585,6 +595,34 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       return rp;
     },
     [self](stats_atom) { return self->state.stats(); },
+    [self](session_of_atom, const std::string& user) {
+      auto it = self->state.by_user.find(user);
+      if (it == self->state.by_user.end())
+        return std::make_tuple(caf::actor{}, false);
+      return std::make_tuple(it->second.session, it->second.mokaccino);
+    },
+    [self](file_send_atom a, const std::string& user, const std::string& path) {
+      return self->state.to_service(self->state.ctx->transfers, "file transfers", a, user, path);
+    },
+    [self](file_cancel_atom a, const std::string& what) {
+      return self->state.to_service(self->state.ctx->transfers, "file transfers", a, what);
+    },
+    [self](file_list_atom a) {
+      auto rp = self->make_response_promise<std::vector<transfer_info>>();
+      if (!self->state.ctx->transfers) {
+        rp.deliver(std::vector<transfer_info>{});
+        return rp;
+      }
+      self->request(self->state.ctx->transfers, 5s, a)
+        .then([rp](std::vector<transfer_info>& v) mutable { rp.deliver(std::move(v)); },
+              [rp](caf::error&) mutable { rp.deliver(std::vector<transfer_info>{}); });
+      return rp;
+    },
+    [self](voice_start_atom a, const std::string& user) {
+      return self->state.to_service(self->state.ctx->audio, "voice calls", a, user);
+    },
+    [self](voice_stop_atom a) { return self->state.to_service(self->state.ctx->audio, "voice calls", a); },
+    [self](voice_devices_atom a) { return self->state.to_service(self->state.ctx->audio, "voice calls", a); },
     [self](shutdown_atom) { self->state.shutdown(); },
     [self](shutdown_atom, bool) { self->quit(); },
   };
@@ -608,7 +646,10 @@ mk::result<node_handle> spawn_node(caf::actor_system& sys, node_options opts) {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     return sock.error();
   }
-  caf::anon_send(node, start_atom::value, sock->actor, sock->port);
+  // The context is complete before the node starts: every reader sees it through the start message.
+  ctx->node = node;
+  ctx->socket = sock->actor;
+  caf::anon_send(node, start_atom::value, sock->port);
   return node_handle{node, sock->port};
 }
 

@@ -31,6 +31,8 @@ struct node_context {
   caf::actor socket;        // udp socket actor
   caf::actor known_users;   // known-users actor
   caf::actor node;          // the node (directory) actor
+  caf::actor transfers;     // file-transfer service (FILE*), may be invalid
+  caf::actor audio;         // audio service (AUDIO*, VOICE), may be invalid
   std::shared_ptr<node_counters> counters = std::make_shared<node_counters>();
 };
 

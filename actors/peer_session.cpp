@@ -134,6 +134,10 @@ struct session_state {
       else
         emit(as_error ? event_kind::error : event_kind::info, event_text);
     }
+    if (ph == phase::established)
+      for (auto* service : {&ctx->transfers, &ctx->audio})
+        if (*service)
+          self->send(*service, peer_gone_atom::value, user);
     self->quit();
   }
 
@@ -389,6 +393,14 @@ struct session_state {
           if (!verify_signed(*peer_key, raw))
             return drop("REQUESTED with a bad signature");
           forward_intro("REQUESTED", msg.username, msg.endpoint, msg.pubkey);
+        } else if constexpr (std::is_same_v<T, w::file_init_msg> || std::is_same_v<T, w::file_ack_msg> ||
+                             std::is_same_v<T, w::file_msg> || std::is_same_v<T, w::file_stop_msg> ||
+                             std::is_same_v<T, w::file_sack_msg>) {
+          forward_service(ctx->transfers, m);
+        } else if constexpr (std::is_same_v<T, w::audio_start_msg> || std::is_same_v<T, w::audio_accept_msg> ||
+                             std::is_same_v<T, w::audio_stop_msg> || std::is_same_v<T, w::audio_msg> ||
+                             std::is_same_v<T, w::voice_msg>) {
+          forward_service(ctx->audio, m);
         } else if constexpr (std::is_same_v<T, w::connect_msg> || std::is_same_v<T, w::handshake_msg> ||
                              std::is_same_v<T, w::connected_msg>) {
           // handled before dispatch
@@ -397,6 +409,12 @@ struct session_state {
         }
       },
       m);
+  }
+
+  void forward_service(const caf::actor& service, const w::message& m) {
+    if (!service)
+      return drop("no service for this message");
+    self->send(service, peer_msg_atom::value, user, caf::actor_cast<caf::actor>(self), peer_is_mokaccino, m);
   }
 
   void forward_intro(std::string kind, std::string target, std::string endpoint_text, std::string pubkey) {
