@@ -1,0 +1,185 @@
+// Timing of one peer session under CAF's deterministic test coordinator (virtual time): handshake timeout,
+// CONNECT retransmission, keep-alive strikes and CRYPTSTART resend. The socket and the node are scripted actors;
+// the crypto is real.
+#include <doctest/doctest.h>
+
+#include <botan/auto_rng.h>
+#include <caf/all.hpp>
+
+#include "actors/known_users.hpp"
+#include "actors/messages.hpp"
+#include "actors/peer_session.hpp"
+#include "core/crypto/random.hpp"
+#include "core/wire/messages.hpp"
+
+using namespace mk;
+using namespace std::chrono_literals;
+namespace w = mk::wire;
+
+namespace {
+
+struct recorded {
+  std::vector<std::string> sent;  // datagrams the session handed to the socket
+  std::vector<event> events;
+};
+
+struct session_fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  caf::scheduler::test_coordinator& sched;
+  Botan::AutoSeeded_RNG rng;
+  crypto::identity alice = crypto::identity::generate(rng);
+  crypto::identity bob = crypto::identity::generate(rng);
+  std::shared_ptr<recorded> rec = std::make_shared<recorded>();
+  std::shared_ptr<node_context> ctx;
+  endpoint peer = endpoint::loopback_v4(40000);
+  caf::actor session;
+
+  static caf::actor_system_config& testing(caf::actor_system_config& c) {
+    c.set("scheduler.policy", caf::atom("testing"));
+    return c;
+  }
+
+  explicit session_fixture(bool encrypt_by_default = false)
+    : sys(testing(cfg)), sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
+    ctx = std::make_shared<node_context>(alice);
+    ctx->username = "alice";
+    ctx->config.encrypt_by_default = encrypt_by_default;
+    auto r = rec;
+    ctx->socket = sys.spawn([r](caf::event_based_actor*) -> caf::behavior {
+      return {[r](send_atom, const endpoint&, const std::string& bytes) { r->sent.push_back(bytes); }};
+    });
+    ctx->node = sys.spawn([r](caf::event_based_actor*) -> caf::behavior {
+      return {
+        [r](event_atom, const event& e) { r->events.push_back(e); },
+        [](established_atom, const std::string&, const endpoint&, const std::string&) { return true; },
+        [](intro_atom, const std::string&, const std::string&, const std::string&, const std::string&,
+           const std::string&) {},
+      };
+    });
+    ctx->known_users = spawn_known_users(sys, {}, {});
+    sched.run();
+  }
+
+  ~session_fixture() {
+    for (auto& a : {session, ctx->socket, ctx->node, ctx->known_users})
+      if (a)
+        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  void start_initiator() {
+    session_options o;
+    o.peer = peer;
+    o.role = session_role::initiator;
+    session = spawn_peer_session(sys, ctx, o);
+    caf::anon_send(session, start_atom::value);
+    sched.run();
+  }
+
+  // Advances virtual time in 500 ms steps, running every message after each step.
+  void advance(std::chrono::milliseconds total) {
+    for (auto t = 0ms; t < total; t += 500ms) {
+      sched.advance_time(500ms);
+      sched.run();
+    }
+  }
+
+  std::size_t count_sent(const std::string& keyword) const {
+    std::size_t n = 0;
+    for (auto& s : rec->sent)
+      if (s.rfind(keyword + " ", 0) == 0 || s == keyword + "\n")
+        ++n;
+    return n;
+  }
+
+  bool has_event(event_kind k, const std::string& part) const {
+    for (auto& e : rec->events)
+      if (e.kind == k && e.text.find(part) != std::string::npos)
+        return true;
+    return false;
+  }
+
+  // Plays bob answering our CONNECT, which completes the handshake.
+  void complete_handshake() {
+    REQUIRE(count_sent("CONNECT") >= 1);
+    auto line = rec->sent.front();
+    line.pop_back();
+    auto c = std::get<w::connect_msg>(*w::parse_line(line));
+    w::handshake_msg h{"bob", crypto::make_nonce(rng), c.nonce, bob.public_key().base64(), {}};
+    h.signature = bob.sign(w::signed_text(h), rng);
+    caf::anon_send(session, route_atom::value, w::serialize(h));
+    sched.run();
+    REQUIRE(count_sent("CONNECTED") == 1);
+    REQUIRE(has_event(event_kind::connected, "Connected to \"bob\""));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an unanswered CONNECT is retransmitted a few times, then the handshake times out after 10 s") {
+  session_fixture f;
+  f.start_initiator();
+  CHECK(f.count_sent("CONNECT") == 1);
+  f.advance(2000ms);
+  CHECK(f.count_sent("CONNECT") == 2);  // the original never retransmits
+  f.advance(7000ms);
+  CHECK(f.count_sent("CONNECT") == static_cast<std::size_t>(limits::connect_attempts));
+  CHECK_FALSE(f.has_event(event_kind::error, "timed out"));
+  f.advance(2000ms);
+  CHECK(f.has_event(event_kind::error, "timed out"));
+  auto sent_before = f.rec->sent.size();
+  f.advance(5000ms);  // the session is gone: nothing more is sent
+  CHECK(f.rec->sent.size() == sent_before);
+}
+
+TEST_CASE("keep-alive: PINGs every ~1 s; six unanswered ones end the session with DISCONNECT timed out") {
+  session_fixture f;
+  f.start_initiator();
+  f.complete_handshake();
+  f.advance(3000ms);
+  auto pings = f.count_sent("PING");
+  CHECK(pings >= 1);
+  CHECK(pings <= 3);
+  CHECK_FALSE(f.has_event(event_kind::disconnected, "went offline"));
+  f.advance(7000ms);  // no PONG ever: strikes accumulate
+  CHECK(f.has_event(event_kind::disconnected, "went offline"));
+  CHECK(f.count_sent("DISCONNECT") == 1);
+  CHECK(f.rec->sent.back() == "DISCONNECT connection\\ timed\\ out\n");
+}
+
+TEST_CASE("keep-alive: answered PINGs keep the session up") {
+  session_fixture f;
+  f.start_initiator();
+  f.complete_handshake();
+  for (int i = 0; i < 40; ++i) {  // 20 s of virtual time, answering every PING at once
+    f.advance(500ms);
+    for (auto& s : std::vector<std::string>(f.rec->sent)) {
+      if (s.rfind("PING ", 0) == 0) {
+        auto id = s.substr(5, s.size() - 6);
+        caf::anon_send(f.session, route_atom::value, "PONG " + id);
+      }
+    }
+    f.rec->sent.clear();
+    f.sched.run();
+  }
+  CHECK_FALSE(f.has_event(event_kind::disconnected, ""));
+}
+
+TEST_CASE("CRYPTSTART is resent every 2 s while unanswered (PROTOCOL 11)") {
+  session_fixture f{true};
+  f.start_initiator();
+  f.complete_handshake();
+  CHECK(f.count_sent("CRYPTSTART") == 1);
+  std::string first;
+  for (auto& s : f.rec->sent)
+    if (s.rfind("CRYPTSTART ", 0) == 0)
+      first = s;
+  f.advance(2000ms);
+  CHECK(f.count_sent("CRYPTSTART") == 2);
+  f.advance(2000ms);
+  CHECK(f.count_sent("CRYPTSTART") == 3);
+  for (auto& s : f.rec->sent)
+    if (s.rfind("CRYPTSTART ", 0) == 0)
+      CHECK(s == first);  // the same ephemeral key: one slot per peer
+}
