@@ -64,7 +64,10 @@ mk::result<void> write_file_atomic(const std::filesystem::path& file, std::strin
     return io_error(dir, "cannot create directory", ec.value());
 
   // The temp file lives in the same directory, so rename() is atomic (same file system).
-  auto tmpl = (dir / ("." + file.filename().string() + ".tmp-XXXXXX")).string();
+  // (built with append: g++ 12 -O2 warns falsely (-Wrestrict) on "literal" + std::string&&)
+  std::string temp_name{"."};
+  temp_name.append(file.filename().string()).append(".tmp-XXXXXX");
+  auto tmpl = (dir / temp_name).string();
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
   int fd = ::mkstemp(name.data());
