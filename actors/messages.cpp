@@ -1,8 +1,6 @@
 #include "actors/messages.hpp"
 
-namespace mk {
-
-const char* to_string(event_kind k) noexcept {
+const char* mokaccino::to_string(event_kind k) noexcept {
   switch (k) {
     case event_kind::info: return "info";
     case event_kind::error: return "error";
@@ -20,6 +18,15 @@ const char* to_string(event_kind k) noexcept {
   }
   return "unknown";
 }
+
+std::string mokaccino::field(const event& e, const std::string& name) {
+  for (auto& [k, v] : e.fields)
+    if (k == name)
+      return v;
+  return {};
+}
+
+namespace mk {
 
 event make_event(event_kind kind, std::string peer, std::string text,
                  std::vector<std::pair<std::string, std::string>> fields) {

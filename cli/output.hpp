@@ -11,8 +11,11 @@
 #include <string>
 #include <string_view>
 
+namespace mokaccino {
+struct event;  // include/mokaccino/types.hpp
+}
 namespace mk {
-struct event;
+using mokaccino::event;
 }
 
 namespace mk::cli {

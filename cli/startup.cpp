@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include "actors/node_files.hpp"
 #include "cli/output.hpp"
 
 namespace mk::cli {
@@ -89,25 +90,15 @@ mk::result<prepared> prepare(const cli_options& o, bool interactive, output& out
   }
 
   Botan::AutoSeeded_RNG rng;
-  bool existed = fs::exists(paths.private_key, ec);
-  auto id = crypto::identity::load_or_create(paths.private_key, rng);
-  if (!id)
-    return fail(out, "Identity key " + paths.private_key.string() + ": " + id.error().message);
-  if (!existed)
+  auto files = load_node_files(paths.private_key, paths.known_users, rng);
+  if (!files)
+    return fail(out, files.error().message);
+  if (files->created_key)
     out.print(tag::message, "Generated a new identity key in " + paths.private_key.string());
+  for (auto& w : files->warnings)
+    out.print(tag::error, w);  // §14: an unreadable pin store is kept, the pins live in memory
 
-  prepared p{std::move(cfg), std::move(*id), {}, paths.known_users, {}};
-  auto pins = config::known_users::load(paths.known_users);
-  if (pins) {
-    p.known_users = std::move(*pins);
-  } else {
-    // §14: never wipe an unreadable pin store; run without writing to it.
-    out.print(tag::error, pins.error().message);
-    out.print(tag::error, "WARNING: " + paths.known_users.string() +
-                            " is kept as it is and NOT updated: keys pinned in this session live in memory only. "
-                            "Fix or remove the file to pin keys permanently.");
-    p.known_users_file.clear();
-  }
+  prepared p{std::move(cfg), std::move(files->identity), std::move(files->known_users), files->known_users_file, {}};
   p.download_dir = config::download_dir(p.config, paths);
   return p;
 }

@@ -1,0 +1,100 @@
+// The public embedding API (include/mokaccino/node.hpp): converts the public configuration to the internal one,
+// loads the node's files the way the CLI does (actors/node_files.hpp) and starts the node (actors/node.hpp).
+
+#include <botan/auto_rng.h>
+#include <caf/all.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/node.hpp"
+#include "actors/node_files.hpp"
+#include "core/config/config.hpp"
+#include "mokaccino/node.hpp"
+
+namespace mokaccino {
+
+namespace {
+
+mk::config::action to_internal(policy_action a) {
+  switch (a) {
+    case policy_action::accept: return mk::config::action::accept;
+    case policy_action::refuse: return mk::config::action::refuse;
+    case policy_action::prompt: break;
+  }
+  return mk::config::action::prompt;
+}
+
+mk::config::policy to_internal(const policy& p) { return {p.whitelist, to_internal(p.default_action)}; }
+
+mk::config::node_config to_internal(const node_config& c) {
+  mk::config::node_config n;
+  n.username = c.username;
+  n.port = c.port;
+  n.connection = to_internal(c.connection);
+  n.encrypt_by_default = c.encrypt_by_default;
+  n.audio = to_internal(c.audio);
+  n.threshold = c.threshold;
+  n.audio_input = c.audio_input;
+  n.audio_output = c.audio_output;
+  n.file = to_internal(c.file);
+  n.download_dir = c.download_dir.string();
+  n.max_size = c.max_file_size;
+  return n;
+}
+
+caf::error invalid(std::string text) { return caf::make_error(caf::sec::invalid_argument, std::move(text)); }
+
+// The identity and pins, as node_config describes them.
+mk::result<mk::node_files> load_files(const node_config& c, Botan::RandomNumberGenerator& rng) {
+  if (!c.private_key.empty())
+    return mk::load_node_files(c.private_key, c.known_users, rng);
+  auto id = c.private_key_pem.empty() ? mk::result<mk::crypto::identity>{mk::crypto::identity::generate(rng)}
+                                      : mk::crypto::identity::from_pem(c.private_key_pem);
+  if (!id)
+    return mk::make_error(id.error().code, "private_key_pem: " + id.error().message);
+  // Reuse the pin loading of load_node_files without a key file: load the pins alone.
+  mk::node_files f{std::move(*id), false, {}, c.known_users, {}};
+  if (!c.known_users.empty()) {
+    auto pins = mk::config::known_users::load(c.known_users);
+    if (pins) {
+      f.known_users = std::move(*pins);
+    } else {
+      f.warnings.push_back(pins.error().message);
+      f.warnings.push_back("WARNING: " + c.known_users.string() +
+                           " is kept as it is and NOT updated: keys pinned now live in memory only.");
+      f.known_users_file.clear();
+    }
+  }
+  return f;
+}
+
+}  // namespace
+
+caf::expected<node> spawn_node(caf::actor_system& sys, const node_config& cfg) {
+  if (auto problem = mk::config::username_problem(cfg.username))
+    return invalid("invalid username: " + *problem);
+  Botan::AutoSeeded_RNG rng;
+  auto files = load_files(cfg, rng);
+  if (!files)
+    return invalid(files.error().message);
+  auto key = files->identity.public_key();
+  mk::node_options o{to_internal(cfg), files->identity, std::move(files->known_users), files->known_users_file,
+                     cfg.download_dir.empty() ? std::filesystem::path{"."} : cfg.download_dir, cfg.debug, cfg.ipv6};
+  auto h = mk::spawn_node(sys, std::move(o));
+  if (!h)
+    return caf::make_error(caf::sec::cannot_open_port, h.error().message);
+  return node{caf::actor_cast<node_actor>(h->node), h->port, key.base64(), key.fingerprint(), files->created_key,
+              std::move(files->warnings)};
+}
+
+void add_message_types(caf::actor_system_config& cfg) {
+  // add_message_type<T> also registers std::vector<T> (the replies of user_list, key_list, file_list).
+  cfg.add_message_type<command_reply>("mokaccino::command_reply");
+  cfg.add_message_type<key_entry>("mokaccino::key_entry");
+  cfg.add_message_type<peer_info>("mokaccino::peer_info");
+  cfg.add_message_type<node_stats>("mokaccino::node_stats");
+  cfg.add_message_type<transfer_info>("mokaccino::transfer_info");
+  cfg.add_message_type<event>("mokaccino::event");
+  cfg.add_message_type<node_actor>("mokaccino::node_actor");
+}
+
+}  // namespace mokaccino
