@@ -10,6 +10,7 @@
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
 #include "actors/peer_session.hpp"
+#include "actors/transfer_service.hpp"
 #include "actors/udp_socket.hpp"
 #include "core/crypto/public_key.hpp"
 #include "core/limits.hpp"
@@ -649,6 +650,7 @@ mk::result<node_handle> spawn_node(caf::actor_system& sys, node_options opts) {
   // The context is complete before the node starts: every reader sees it through the start message.
   ctx->node = node;
   ctx->socket = sock->actor;
+  ctx->transfers = spawn_transfer_service(sys, ctx);  // file transfers (§10); quits with the node
   caf::anon_send(node, start_atom::value, sock->port);
   return node_handle{node, sock->port};
 }

@@ -100,6 +100,23 @@ struct session_state {
       send_raw(std::move(line));
   }
 
+  // Many lines at once (file chunks): sealed here, handed to the socket as one sendmmsg batch.
+  void send_lines(std::vector<std::string>& lines) {
+    if (crypt && crypt->negotiating()) {
+      for (auto& l : lines)
+        send_line(std::move(l));
+      return;
+    }
+    bool seal = crypt && crypt->encrypting();
+    std::vector<std::string> out;
+    out.reserve(lines.size());
+    for (auto& l : lines)
+      out.push_back(w::to_datagram(seal ? crypt->seal(l, rng) : std::move(l)));
+    sent += out.size();
+    ctx->counters->datagrams_out.fetch_add(out.size(), std::memory_order_relaxed);
+    self->send(ctx->socket, send_batch_atom::value, opts.peer, std::move(out));
+  }
+
   void flush_held() {
     if (crypt && crypt->negotiating())
       return;
@@ -549,6 +566,10 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
     [self](send_atom, const std::string& line) {
       if (self->state.ph == phase::established)
         self->state.send_line(line);
+    },
+    [self](send_batch_atom, std::vector<std::string>& lines) {
+      if (self->state.ph == phase::established)
+        self->state.send_lines(lines);
     },
     [self](msg_atom, const std::string& text) -> command_reply {
       auto& st = self->state;

@@ -72,6 +72,12 @@ inline constexpr auto transfer_ack_heartbeat = 1s;        // extended receiver: 
 inline constexpr int transfer_final_ack_repeats = 3;      // §10 FIX: repeat FILEACK size so a lost final ACK cannot stall
 inline constexpr std::size_t completed_transfer_memory = 256; // §10 FIX: completed hashes still answered with FILEACK size
 inline constexpr auto completed_transfer_ttl = 60s;       // how long a completed hash is remembered
+inline constexpr auto file_init_resend = 1s;              // §10 FIX: FILEINIT is retransmitted until accepted (the original never does)
+inline constexpr std::size_t transfer_io_block = 64 * 1024; // sender read-ahead / receiver write coalescing: one syscall per 64 chunks
+inline constexpr auto transfer_report_interval = 500ms;   // transfer actor -> service progress (file list) and rate sampling
+inline constexpr auto transfer_event_interval = 1s;       // progress events to front ends (--json, progress line)
+inline constexpr auto file_prompt_timeout = 10s;          // an unanswered "accept this file?" is a refusal
+inline constexpr std::size_t max_active_transfers = 1024; // flood guard: transfers in progress per node
 inline constexpr int max_unique_name_attempts = 10000;  // "name (n).ext" tries before giving up
 
 // -- audio (§9) --

@@ -1,0 +1,35 @@
+#pragma once
+// One incoming file transfer (PROTOCOL §10) as an actor, spawned once the transfer is accepted. Writes chunks to
+// `<name>.part` in the download directory (pwrite, coalesced in limits::transfer_io_block blocks), hashes the data
+// as it becomes contiguous, verifies SHA-384 against the FILEINIT hash at the end and only then links the file to a
+// unique final name (never overwriting: `name (1).ext`). A failed or cancelled transfer removes the .part and leaves
+// nothing under the final name. Acknowledgements follow mk::transfer::receiver (FILEACK for an original sender,
+// FILESACK between mokaccino nodes).
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+namespace mk {
+
+struct node_context;
+
+struct file_receiver_params {
+  std::shared_ptr<const node_context> ctx;
+  caf::actor service;
+  caf::actor session;
+  std::string user;
+  bool extended = false;
+  std::string hash;        // from FILEINIT: the transfer id and the expected SHA-384 (base64)
+  std::uint64_t size = 0;
+  std::string name;        // already sanitized (mk::transfer::sanitize_file_name)
+  std::filesystem::path dir;
+};
+
+caf::actor spawn_file_receiver(caf::actor_system& sys, file_receiver_params p);
+
+}  // namespace mk

@@ -1,0 +1,309 @@
+#include "actors/file_sender.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/node_context.hpp"
+#include "actors/transfer_progress.hpp"
+#include "actors/transfer_service.hpp"
+#include "core/crypto/file_hash.hpp"
+#include "core/limits.hpp"
+#include "core/transfer/sender.hpp"
+#include "core/wire/base64.hpp"
+#include "core/wire/messages.hpp"
+
+namespace mk {
+
+namespace {
+
+namespace w = mk::wire;
+namespace t = mk::transfer;
+using steady = std::chrono::steady_clock;
+
+constexpr std::size_t hash_blocks_per_step = 16;  // 1 MiB per message: hashing a big file never hogs a worker
+
+struct sender_state {
+  static inline const char* name = "mk.file_sender";
+
+  caf::stateful_actor<sender_state>* self = nullptr;
+  file_sender_params p;
+  int fd = -1;
+  std::uint64_t size = 0;
+  std::string hash;
+  std::string file_name;
+  crypto::sha384_stream hasher;
+  std::uint64_t hashed = 0;
+  caf::response_promise prepare_rp;
+
+  std::optional<t::sender> sm;
+  std::vector<std::uint8_t> block;  // read-ahead of new data: one pread per limits::transfer_io_block
+  std::uint64_t block_off = 0;
+  std::size_t block_len = 0;
+  std::array<std::uint8_t, t::chunk_size> one{};  // a retransmission outside the block
+  steady::time_point next_init_resend{};
+  std::uint64_t timer_gen = 0;
+  std::uint64_t armed_gen = 0;
+  steady::time_point armed = steady::time_point::max();
+  transfer_progress progress;
+  bool ended = false;
+  bool no_stop = false;  // FILESTOP already sent, or the peer sent one: do not send (another)
+
+  ~sender_state() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+
+  // -- preparing: open and hash -------------------------------------------------------------------------------
+
+  std::optional<std::string> open_file() {
+    fd = ::open(p.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return "Cannot open " + p.path.string() + ": " + std::strerror(errno);
+    struct stat st{};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+      return p.path.string() + " is not a regular file";
+    size = static_cast<std::uint64_t>(st.st_size);
+    file_name = p.path.filename().string();
+    if (file_name.empty() || file_name.find('\n') != std::string::npos ||
+        file_name.find('\0') != std::string::npos)
+      return "Cannot send a file named \"" + file_name + "\"";
+    block.resize(limits::transfer_io_block);
+    return std::nullopt;
+  }
+
+  void hash_step() {
+    for (std::size_t i = 0; i < hash_blocks_per_step && hashed < size; ++i) {
+      auto want = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), size - hashed));
+      auto n = ::pread(fd, block.data(), want, static_cast<off_t>(hashed));
+      if (n <= 0) {
+        prepare_rp.deliver(false, "Cannot read " + p.path.string() + ": " + (n < 0 ? std::strerror(errno) : "file shrank"),
+                           std::string{}, std::uint64_t{0});
+        return self->quit();
+      }
+      hasher.update({block.data(), static_cast<std::size_t>(n)});
+      hashed += static_cast<std::uint64_t>(n);
+    }
+    if (hashed < size) {
+      self->send(self, xfer_hash_atom::value);
+      return;
+    }
+    hash = hasher.final_base64();
+    progress.info = transfer_info{hash, file_name, p.user, true, "pending", size, 0, 0, -1};
+    prepare_rp.deliver(true, hash, file_name, size);
+  }
+
+  // -- sending ----------------------------------------------------------------------------------------------
+
+  void send_line(std::string line) { self->send(p.session, send_atom::value, std::move(line)); }
+
+  void send_init() { send_line(w::serialize(w::file_init_msg{hash, size, file_name})); }
+
+  // The bytes of a chunk: new data comes from the read-ahead block (refilled sequentially), an old retransmitted
+  // chunk from its own small pread.
+  std::optional<std::span<const std::uint8_t>> chunk_bytes(const t::chunk& c) {
+    if (c.offset >= block_off && c.offset + c.length <= block_off + block_len)
+      return std::span<const std::uint8_t>{block.data() + (c.offset - block_off), c.length};
+    std::uint8_t* dst = one.data();
+    std::size_t want = c.length;
+    if (!c.retransmission) {
+      want = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), size - c.offset));
+      dst = block.data();
+    }
+    std::size_t got = 0;
+    while (got < want) {
+      auto n = ::pread(fd, dst + got, want - got, static_cast<off_t>(c.offset + got));
+      if (n <= 0)
+        return std::nullopt;
+      got += static_cast<std::size_t>(n);
+    }
+    if (!c.retransmission) {
+      block_off = c.offset;
+      block_len = want;
+    }
+    return std::span<const std::uint8_t>{dst, c.length};
+  }
+
+  void pump(steady::time_point now) {
+    std::vector<std::string> batch;
+    const std::string prefix = "FILE " + hash + " ";
+    while (sm->state() == t::sender_state::sending) {
+      auto c = sm->next_chunk(now);
+      if (!c)
+        break;
+      auto bytes = chunk_bytes(*c);
+      if (!bytes) {
+        sm->cancel("cannot read " + p.path.string() + ": " + std::strerror(errno));
+        break;
+      }
+      // PROTOCOL §10: FILE <hash> <offset> <b64>; hash and number need no escaping. Built in place, no copies.
+      std::string line;
+      line.reserve(prefix.size() + 21 + w::base64_encoded_size(c->length));
+      line += prefix;
+      line += std::to_string(c->offset);
+      line += ' ';
+      w::base64_encode_append(*bytes, line);
+      batch.push_back(std::move(line));
+    }
+    if (batch.size() == 1)
+      send_line(std::move(batch.front()));
+    else if (!batch.empty())
+      self->send(p.session, send_batch_atom::value, std::move(batch));
+  }
+
+  void arm(steady::time_point now) {
+    auto deadline = sm->next_deadline();
+    if (sm->state() == t::sender_state::pending)
+      deadline = std::min(deadline, next_init_resend);
+    deadline = std::min(deadline, now + limits::transfer_report_interval);
+    if (deadline >= armed)
+      return;  // an earlier timer is already on its way (CAF timers cannot be cancelled: generation check)
+    armed = deadline;
+    armed_gen = ++timer_gen;
+    auto delay = deadline > now ? deadline - now : steady::duration::zero();
+    self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(delay), tick_atom::value, armed_gen);
+  }
+
+  void emit(std::string text, steady::time_point now, bool error = false) {
+    auto e = progress.make(std::move(text), now);
+    if (error)
+      e.fields.emplace_back("error", "1");
+    self->send(p.ctx->node, event_atom::value, std::move(e));
+  }
+
+  void after_input(steady::time_point now) {
+    if (!sm || ended)
+      return;
+    if (sm->state() == t::sender_state::sending || sm->state() == t::sender_state::pending)
+      pump(now);
+    auto st = sm->state();
+    progress.info.state = t::to_string(st);
+    if (st == t::sender_state::done)
+      return finish(now, "done", "Sent " + file_name + " to " + p.user, false);
+    if (st == t::sender_state::failed) {
+      if (!no_stop)  // our own failure (accept timeout, stall, read error): tell the peer
+        send_line(w::serialize(w::file_stop_msg{hash}));
+      return finish(now, "failed", file_name + " to " + p.user + ": " + sm->failure_reason(), true);
+    }
+    if (progress.update(sm->acked_bytes(), now))
+      self->send(p.service, xfer_report_atom::value, progress.info);
+    if (st == t::sender_state::sending && progress.event_due(now))
+      emit({}, now);
+    arm(now);
+  }
+
+  void finish(steady::time_point now, const char* state, std::string text, bool error) {
+    ended = true;
+    progress.info.state = state;
+    progress.info.done = sm ? sm->acked_bytes() : 0;
+    progress.info.eta_s = -1;
+    if (!error)
+      text += " (" + human_bytes(static_cast<double>(size)) + ", " + human_bytes(progress.average_rate(now)) + "/s)";
+    emit(std::move(text), now, error);
+    self->send(p.service, xfer_final_atom::value, progress.info);
+    self->quit();
+  }
+
+  // The user cancelled, or the node is going away: tell the peer.
+  void stop(std::string reason, bool tell_peer, const char* state) {
+    if (ended)
+      return;
+    auto now = steady::now();
+    if (!sm) {  // still hashing
+      if (prepare_rp.pending())
+        prepare_rp.deliver(false, reason, std::string{}, std::uint64_t{0});
+      ended = true;
+      return self->quit();
+    }
+    if (tell_peer)
+      send_line(w::serialize(w::file_stop_msg{hash}));
+    sm->cancel(reason);
+    finish(now, state, file_name + " to " + p.user + ": " + reason, std::string_view{state} != "cancelled");
+  }
+};
+
+caf::behavior file_sender(caf::stateful_actor<sender_state>* self, file_sender_params p) {
+  auto& st = self->state;
+  st.self = self;
+  st.p = std::move(p);
+  self->monitor(st.p.service);
+  self->set_down_handler([self](caf::down_msg&) { self->state.stop("the node stopped", true, "failed"); });
+  return {
+    [self](xfer_prepare_atom) {
+      auto& st = self->state;
+      st.prepare_rp = self->make_response_promise();
+      if (auto err = st.open_file()) {
+        st.prepare_rp.deliver(false, *err, std::string{}, std::uint64_t{0});
+        self->quit();
+        return st.prepare_rp;
+      }
+      self->send(self, xfer_hash_atom::value);
+      return st.prepare_rp;
+    },
+    [self](xfer_hash_atom) { self->state.hash_step(); },
+    [self](start_atom) {
+      auto& st = self->state;
+      auto now = steady::now();
+      st.sm.emplace(st.size, st.p.extended ? t::peer_mode::extended : t::peer_mode::legacy, now);
+      st.progress.begin(now);
+      st.send_init();
+      st.next_init_resend = now + limits::file_init_resend;
+      st.emit("Offering " + st.file_name + " (" + human_bytes(static_cast<double>(st.size)) + ") to " + st.p.user,
+              now);
+      st.arm(now);
+    },
+    [self](peer_msg_atom, w::message& m) {
+      auto& st = self->state;
+      if (!st.sm || st.ended)
+        return;
+      auto now = steady::now();
+      std::visit(
+        [&](auto& msg) {
+          using T = std::decay_t<decltype(msg)>;
+          if constexpr (std::is_same_v<T, w::file_ack_msg>) {
+            st.sm->on_ack(msg.next, now);
+          } else if constexpr (std::is_same_v<T, w::file_sack_msg>) {
+            st.sm->on_sack(msg.next, msg.ranges, now);
+          } else if constexpr (std::is_same_v<T, w::file_stop_msg>) {
+            st.no_stop = true;
+            st.sm->cancel(st.sm->state() == t::sender_state::pending ? "refused by the peer"
+                                                                      : "cancelled by the peer");
+          }
+        },
+        m);
+      st.after_input(now);
+    },
+    [self](tick_atom, std::uint64_t gen) {
+      auto& st = self->state;
+      if (!st.sm || st.ended)
+        return;
+      if (gen == st.armed_gen)
+        st.armed = steady::time_point::max();
+      auto now = steady::now();
+      st.sm->on_tick(now);
+      if (st.sm->state() == t::sender_state::pending && now >= st.next_init_resend) {
+        st.send_init();  // §10 FIX: FILEINIT is retransmitted until accepted
+        st.next_init_resend = now + limits::file_init_resend;
+      }
+      st.after_input(now);
+    },
+    [self](file_cancel_atom, const std::string& reason) { self->state.stop(reason, true, "cancelled"); },
+    [self](peer_gone_atom, const std::string&) { self->state.stop("the peer disconnected", false, "failed"); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_file_sender(caf::actor_system& sys, file_sender_params p) {
+  return sys.spawn(file_sender, std::move(p));
+}
+
+}  // namespace mk

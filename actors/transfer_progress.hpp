@@ -1,0 +1,74 @@
+#pragma once
+// Shared by file_sender and file_receiver: progress bookkeeping (rate, ETA) and the transfer events front ends
+// see (event_kind::transfer; --json prints the fields).
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <caf/actor.hpp>
+
+#include "actors/messages.hpp"
+#include "core/limits.hpp"
+
+namespace mk {
+
+std::string human_bytes(double bytes);  // transfer_service.cpp
+
+class transfer_progress {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  transfer_info info;
+
+  void begin(clock::time_point now) {
+    started_ = sample_at_ = now;
+    sample_bytes_ = info.done;
+  }
+  // Updates info.rate_bps / eta_s from the bytes done; returns true if a report is due (every
+  // limits::transfer_report_interval).
+  bool update(std::uint64_t done, clock::time_point now) {
+    info.done = done;
+    auto dt = std::chrono::duration<double>(now - sample_at_).count();
+    if (now - sample_at_ < limits::transfer_report_interval)
+      return false;
+    double r = dt > 0 ? static_cast<double>(done - sample_bytes_) / dt : 0;
+    info.rate_bps = info.rate_bps == 0 ? r : 0.5 * info.rate_bps + 0.5 * r;  // smooth the per-interval samples
+    info.eta_s = info.rate_bps > 1 ? static_cast<double>(info.size - done) / info.rate_bps : -1;
+    sample_at_ = now;
+    sample_bytes_ = done;
+    return true;
+  }
+  bool event_due(clock::time_point now) {
+    if (now - last_event_ < limits::transfer_event_interval)
+      return false;
+    last_event_ = now;
+    return true;
+  }
+  double elapsed_s(clock::time_point now) const { return std::chrono::duration<double>(now - started_).count(); }
+  // Goodput over the whole transfer (what the benchmark compares).
+  double average_rate(clock::time_point now) const {
+    auto s = elapsed_s(now);
+    return s > 0 ? static_cast<double>(info.done) / s : 0;
+  }
+
+  event make(std::string text, clock::time_point now) const {
+    return make_event(event_kind::transfer, info.peer, std::move(text),
+                      {{"hash", info.hash},
+                       {"name", info.name},
+                       {"direction", info.outgoing ? "send" : "receive"},
+                       {"state", info.state},
+                       {"bytes", std::to_string(info.done)},
+                       {"size", std::to_string(info.size)},
+                       {"rate", std::to_string(static_cast<std::uint64_t>(info.rate_bps))},
+                       {"average_rate", std::to_string(static_cast<std::uint64_t>(average_rate(now)))},
+                       {"elapsed_ms", std::to_string(static_cast<std::uint64_t>(elapsed_s(now) * 1000))},
+                       {"eta", std::to_string(static_cast<std::int64_t>(info.eta_s))}});
+  }
+
+ private:
+  clock::time_point started_{}, sample_at_{}, last_event_{};
+  std::uint64_t sample_bytes_ = 0;
+};
+
+}  // namespace mk

@@ -1,0 +1,345 @@
+#include "actors/transfer_service.hpp"
+
+#include <sys/statvfs.h>
+
+#include <deque>
+#include <map>
+#include <set>
+#include <system_error>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include "actors/file_receiver.hpp"
+#include "actors/file_sender.hpp"
+#include "actors/node_context.hpp"
+#include "core/limits.hpp"
+#include "core/transfer/completed_transfers.hpp"
+#include "core/transfer/file_name.hpp"
+#include "core/wire/messages.hpp"
+
+namespace mk {
+
+std::string human_bytes(double bytes) {
+  static constexpr const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  std::size_t u = 0;
+  while (bytes >= 1024 && u + 1 < std::size(units)) {
+    bytes /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} {}", bytes, units[u]) : fmt::format("{:.1f} {}", bytes, units[u]);
+}
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace w = mk::wire;
+namespace t = mk::transfer;
+namespace fs = std::filesystem;
+using steady = std::chrono::steady_clock;
+
+constexpr std::size_t finished_history = 64;  // `file list` also shows the last transfers that ended
+constexpr auto prepare_timeout = 10min;       // hashing a file of several GB before FILEINIT
+
+using key_t = std::pair<std::string, std::string>;  // (peer, hash): PROTOCOL §10 keys transfers by hash
+
+struct entry {
+  caf::actor actor;
+  transfer_info info;
+};
+
+struct service_state {
+  static inline const char* name = "mk.transfer_service";
+
+  caf::stateful_actor<service_state>* self = nullptr;
+  std::shared_ptr<const node_context> ctx;
+  std::map<key_t, entry> senders, receivers;
+  std::set<key_t> asking;  // FILEINITs waiting for the user's answer
+  std::set<key_t> preparing;
+  std::map<caf::actor_addr, std::pair<bool, key_t>> by_addr;  // outgoing?, key
+  t::completed_transfers received_done, sent_done;
+  std::deque<transfer_info> finished;
+
+  static std::string id(const key_t& k) { return k.first + '\n' + k.second; }
+
+  void send_to(const caf::actor& session, std::string line) { self->send(session, send_atom::value, std::move(line)); }
+
+  void emit(event_kind kind, const std::string& peer, std::string text,
+            std::vector<std::pair<std::string, std::string>> fields = {}) {
+    self->send(ctx->node, event_atom::value, make_event(kind, peer, std::move(text), std::move(fields)));
+  }
+
+  std::size_t active() const { return senders.size() + receivers.size() + asking.size() + preparing.size(); }
+
+  // -- incoming (§10 "Start") ------------------------------------------------------------------------------
+
+  void refuse(const std::string& user, const caf::actor& session, const w::file_init_msg& m, const std::string& why) {
+    send_to(session, w::serialize(w::file_stop_msg{m.hash}));
+    emit(event_kind::transfer, user, "Refused " + m.name + " from " + user + ": " + why,
+         {{"hash", m.hash}, {"name", m.name}, {"direction", "receive"}, {"state", "refused"},
+          {"size", std::to_string(m.size)}});
+  }
+
+  std::optional<std::string> space_problem(std::uint64_t size) {
+    std::error_code ec;
+    fs::create_directories(ctx->download_dir, ec);
+    struct statvfs sv{};
+    if (::statvfs(ctx->download_dir.c_str(), &sv) != 0)
+      return "the download directory " + ctx->download_dir.string() + " is not usable";
+    auto free_bytes = static_cast<std::uint64_t>(sv.f_bavail) * sv.f_frsize;
+    if (size > free_bytes)
+      return "not enough free disk space (" + human_bytes(static_cast<double>(free_bytes)) + " free)";
+    return std::nullopt;
+  }
+
+  void on_init(const std::string& user, const caf::actor& session, bool mokaccino, w::file_init_msg& m) {
+    key_t k{user, m.hash};
+    if (auto it = receivers.find(k); it != receivers.end()) {  // retransmitted FILEINIT
+      self->send(it->second.actor, peer_msg_atom::value, w::message{std::move(m)});
+      return;
+    }
+    if (asking.count(k) != 0)
+      return;
+    auto now = steady::now();
+    if (auto size = received_done.lookup(id(k), now)) {  // done already: our final ACKs were lost
+      send_to(session, w::serialize(w::file_ack_msg{m.hash, *size}));
+      return;
+    }
+    auto clean = t::sanitize_file_name(m.name);
+    if (!clean)
+      return refuse(user, session, m, "unusable file name");
+    if (m.size > ctx->config.max_size)
+      return refuse(user, session, m,
+                    "larger than the limit (network.file.max_size = " +
+                      human_bytes(static_cast<double>(ctx->config.max_size)) + ")");
+    if (active() >= limits::max_active_transfers)
+      return refuse(user, session, m, "too many transfers in progress");
+    if (auto why = space_problem(m.size))
+      return refuse(user, session, m, *why);
+    const auto& policy = ctx->config.file;
+    if (policy.allows(user) || policy.default_action == config::action::accept)
+      return accept(user, session, mokaccino, m, *clean);
+    if (policy.default_action == config::action::refuse)
+      return refuse(user, session, m, "refused by policy (network.file.default_action)");
+    asking.insert(k);
+    // PROTOCOL §10: the original asks "Accept a file of <size/1024> KB from X? (y/n)"; we name the file too.
+    auto question = fmt::format("Accept a file of {} KB (\"{}\") from {}? (y/n)", m.size / 1024, *clean, user);
+    self->request(ctx->node, limits::file_prompt_timeout + 2s, prompt_atom::value, std::string{"file"}, user, question)
+      .then(
+        [this, k, session, mokaccino, m, name = *clean](bool yes) {
+          if (asking.erase(k) == 0)
+            return;  // cancelled meanwhile (FILESTOP or the peer left)
+          if (yes)
+            accept(k.first, session, mokaccino, m, name);
+          else
+            refuse(k.first, session, m, "refused by the user");
+        },
+        [this, k, session, m](caf::error&) {
+          if (asking.erase(k) != 0)
+            refuse(k.first, session, m, "no answer");
+        });
+  }
+
+  void accept(const std::string& user, const caf::actor& session, bool mokaccino, const w::file_init_msg& m,
+              const std::string& name) {
+    file_receiver_params p{ctx, caf::actor_cast<caf::actor>(self), session, user, mokaccino, m.hash, m.size, name,
+                           ctx->download_dir};
+    auto a = spawn_file_receiver(self->system(), std::move(p));
+    self->monitor(a);
+    key_t k{user, m.hash};
+    receivers[k] = entry{a, transfer_info{m.hash, name, user, false, "receiving", m.size, 0, 0, -1}};
+    by_addr[a.address()] = {false, k};
+    emit(event_kind::transfer, user,
+         "Receiving " + name + " (" + human_bytes(static_cast<double>(m.size)) + ") from " + user,
+         {{"hash", m.hash}, {"name", name}, {"direction", "receive"}, {"state", "receiving"},
+          {"size", std::to_string(m.size)}, {"bytes", "0"}});
+  }
+
+  // -- routing --------------------------------------------------------------------------------------------------
+
+  void on_peer_msg(const std::string& user, const caf::actor& session, bool mokaccino, w::message& m) {
+    auto now = steady::now();
+    std::visit(
+      [&](auto& msg) {
+        using T = std::decay_t<decltype(msg)>;
+        if constexpr (std::is_same_v<T, w::file_init_msg>) {
+          on_init(user, session, mokaccino, msg);
+        } else if constexpr (std::is_same_v<T, w::file_msg>) {
+          key_t k{user, msg.hash};
+          if (auto it = receivers.find(k); it != receivers.end())
+            return self->send(it->second.actor, peer_msg_atom::value, std::move(m));
+          if (auto size = received_done.lookup(id(k), now))  // §10 FIX: a lost final ACK
+            return send_to(session, w::serialize(w::file_ack_msg{msg.hash, *size}));
+          if (asking.count(k) == 0)
+            send_to(session, w::serialize(w::file_stop_msg{msg.hash}));  // no such transfer (any more)
+        } else if constexpr (std::is_same_v<T, w::file_ack_msg> || std::is_same_v<T, w::file_sack_msg>) {
+          key_t k{user, msg.hash};
+          if (auto it = senders.find(k); it != senders.end())
+            return self->send(it->second.actor, peer_msg_atom::value, std::move(m));
+          if (sent_done.lookup(id(k), now))
+            return;  // repeats of a final ACK
+          // §10 FIX: an accept after the sender gave up (or for a transfer we never offered) gets FILESTOP.
+          send_to(session, w::serialize(w::file_stop_msg{msg.hash}));
+        } else if constexpr (std::is_same_v<T, w::file_stop_msg>) {
+          key_t k{user, msg.hash};
+          asking.erase(k);
+          if (auto it = senders.find(k); it != senders.end())
+            self->send(it->second.actor, peer_msg_atom::value, m);
+          if (auto it = receivers.find(k); it != receivers.end())
+            self->send(it->second.actor, peer_msg_atom::value, m);
+        }
+      },
+      m);
+  }
+
+  void on_peer_gone(const std::string& user) {
+    std::erase_if(asking, [&](const key_t& k) { return k.first == user; });
+    for (auto* map : {&senders, &receivers})
+      for (auto& [k, e] : *map)
+        if (k.first == user)
+          self->send(e.actor, peer_gone_atom::value, user);
+  }
+
+  // -- transfer actors -----------------------------------------------------------------------------------------
+
+  entry* find_entry(const transfer_info& i) {
+    auto& map = i.outgoing ? senders : receivers;
+    auto it = map.find(key_t{i.peer, i.hash});
+    return it == map.end() ? nullptr : &it->second;
+  }
+
+  void on_final(const transfer_info& i) {
+    auto& map = i.outgoing ? senders : receivers;
+    key_t k{i.peer, i.hash};
+    auto it = map.find(k);
+    if (it == map.end())
+      return;
+    by_addr.erase(it->second.actor.address());
+    map.erase(it);
+    if (i.state == "done")
+      (i.outgoing ? sent_done : received_done).remember(id(k), i.size, steady::now());
+    finished.push_back(i);
+    if (finished.size() > finished_history)
+      finished.pop_front();
+  }
+
+  void on_down(const caf::down_msg& dm) {
+    if (dm.source == ctx->node.address())
+      return self->quit();
+    auto it = by_addr.find(dm.source);
+    if (it == by_addr.end())
+      return;
+    auto [outgoing, k] = it->second;
+    by_addr.erase(it);
+    (outgoing ? senders : receivers).erase(k);
+  }
+
+  // -- commands ---------------------------------------------------------------------------------------------
+
+  caf::result<command_reply> file_send(const std::string& user, const std::string& path) {
+    auto rp = self->make_response_promise<command_reply>();
+    if (active() >= limits::max_active_transfers) {
+      rp.deliver(reply_error("Too many transfers in progress"));
+      return rp;
+    }
+    self->request(ctx->node, 5s, session_of_atom::value, user)
+      .then(
+        [this, rp, user, path](const caf::actor& session, bool mokaccino) mutable {
+          if (!session)
+            return void(rp.deliver(reply_error("User " + user + " is not connected")));
+          auto a = spawn_file_sender(self->system(),
+                                     file_sender_params{ctx, caf::actor_cast<caf::actor>(self), session, user,
+                                                        mokaccino, fs::path{path}});
+          key_t pending{user, "\n" + path};
+          preparing.insert(pending);
+          self->request(a, prepare_timeout, xfer_prepare_atom::value)
+            .then(
+              [this, rp, a, user, pending](bool ok, const std::string& hash, const std::string& name,
+                                           std::uint64_t size) mutable {
+                preparing.erase(pending);
+                if (!ok)
+                  return void(rp.deliver(reply_error(hash)));
+                key_t k{user, hash};
+                if (senders.count(k) != 0) {
+                  self->send_exit(a, caf::exit_reason::user_shutdown);
+                  return void(rp.deliver(reply_error("Already sending this file (" + hash.substr(0, 8) + ") to " + user)));
+                }
+                self->monitor(a);
+                senders[k] = entry{a, transfer_info{hash, name, user, true, "pending", size, 0, 0, -1}};
+                by_addr[a.address()] = {true, k};
+                self->send(a, start_atom::value);
+                rp.deliver(reply_ok("Offering " + name + " (" + human_bytes(static_cast<double>(size)) + ", " +
+                                    hash.substr(0, 8) + ") to " + user));
+              },
+              [rp, pending, this](caf::error& e) mutable {
+                preparing.erase(pending);
+                rp.deliver(reply_error("Cannot prepare the file: " + self->system().render(e)));
+              });
+        },
+        [rp, user](caf::error&) mutable { rp.deliver(reply_error("User " + user + " is not connected")); });
+    return rp;
+  }
+
+  std::vector<transfer_info> list() const {
+    std::vector<transfer_info> out{finished.begin(), finished.end()};
+    for (auto* map : {&senders, &receivers})
+      for (auto& [k, e] : *map)
+        out.push_back(e.info);
+    return out;
+  }
+
+  command_reply cancel(const std::string& what) {
+    if (what.empty())
+      return reply_error("file cancel: give a hash prefix or a file name");
+    std::vector<entry*> hits;
+    for (auto* map : {&senders, &receivers})
+      for (auto& [k, e] : *map)
+        if (e.info.name == what || e.info.hash.compare(0, what.size(), what) == 0)
+          hits.push_back(&e);
+    if (hits.empty())
+      return reply_error("No transfer in progress matches \"" + what + "\"");
+    if (hits.size() > 1) {
+      std::string list;
+      for (auto* e : hits)
+        list += "\n  " + e->info.hash.substr(0, 12) + "  " + e->info.name + (e->info.outgoing ? " to " : " from ") +
+                e->info.peer;
+      return reply_error("\"" + what + "\" matches " + std::to_string(hits.size()) +
+                         " transfers; give a longer hash prefix:" + list);
+    }
+    self->send(hits.front()->actor, file_cancel_atom::value, std::string{"cancelled by the user"});
+    return reply_ok("Cancelling " + hits.front()->info.name);
+  }
+};
+
+caf::behavior transfer_service(caf::stateful_actor<service_state>* self, std::shared_ptr<const node_context> ctx) {
+  auto& st = self->state;
+  st.self = self;
+  st.ctx = std::move(ctx);
+  if (st.ctx->node)
+    self->monitor(st.ctx->node);  // quit with the node; the transfer actors monitor us and clean up
+  self->set_down_handler([self](caf::down_msg& dm) { self->state.on_down(dm); });
+  return {
+    [self](peer_msg_atom, const std::string& user, const caf::actor& session, bool mokaccino, w::message& m) {
+      self->state.on_peer_msg(user, session, mokaccino, m);
+    },
+    [self](peer_gone_atom, const std::string& user) { self->state.on_peer_gone(user); },
+    [self](xfer_report_atom, const transfer_info& i) {
+      if (auto* e = self->state.find_entry(i))
+        e->info = i;
+    },
+    [self](xfer_final_atom, const transfer_info& i) { self->state.on_final(i); },
+    [self](file_send_atom, const std::string& user, const std::string& path) {
+      return self->state.file_send(user, path);
+    },
+    [self](file_list_atom) { return self->state.list(); },
+    [self](file_cancel_atom, const std::string& what) { return self->state.cancel(what); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_transfer_service(caf::actor_system& sys, std::shared_ptr<const node_context> ctx) {
+  return sys.spawn(transfer_service, std::move(ctx));
+}
+
+}  // namespace mk

@@ -1,0 +1,155 @@
+#pragma once
+// Test support for file transfers: nodes with a download directory, temp dirs, random files, and waiting for
+// transfer events.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "support/node_harness.hpp"
+
+namespace mk::test {
+
+namespace fs = std::filesystem;
+
+class scratch_dir {
+ public:
+  scratch_dir() {
+    auto tmpl = (fs::temp_directory_path() / "mk-files-test-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path_ = tmpl;
+  }
+  ~scratch_dir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& n) const { return path_ / n; }
+
+ private:
+  fs::path path_;
+};
+
+// A file of `size` pseudo-random bytes (seeded: reproducible).
+inline fs::path make_file(const fs::path& p, std::uint64_t size, std::uint32_t seed = 1) {
+  std::mt19937_64 gen{seed};
+  std::ofstream out{p, std::ios::binary};
+  std::vector<std::uint64_t> block(8192);
+  std::uint64_t left = size;
+  while (left > 0) {
+    for (auto& w : block)
+      w = gen();
+    auto n = std::min<std::uint64_t>(left, block.size() * 8);
+    out.write(reinterpret_cast<const char*>(block.data()), static_cast<std::streamsize>(n));
+    left -= n;
+  }
+  return p;
+}
+
+inline bool same_bytes(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  if (!fs::exists(a, ec) || !fs::exists(b, ec) || fs::file_size(a) != fs::file_size(b))
+    return false;
+  std::ifstream x{a, std::ios::binary}, y{b, std::ios::binary};
+  std::vector<char> bx(1 << 16), by(1 << 16);
+  while (x && y) {
+    x.read(bx.data(), static_cast<std::streamsize>(bx.size()));
+    y.read(by.data(), static_cast<std::streamsize>(by.size()));
+    if (x.gcount() != y.gcount() || !std::equal(bx.begin(), bx.begin() + x.gcount(), by.begin()))
+      return false;
+  }
+  return true;
+}
+
+inline std::size_t entries(const fs::path& dir) {
+  std::error_code ec;
+  return static_cast<std::size_t>(std::distance(fs::directory_iterator{dir, ec}, {}));
+}
+
+inline config::node_config file_config(const std::string& user, bool encrypt,
+                                       config::action files = config::action::accept) {
+  auto c = make_config(user);
+  c.encrypt_by_default = encrypt;
+  c.file.default_action = files;
+  return c;
+}
+
+// start_node() with a download directory.
+inline test_node start_file_node(caf::actor_system& sys, config::node_config cfg, const fs::path& downloads) {
+  static Botan::AutoSeeded_RNG rng;
+  node_options o{cfg, crypto::identity::generate(rng), {}, {}, downloads, false, false};
+  auto identity = o.identity;
+  auto h = spawn_node(sys, std::move(o));
+  REQUIRE(h.ok());
+  test_node n{cfg.username, *h, identity, std::make_shared<event_log>(), caf::actor{}};
+  auto log = n.events;
+  n.recorder = sys.spawn([log](caf::event_based_actor*) -> caf::behavior {
+    return {[log](event_atom, const event& e) { log->push(e); }};
+  });
+  caf::anon_send(n.handle.node, subscribe_atom::value, n.recorder);
+  return n;
+}
+
+inline std::string event_field(const event& e, const std::string& key) {
+  for (auto& [k, v] : e.fields)
+    if (k == key)
+      return v;
+  return {};
+}
+
+// The final event of a transfer of `name` in `direction` ("send"/"receive"): state done, failed or cancelled.
+inline std::optional<event> wait_transfer_end(test_node& n, const std::string& name, const std::string& direction,
+                                              std::chrono::milliseconds timeout = 60s) {
+  return n.events->wait_for(
+    [&](const event& e) {
+      if (e.kind != event_kind::transfer || event_field(e, "direction") != direction || event_field(e, "name") != name)
+        return false;
+      auto s = event_field(e, "state");
+      return s == "done" || s == "failed" || s == "cancelled" || s == "refused";
+    },
+    timeout);
+}
+
+// Two nodes, alice -> (relay) -> bob, connected; waits for encryption when asked.
+struct file_pair {
+  scratch_dir dir;
+  fs::path out_dir = dir / "out";
+  fs::path in_dir = dir / "in";
+  test_node alice, bob;
+
+  file_pair(caf::actor_system& sys, bool encrypt, config::action bob_files = config::action::accept)
+      : alice(start_file_node(sys, file_config("alice", encrypt), dir / "alice-downloads")),
+        bob(start_file_node(sys, file_config("bob", encrypt, bob_files), dir / "in")) {
+    fs::create_directories(out_dir);
+  }
+  // Connects alice to `address` (bob, or a relay in front of bob).
+  void connect(caf::actor_system& sys, const std::string& address, bool encrypt) {
+    ask<command_reply>(sys, alice.handle.node, connect_host_atom::value, address);
+    REQUIRE(alice.events->wait_kind(event_kind::connected));
+    REQUIRE(bob.events->wait_kind(event_kind::connected));
+    if (encrypt) {
+      REQUIRE(alice.events->wait_for([](const event& e) { return e.kind == event_kind::encryption; }, 15s));
+      REQUIRE(bob.events->wait_for([](const event& e) { return e.kind == event_kind::encryption; }, 15s));
+    }
+    // MKCAPS has been exchanged once both are up: wait until alice sees bob as a mokaccino node.
+    for (int i = 0; i < 100; ++i) {
+      auto info = ask<peer_info>(sys, alice.handle.node, user_info_atom::value, std::string{"bob"});
+      if (info.mokaccino)
+        break;
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  ~file_pair() {
+    stop_node(alice);
+    stop_node(bob);
+  }
+};
+
+}  // namespace mk::test
