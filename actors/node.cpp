@@ -86,6 +86,8 @@ struct node_state {
   std::size_t half_open() const { return by_endpoint.size() - by_user.size(); }
 
   void on_session_down(const caf::down_msg& dm) {
+    // A subscriber that ended (an attached remote terminal that left, say) gets no more events.
+    std::erase_if(subscribers, [&](const caf::actor& s) { return s.address() == dm.source; });
     auto it = endpoint_of.find(dm.source);
     if (it == endpoint_of.end())
       return;
@@ -561,7 +563,10 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       return rp;
     },
     [self](answer_atom, std::uint64_t id, bool yes) { self->state.answer(id, yes); },
-    [self](subscribe_atom, caf::actor sink) { self->state.subscribers.push_back(std::move(sink)); },
+    [self](subscribe_atom, caf::actor sink) {
+      self->monitor(sink);  // on_session_down drops it when it ends
+      self->state.subscribers.push_back(std::move(sink));
+    },
     [self](connect_host_atom, const std::string& target) { return self->state.connect_host(target); },
     [self](connect_name_atom, const std::string& user, const std::string& via) {
       return self->state.connect_name(user, via);

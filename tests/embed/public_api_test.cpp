@@ -1,0 +1,306 @@
+// The public embedding API (include/mokaccino/) used exactly as an application would: only public headers, the
+// typed node_actor interface, events through a subscribed actor. Every typed command is sent and answered.
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <caf/all.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+
+#include "mokaccino/node.hpp"
+
+using namespace std::chrono_literals;
+namespace mo = mokaccino;
+namespace fs = std::filesystem;
+
+namespace {
+
+caf::actor_system_config& configure(caf::actor_system_config& cfg) {
+  cfg.set("scheduler.max-threads", std::size_t{2});
+  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
+  mo::add_message_types(cfg);
+  return cfg;
+}
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::string tmpl = (fs::temp_directory_path() / "mk-embed-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+mo::node_config config_for(const std::string& user, mo::policy_action connect = mo::policy_action::accept) {
+  mo::node_config c;
+  c.username = user;
+  c.port = 0;
+  c.connection.default_action = connect;
+  c.audio_input = "silence";  // no sound card on test machines
+  c.audio_output = "null";
+  return c;
+}
+
+// Collects the events of one node; waits on them with a scoped actor's mailbox.
+struct event_sink {
+  caf::scoped_actor self;
+  explicit event_sink(caf::actor_system& sys) : self{sys} {}
+  caf::actor handle() { return caf::actor_cast<caf::actor>(self); }
+
+  std::optional<mo::event> wait(const std::function<bool(const mo::event&)>& pred, caf::timespan timeout = 10s) {
+    std::optional<mo::event> found;
+    bool timed_out = false;
+    while (!found && !timed_out)
+      self->receive([&](mo::event_atom, const mo::event& e) { if (pred(e)) found = e; },
+                    caf::after(timeout) >> [&] { timed_out = true; });
+    return found;
+  }
+  std::optional<mo::event> wait_kind(mo::event_kind k, const std::string& peer = {}) {
+    return wait([&](const mo::event& e) { return e.kind == k && (peer.empty() || e.peer == peer); });
+  }
+};
+
+// A typed request from a scoped actor: the reply type is checked at compile time against node_actor.
+template <class Reply, class... Ts>
+Reply ask(caf::actor_system& sys, const mo::node_actor& node, Ts&&... xs) {
+  caf::scoped_actor self{sys};
+  std::optional<Reply> out;
+  self->request(node, 10s, std::forward<Ts>(xs)...)
+    .receive([&](Reply& r) { out = std::move(r); }, [&](caf::error& e) { FAIL("request failed: " << sys.render(e)); });
+  REQUIRE(out);
+  return *out;
+}
+
+void stop(caf::actor_system& sys, const mo::node& n) {
+  caf::scoped_actor self{sys};
+  self->monitor(n.handle);
+  self->send(n.handle, mo::shutdown_atom::value);  // typed: reacts_to<shutdown_atom>
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; }, caf::after(10s) >> [] {});
+  CHECK_MESSAGE(down, "the node did not stop after shutdown_atom");
+}
+
+}  // namespace
+
+TEST_CASE("embed: every command of the typed node_actor interface is answered with its declared reply") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{configure(cfg)};
+  temp_dir dir;
+  auto a_cfg = config_for("alice");
+  a_cfg.download_dir = dir.path;
+  auto alice = mo::spawn_node(sys, a_cfg);
+  REQUIRE_MESSAGE(alice, sys.render(alice.error()));
+  auto bob = mo::spawn_node(sys, config_for("bob", mo::policy_action::prompt));
+  REQUIRE_MESSAGE(bob, sys.render(bob.error()));
+  CHECK(alice->port != 0);
+  CHECK(alice->public_key.rfind("MIGbMBAGByqGSM49AgEGBSuBBAAjA4GGAAQ", 0) == 0);
+  CHECK(!alice->fingerprint.empty());
+
+  event_sink a_events{sys}, b_events{sys};
+  caf::anon_send(alice->handle, mo::subscribe_atom::value, a_events.handle());
+  caf::anon_send(bob->handle, mo::subscribe_atom::value, b_events.handle());
+
+  // connect_host; bob's policy asks: the prompt event is answered through the typed interface.
+  auto r = ask<mo::command_reply>(sys, alice->handle, mo::connect_host_atom::value,
+                                  "127.0.0.1:" + std::to_string(bob->port));
+  CHECK_MESSAGE(r.ok, r.message);
+  auto prompt = b_events.wait_kind(mo::event_kind::prompt);
+  REQUIRE(prompt);
+  CHECK(prompt->id != 0);
+  CHECK(mo::field(*prompt, "kind") == "connect");
+  caf::anon_send(bob->handle, mo::answer_atom::value, prompt->id, true);
+  REQUIRE(a_events.wait_kind(mo::event_kind::connected, "bob"));
+  REQUIRE(b_events.wait_kind(mo::event_kind::connected, "alice"));
+
+  r = ask<mo::command_reply>(sys, alice->handle, mo::msg_atom::value, std::string{"bob"}, std::string{"hi  \\ bob"});
+  CHECK_MESSAGE(r.ok, r.message);
+  auto m = b_events.wait_kind(mo::event_kind::message, "alice");
+  REQUIRE(m);
+  CHECK(m->text == "hi  \\ bob");
+
+  r = ask<mo::command_reply>(sys, alice->handle, mo::encrypt_atom::value, std::string{"bob"}, true);
+  CHECK(!r.message.empty());  // on already (encrypt_by_default) or starting: either way a readable answer
+
+  auto peers = ask<std::vector<mo::peer_info>>(sys, alice->handle, mo::user_list_atom::value);
+  REQUIRE(peers.size() == 1);
+  CHECK(peers[0].user == "bob");
+  CHECK(peers[0].address == "127.0.0.1:" + std::to_string(bob->port));
+  auto info = ask<mo::peer_info>(sys, alice->handle, mo::user_info_atom::value, std::string{"bob"});
+  CHECK(info.connected);
+  CHECK(info.fingerprint == bob->fingerprint);
+  CHECK(!ask<mo::peer_info>(sys, alice->handle, mo::user_info_atom::value, std::string{"nobody"}).connected);
+
+  r = ask<mo::command_reply>(sys, alice->handle, mo::key_cmd_atom::value, std::string{"show"}, std::string{"bob"},
+                             std::string{});
+  CHECK(r.ok);
+  CHECK(r.message.find(bob->public_key) != std::string::npos);
+  auto keys = ask<std::vector<mo::key_entry>>(sys, alice->handle, mo::key_list_atom::value);
+  bool own = false;
+  for (auto& k : keys)
+    own |= k.user == "loopback" && k.key == alice->public_key;
+  CHECK(own);
+
+  auto st = ask<mo::node_stats>(sys, alice->handle, mo::stats_atom::value);
+  CHECK(st.peers == 1);
+  CHECK(st.datagrams_in > 0);
+
+  r = ask<mo::command_reply>(sys, alice->handle, mo::connect_name_atom::value, std::string{"carol"}, std::string{});
+  CHECK_MESSAGE(r.ok, r.message);  // bob is asked to introduce carol
+
+  // Files and calls: the node forwards them to its services; whatever they say, the reply has the declared type.
+  auto file = dir.path / "hello.txt";
+  std::ofstream{file} << "hello from alice\n";
+  ask<mo::command_reply>(sys, alice->handle, mo::file_send_atom::value, std::string{"nobody"}, file.string());
+  ask<std::vector<mo::transfer_info>>(sys, alice->handle, mo::file_list_atom::value);
+  ask<mo::command_reply>(sys, alice->handle, mo::file_cancel_atom::value, std::string{"no-such-transfer"});
+  ask<mo::command_reply>(sys, alice->handle, mo::voice_devices_atom::value);
+  ask<mo::command_reply>(sys, alice->handle, mo::voice_start_atom::value, std::string{"nobody"});
+  ask<mo::command_reply>(sys, alice->handle, mo::voice_stop_atom::value);
+
+  r = ask<mo::command_reply>(sys, alice->handle, mo::disconnect_atom::value, std::string{"bob"});
+  CHECK_MESSAGE(r.ok, r.message);
+  CHECK(b_events.wait_kind(mo::event_kind::disconnected, "alice"));
+  r = ask<mo::command_reply>(sys, alice->handle, mo::disconnect_atom::value, std::string{"bob"});
+  CHECK(!r.ok);
+
+  stop(sys, *alice);
+  stop(sys, *bob);
+}
+
+TEST_CASE("embed: spawn_node creates the identity file once, reuses it, and keeps a broken pin store untouched") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{configure(cfg)};
+  temp_dir dir;
+  auto c = config_for("alice");
+  c.private_key = dir.path / "private.pem";
+  c.known_users = dir.path / "known_users.toml";
+
+  auto first = mo::spawn_node(sys, c);
+  REQUIRE_MESSAGE(first, sys.render(first.error()));
+  CHECK(first->created_key);
+  CHECK(fs::exists(c.private_key));
+  CHECK(first->warnings.empty());
+  stop(sys, *first);
+
+  auto second = mo::spawn_node(sys, c);
+  REQUIRE(second);
+  CHECK(!second->created_key);
+  CHECK(second->fingerprint == first->fingerprint);
+  stop(sys, *second);
+
+  const std::string broken = "[bob\nkey = 'x'\n";
+  std::ofstream{c.known_users, std::ios::trunc} << broken;
+  auto third = mo::spawn_node(sys, c);
+  REQUIRE(third);
+  CHECK(third->warnings.size() == 2);
+  stop(sys, *third);
+  std::ifstream in{c.known_users};
+  std::string kept{std::istreambuf_iterator<char>{in}, {}};
+  CHECK(kept == broken);
+
+  // The same identity from PEM text in memory.
+  std::ifstream pem_in{c.private_key};
+  mo::node_config m = config_for("alice");
+  m.private_key_pem.assign(std::istreambuf_iterator<char>{pem_in}, {});
+  auto fourth = mo::spawn_node(sys, m);
+  REQUIRE(fourth);
+  CHECK(fourth->fingerprint == first->fingerprint);
+  stop(sys, *fourth);
+
+  auto bad_name = config_for("");
+  CHECK(!mo::spawn_node(sys, bad_name));
+  auto bad_pem = config_for("alice");
+  bad_pem.private_key_pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+  CHECK(!mo::spawn_node(sys, bad_pem));
+}
+
+namespace {
+
+template <class T>
+T round_trip(caf::actor_system& sys, const T& x) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  auto msg = caf::make_message(x);
+  REQUIRE(!sink(msg));
+  caf::binary_deserializer source{sys, buf};
+  caf::message out;
+  auto err = source(out);
+  REQUIRE_MESSAGE(!err, sys.render(err));  // fails for a type that add_message_types did not register
+  REQUIRE(out.match_elements<T>());
+  return out.get_as<T>(0);
+}
+
+}  // namespace
+
+TEST_CASE("embed: every public type crosses CAF serialization once add_message_types registered it") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{configure(cfg)};
+
+  mo::event e;
+  e.kind = mo::event_kind::transfer;
+  e.time_ms = 1234567890123;
+  e.peer = "bob";
+  e.text = "line\nwith \\ bytes";
+  e.id = 42;
+  e.fields = {{"hash", "abc"}, {"state", "done"}};
+  auto e2 = round_trip(sys, e);
+  CHECK(e2.kind == e.kind);
+  CHECK(e2.time_ms == e.time_ms);
+  CHECK(e2.peer == e.peer);
+  CHECK(e2.text == e.text);
+  CHECK(e2.id == e.id);
+  CHECK(e2.fields == e.fields);
+
+  auto r = round_trip(sys, mo::command_reply{false, "nope"});
+  CHECK(!r.ok);
+  CHECK(r.message == "nope");
+
+  mo::peer_info p;
+  p.user = "bob";
+  p.address = "[::1]:23232";
+  p.encrypted = p.connected = true;
+  p.rtt_ms = 1.5;
+  p.dropped = 7;
+  p.fingerprint = "ab:cd";
+  auto peers = round_trip(sys, std::vector<mo::peer_info>{p, p});
+  REQUIRE(peers.size() == 2);
+  CHECK(peers[1].address == p.address);
+  CHECK(peers[1].rtt_ms == 1.5);
+  CHECK(peers[1].dropped == 7);
+  CHECK(peers[1].encrypted);
+
+  auto keys = round_trip(sys, std::vector<mo::key_entry>{{"bob", "MIGb"}, {"eve", ""}});
+  REQUIRE(keys.size() == 2);
+  CHECK(keys[1].user == "eve");
+
+  mo::node_stats s;
+  s.half_open = 3;
+  s.auth_failures = 9;
+  auto s2 = round_trip(sys, s);
+  CHECK(s2.half_open == 3);
+  CHECK(s2.auth_failures == 9);
+
+  mo::transfer_info t;
+  t.hash = "ff";
+  t.outgoing = true;
+  t.size = 1ull << 40;
+  t.eta_s = 2.5;
+  auto ts = round_trip(sys, std::vector<mo::transfer_info>{t});
+  REQUIRE(ts.size() == 1);
+  CHECK(ts[0].size == t.size);
+  CHECK(ts[0].eta_s == 2.5);
+  CHECK(ts[0].outgoing);
+
+  CHECK(std::string{mo::to_string(mo::event_kind::prompt_closed)} == "prompt_closed");
+}
