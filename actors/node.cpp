@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include "actors/known_users.hpp"
+#include "actors/audio_service.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
 #include "actors/peer_session.hpp"
@@ -656,6 +657,7 @@ mk::result<node_handle> spawn_node(caf::actor_system& sys, node_options opts) {
   ctx->node = node;
   ctx->socket = sock->actor;
   ctx->transfers = spawn_transfer_service(sys, ctx);  // file transfers (§10); quits with the node
+  ctx->audio = spawn_audio_service(sys, ctx);  // voice calls (§9); quits with the node
   caf::anon_send(node, start_atom::value, sock->port);
   return node_handle{node, sock->port};
 }

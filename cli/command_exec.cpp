@@ -50,6 +50,10 @@ void msg(terminal_state& st, const args_t& a) {
 void encrypt_start(terminal_state& st, const args_t& a) { simple(st, encrypt_atom::value, a[0], true); }
 void encrypt_stop(terminal_state& st, const args_t& a) { simple(st, encrypt_atom::value, a[0], false); }
 
+void voice_start(terminal_state& st, const args_t& a) { simple(st, voice_start_atom::value, a[0]); }
+void voice_stop(terminal_state& st, const args_t&) { simple(st, voice_stop_atom::value); }
+void voice_devices(terminal_state& st, const args_t&) { simple(st, voice_devices_atom::value); }
+
 void user_list(terminal_state& st, const args_t&) {
   st.ask_node<std::vector<peer_info>>(
     [&st](std::vector<peer_info>& peers) {
@@ -165,6 +169,9 @@ const std::map<std::string_view, handler>& handlers() {
     {"key delete", key_delete},
     {"encrypt start", encrypt_start},
     {"encrypt stop", encrypt_stop},
+    {"voice start", voice_start},
+    {"voice stop", voice_stop},
+    {"voice devices", voice_devices},
     {"sleep", sleep},
     {"help", help},
     {"exit", exit_cmd},

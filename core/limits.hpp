@@ -94,5 +94,13 @@ inline constexpr auto jitter_resync_gap = 2s;                // silence this lon
 inline constexpr std::uint32_t jitter_resync_seq = 500;      // a seq jump this large (10 s) is a new stream
 inline constexpr auto legacy_fifo_max_delay = 40ms;          // §14 FIX: the original's 256-entry FIFO held 640 ms
 inline constexpr std::size_t max_wav_bytes = 512u << 20;     // 45 min of 48 kHz stereo; refuse larger files
+inline constexpr double audio_tone_amplitude = 8000;           // tone:<hz> source: loud enough for VAD, far from clipping
+inline constexpr std::uint64_t max_wav_sink_bytes = 1u << 30;  // a WAV output stops growing after ~3 h of 48 kHz mono
+inline constexpr auto audio_device_ring = 500ms;               // RtAudio <-> pipeline ring: absorbs scheduling hiccups
+inline constexpr auto audio_tick_floor = 5ms;                  // pipeline wakes at most every 5 ms (legacy: 2 frames/wake)
+inline constexpr auto audio_max_catch_up = 200ms;              // after a stall, skip rather than burst more than this
+inline constexpr int audio_device_frames = 480;               // RtAudio buffer: 10 ms, a common period that rarely underruns
+inline constexpr auto call_prompt_timeout = 120s;              // an unanswered "accept this call?" is a refusal
+inline constexpr auto audio_probe_delay = 300ms;               // startup device notice: after front ends have subscribed
 
 }  // namespace mk::limits

@@ -1,0 +1,100 @@
+#pragma once
+// Test support for voice calls: a temporary directory, the test signal (sweep then steady tone), the "call"
+// events of a node, and the objective checks of a received recording.
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/audio/signals.hpp"
+#include "core/audio/wav.hpp"
+#include "support/node_harness.hpp"
+
+namespace mk::test {
+
+constexpr int voice_rate = 48000;
+constexpr double sweep_seconds = 2.0;  // an unambiguous alignment (a tone alone repeats every period)
+constexpr double tone_seconds = 1.5;   // a steady part for the dominant-frequency check
+constexpr double tone_hz = 1000;
+
+class temp_dir {
+ public:
+  temp_dir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() / ("mk-voice-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// 2 s sweep 300..3400 Hz, then 1.5 s of a 1 kHz tone, at 30% of full scale.
+inline std::vector<std::int16_t> test_signal() {
+  auto s = audio::sweep(300, 3400, sweep_seconds, voice_rate, 0.3);
+  auto t = audio::tone(tone_hz, tone_seconds, voice_rate, 0.3);
+  s.insert(s.end(), t.begin(), t.end());
+  return s;
+}
+
+inline void write_signal(const std::string& path, const std::vector<std::int16_t>& s) {
+  REQUIRE(audio::write_wav_file(path, audio::wav_audio{voice_rate, s}).ok());
+}
+
+inline std::vector<std::int16_t> read_signal(const std::string& path) {
+  auto w = audio::read_wav_file(path);
+  REQUIRE_MESSAGE(w.ok(), "cannot read " << path);
+  CHECK(w->sample_rate == static_cast<std::uint32_t>(voice_rate));
+  return std::move(w->samples);
+}
+
+inline std::string call_field(const event& e, const std::string& key) {
+  for (auto& [k, v] : e.fields)
+    if (k == key)
+      return v;
+  return {};
+}
+
+inline std::optional<event> wait_call(event_log& log, const std::string& state, std::chrono::milliseconds t = 10s) {
+  return log.wait_for([&](const event& e) { return e.kind == event_kind::call && call_field(e, "state") == state; }, t);
+}
+
+struct quality {
+  double lag_ms = 0;         // where the input starts in the recording
+  double correlation = 0;    // over the whole aligned signal
+  double snr = 0;            // dB, over the aligned signal
+  double tone_freq = 0;      // dominant frequency of the steady part
+  double tone_rms = 0;
+};
+
+// Aligns the input in the recording (lag search up to 1 s) and measures it.
+inline quality measure(const std::vector<std::int16_t>& input, const std::vector<std::int16_t>& recorded) {
+  quality q;
+  auto al = audio::best_alignment(input, recorded, voice_rate);
+  q.lag_ms = static_cast<double>(al.lag) * 1000 / voice_rate;
+  q.correlation = al.correlation;
+  auto pair = audio::align(input, recorded, al.lag);
+  q.snr = audio::snr_db(pair.reference, pair.received);
+  // The steady tone: skip its first and last 250 ms (codec and buffer transitions).
+  auto tone_start = static_cast<std::size_t>((sweep_seconds + 0.25) * voice_rate);
+  auto tone_len = static_cast<std::size_t>((tone_seconds - 0.5) * voice_rate);
+  if (al.lag >= 0 && pair.received.size() >= tone_start + tone_len) {
+    auto part = pair.received.subspan(tone_start, tone_len);
+    q.tone_freq = audio::dominant_frequency(part, voice_rate);
+    q.tone_rms = audio::rms(part);
+  }
+  return q;
+}
+
+}  // namespace mk::test
