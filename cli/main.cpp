@@ -6,9 +6,11 @@
 #include <thread>
 
 #include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
 #include <unistd.h>
 
 #include "actors/node.hpp"
+#include "mokaccino/node.hpp"
 #include "cli/input.hpp"
 #include "cli/line_editor.hpp"
 #include "cli/options.hpp"
@@ -19,51 +21,25 @@
 
 namespace {
 
-int run(const mk::cli::cli_options& o) {
-  using namespace mk::cli;
-  const bool interactive = isatty(STDIN_FILENO) == 1;
-  output out{{o.json, interactive && !o.json && isatty(STDOUT_FILENO) == 1, "[%H:%M:%S] "}};
-  if (o.log) {
-    std::string err;
-    if (!out.open_log(*o.log, err)) {
-      out.print(tag::error, err);
-      return 1;
-    }
-  }
-  auto prep = prepare(o, interactive, out);
-  if (!prep)
-    return 1;
-
-  // STACK-NOTES §2: at least two workers, and no polling spin of idle workers; never cfg.parse(argc, argv).
-  caf::actor_system_config cfg;
+// STACK-NOTES §2: at least two workers, and no polling spin of idle workers; never cfg.parse(argc, argv).
+void configure(caf::actor_system_config& cfg, bool remote) {
   cfg.set("scheduler.max-threads", std::max<std::size_t>(2, std::thread::hardware_concurrency()));
   cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
-  caf::actor_system sys{cfg};
+  mokaccino::add_message_types(cfg);  // events and replies cross caf::io for --publish / attach
+  if (remote)
+    cfg.load<caf::io::middleman>();
+}
 
-  mk::node_options nopts{prep->config, prep->identity, std::move(prep->known_users), prep->known_users_file,
-                         prep->download_dir, o.debug};
-  auto node = mk::spawn_node(sys, std::move(nopts));
-  if (!node) {
-    out.print(tag::error, "Cannot start the node: " + node.error().message);
-    return 1;
-  }
-  out.print(tag::message, "Listening on UDP port " + std::to_string(node->port) + " as \"" + prep->config.username +
-                            "\" (key " + prep->identity.public_key().fingerprint() + ")");
-
-  terminal_options topts;
-  topts.node = node->node;
-  topts.out = &out;
-  topts.exit_code = std::make_shared<int>(0);
-  for (auto& peer : prep->config.autoconnect)  // §12: autoconnect first, then startup_commands
-    topts.first_lines.push_back("connect hostname " + mk::wire::escape_token(peer));
-  for (auto& line : prep->config.startup_commands)
-    topts.first_lines.push_back(line);
-
+// Runs the terminal actor against `topts.node` (local or remote) until it ends, with the input thread feeding it.
+int run_terminal(caf::actor_system& sys, mk::cli::output& out, mk::cli::terminal_options topts, bool interactive) {
+  using namespace mk::cli;
   std::optional<line_editor> editor;
   if (interactive) {
     editor.emplace(STDIN_FILENO, STDOUT_FILENO, isatty(STDOUT_FILENO) == 1);
     topts.editor = &*editor;
   }
+  topts.out = &out;
+  topts.exit_code = std::make_shared<int>(0);
   auto exit_code = topts.exit_code;
   auto terminal = spawn_terminal(sys, std::move(topts));
   if (editor && editor->start())
@@ -91,6 +67,98 @@ int run(const mk::cli::cli_options& o) {
   return *exit_code;
 }
 
+int run(const mk::cli::cli_options& o) {
+  using namespace mk::cli;
+  const bool interactive = isatty(STDIN_FILENO) == 1;
+  output out{{o.json, interactive && !o.json && isatty(STDOUT_FILENO) == 1, "[%H:%M:%S] "}};
+  if (o.log) {
+    std::string err;
+    if (!out.open_log(*o.log, err)) {
+      out.print(tag::error, err);
+      return 1;
+    }
+  }
+  auto prep = prepare(o, interactive, out);
+  if (!prep)
+    return 1;
+
+  caf::actor_system_config cfg;
+  configure(cfg, o.publish.has_value());
+  caf::actor_system sys{cfg};
+
+  mk::node_options nopts{prep->config, prep->identity, std::move(prep->known_users), prep->known_users_file,
+                         prep->download_dir, o.debug};
+  auto node = mk::spawn_node(sys, std::move(nopts));
+  if (!node) {
+    out.print(tag::error, "Cannot start the node: " + node.error().message);
+    return 1;
+  }
+  out.print(tag::message, "Listening on UDP port " + std::to_string(node->port) + " as \"" + prep->config.username +
+                            "\" (key " + prep->identity.public_key().fingerprint() + ")");
+  if (o.publish) {
+    auto port = mokaccino::publish_node(sys, caf::actor_cast<mokaccino::node_actor>(node->node), *o.publish);
+    if (!port) {
+      out.print(tag::error, "Cannot publish the node on 127.0.0.1:" + std::to_string(*o.publish) + ": " +
+                              sys.render(port.error()));
+      caf::anon_send_exit(node->node, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    out.print(tag::message, "Remote control on 127.0.0.1:" + std::to_string(*port) + " (mokaccino attach 127.0.0.1:" +
+                              std::to_string(*port) + ")");
+  }
+
+  terminal_options topts;
+  topts.node = node->node;
+  for (auto& peer : prep->config.autoconnect)  // §12: autoconnect first, then startup_commands
+    topts.first_lines.push_back("connect hostname " + mk::wire::escape_token(peer));
+  for (auto& line : prep->config.startup_commands)
+    topts.first_lines.push_back(line);
+  return run_terminal(sys, out, std::move(topts), interactive);
+}
+
+// `mokaccino attach host:port`: the same terminal, against a node published by another process.
+int run_attach(const mk::cli::cli_options& o) {
+  using namespace mk::cli;
+  const bool interactive = isatty(STDIN_FILENO) == 1;
+  output out{{o.json, interactive && !o.json && isatty(STDOUT_FILENO) == 1, "[%H:%M:%S] "}};
+  if (o.log) {
+    std::string err;
+    if (!out.open_log(*o.log, err)) {
+      out.print(tag::error, err);
+      return 1;
+    }
+  }
+  const auto& address = *o.attach;
+  auto colon = address.rfind(':');
+  unsigned long port = 0;
+  std::string host = colon == std::string::npos ? std::string{} : address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')  // [::1]:port
+    host = host.substr(1, host.size() - 2);
+  try {
+    port = colon == std::string::npos ? 0 : std::stoul(address.substr(colon + 1));
+  } catch (const std::exception&) {
+    port = 0;
+  }
+  if (host.empty() || port == 0 || port > 65535) {
+    out.print(tag::error, "attach: expected <host:port>, got \"" + address + "\"");
+    return 1;
+  }
+
+  caf::actor_system_config cfg;
+  configure(cfg, true);
+  caf::actor_system sys{cfg};
+  auto node = mokaccino::attach_node(sys, host, static_cast<std::uint16_t>(port));
+  if (!node) {
+    out.print(tag::error, "Cannot attach to " + address + ": " + sys.render(node.error()));
+    return 1;
+  }
+  out.print(tag::message, "Attached to the node at " + address + " (exit leaves it running)");
+  terminal_options topts;
+  topts.node = caf::actor_cast<caf::actor>(*node);
+  topts.detach_on_exit = true;
+  return run_terminal(sys, out, std::move(topts), interactive);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -98,5 +166,5 @@ int main(int argc, char** argv) {
   auto parsed = mk::cli::parse_options(argc, argv);
   if (!parsed.options)
     return parsed.exit_code;
-  return run(*parsed.options);
+  return parsed.options->attach ? run_attach(*parsed.options) : run(*parsed.options);
 }

@@ -22,7 +22,8 @@ parse_outcome parse_options(int argc, char** argv) {
                "mokaccino"};
   cli_options o;
   std::uint16_t port = 0;
-  std::string username, config, log, home;
+  std::string username, config, log, home, attach;
+  std::uint16_t publish = 0;
   app.add_option("-p,--port", port, "UDP port to listen on (default: network.port of the config, else 23232)")
     ->check(CLI::Range(1, 65535));
   app.add_option("-u,--username", username, "Username to use (overrides network.username of the config)");
@@ -34,6 +35,14 @@ parse_outcome parse_options(int argc, char** argv) {
   app.add_option("--home", home,
                  "Use this directory instead of $HOME for the default files (~/.config/Mokaccino/{mokaccino.cfg, "
                  "private.pem, known_users.toml}, ~/Downloads)");
+  app.add_option("--publish", publish,
+                 "Publish this node's command interface on 127.0.0.1:<port> (0 = any free port) for "
+                 "`mokaccino attach` (CAF middleman; loopback only: whoever can connect controls the node)")
+    ->check(CLI::Range(0, 65535));
+  auto* attach_cmd = app.add_subcommand(
+    "attach", "Open the terminal of a node running elsewhere (started with --publish); `exit` leaves it running");
+  attach_cmd->add_option("address", attach, "host:port of the published node")->required();
+  attach_cmd->fallthrough();  // --json, -l and --debug still apply
   app.set_version_flag("-v,--version", version_text(), "Print the version and exit");
   app.footer(
     "Command-line values win over the configuration file. A missing configuration means defaults; a private key "
@@ -54,6 +63,10 @@ parse_outcome parse_options(int argc, char** argv) {
     o.log = log;
   if (app.count("--home") != 0)
     o.home = home;
+  if (app.count("--publish") != 0)
+    o.publish = publish;
+  if (attach_cmd->parsed())
+    o.attach = attach;
   return {std::move(o), 0};
 }
 

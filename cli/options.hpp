@@ -17,6 +17,8 @@ struct cli_options {
   std::optional<std::filesystem::path> home;    // replaces $HOME for every default file
   bool debug = false;
   bool json = false;
+  std::optional<std::uint16_t> publish;         // --publish: remote control on 127.0.0.1:<port> (0 = any)
+  std::optional<std::string> attach;            // `attach <host:port>`: the terminal of a published node
 };
 
 struct parse_outcome {

@@ -80,6 +80,15 @@ void terminal_state::shutdown() {
   if (stopping)
     return;
   stopping = true;
+  if (opts.detach_on_exit) {
+    // An attached terminal leaves the node as it found it: its questions stay open for other front ends (or
+    // expire), and the node keeps its peers. The node drops our subscription when it sees us go.
+    prompts.clear();
+    queue.clear();
+    update_prompt();
+    self->quit();
+    return;
+  }
   // §12: pending questions are answered "no"; the node then sends DISCONNECT to every peer and stops.
   for (auto& p : prompts)
     self->send(opts.node, answer_atom::value, p.id, false);

@@ -21,6 +21,7 @@ struct terminal_options {
   line_editor* editor = nullptr;          // interactive mode only
   std::vector<std::string> first_lines;   // autoconnect and startup_commands, run before any input
   std::shared_ptr<int> exit_code;         // set when the terminal ends
+  bool detach_on_exit = false;            // `mokaccino attach`: exit leaves the (remote) node running
 };
 
 caf::actor spawn_terminal(caf::actor_system& sys, terminal_options opts);
