@@ -1,0 +1,169 @@
+// Two mokaccino nodes in one CAF actor system: alice connects to bob (bob's application accepts the prompt),
+// they chat, alice sends bob a file, and every event is printed. Only <mokaccino/node.hpp> and CAF are used.
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <mokaccino/node.hpp>
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Prints the events of one node and answers its prompts with "yes" (a real application would ask its user).
+// Every event is also forwarded to `watcher`, so main() can wait for what it expects.
+caf::behavior event_printer(caf::event_based_actor* self, std::string name, mokaccino::node_actor node,
+                            caf::actor watcher) {
+  return {
+    [=](mokaccino::event_atom, const mokaccino::event& e) {
+      std::string line = name + ": " + mokaccino::to_string(e.kind);
+      if (!e.peer.empty())
+        line += " [" + e.peer + "]";
+      line += " " + e.text;
+      for (auto& [k, v] : e.fields)
+        line += " " + k + "=" + v;
+      caf::aout(self) << line << std::endl;
+      if (e.kind == mokaccino::event_kind::prompt) {
+        caf::aout(self) << name << ": answering prompt " << e.id << " with yes" << std::endl;
+        self->send(node, mokaccino::answer_atom::value, e.id, true);
+      }
+      self->send(watcher, mokaccino::event_atom::value, name, e);
+    },
+  };
+}
+
+// Waits (at most `timeout`) for an event of node `who` that satisfies `pred`.
+template <class Pred>
+bool wait_for(caf::scoped_actor& self, const std::string& who, Pred pred, caf::timespan timeout = 15s) {
+  bool found = false, timed_out = false;
+  while (!found && !timed_out)
+    self->receive(
+      [&](mokaccino::event_atom, const std::string& name, const mokaccino::event& e) {
+        found = name == who && pred(e);
+      },
+      caf::after(timeout) >> [&] { timed_out = true; });
+  return found;
+}
+
+template <class... Ts>
+mokaccino::command_reply command(caf::scoped_actor& self, const mokaccino::node_actor& node, Ts&&... xs) {
+  mokaccino::command_reply out{false, "no answer"};
+  self->request(node, 30s, std::forward<Ts>(xs)...)
+    .receive([&](mokaccino::command_reply& r) { out = std::move(r); },
+             [&](caf::error& e) { out.message = self->system().render(e); });
+  return out;
+}
+
+int fail(const std::string& what) {
+  std::cout << "FAILED: " << what << std::endl;
+  return 1;
+}
+
+int run(caf::actor_system& sys, const fs::path& dir) {
+  mokaccino::node_config a;
+  a.username = "alice";
+  a.port = 0;  // any free UDP port
+  a.private_key = dir / "alice.pem";  // created now, reused on the next start
+  a.known_users = dir / "alice_known_users.toml";
+  a.audio_input = "silence";
+  a.audio_output = "null";
+  mokaccino::node_config b = a;
+  b.username = "bob";
+  b.private_key = dir / "bob.pem";
+  b.known_users = dir / "bob_known_users.toml";
+  b.download_dir = dir / "bob_downloads";
+  b.connection.default_action = mokaccino::policy_action::prompt;  // answered by bob's event printer
+  b.file.default_action = mokaccino::policy_action::prompt;
+  fs::create_directories(b.download_dir);
+
+  auto alice = mokaccino::spawn_node(sys, a);
+  if (!alice)
+    return fail("alice: " + sys.render(alice.error()));
+  auto bob = mokaccino::spawn_node(sys, b);
+  if (!bob)
+    return fail("bob: " + sys.render(bob.error()));
+  std::cout << "alice listens on UDP " << alice->port << ", key " << alice->fingerprint << "\n"
+            << "bob listens on UDP " << bob->port << ", key " << bob->fingerprint << std::endl;
+
+  caf::scoped_actor self{sys};
+  auto watcher = caf::actor_cast<caf::actor>(self);
+  auto a_printer = sys.spawn(event_printer, std::string{"alice"}, alice->handle, watcher);
+  auto b_printer = sys.spawn(event_printer, std::string{"bob"}, bob->handle, watcher);
+  self->send(alice->handle, mokaccino::subscribe_atom::value, a_printer);
+  self->send(bob->handle, mokaccino::subscribe_atom::value, b_printer);
+
+  auto r = command(self, alice->handle, mokaccino::connect_host_atom::value, "127.0.0.1:" + std::to_string(bob->port));
+  std::cout << "connect: " << r.message << std::endl;
+  auto connected = [](const mokaccino::event& e) { return e.kind == mokaccino::event_kind::connected; };
+  if (!r.ok || !wait_for(self, "alice", connected))
+    return fail("alice did not connect to bob");
+
+  r = command(self, alice->handle, mokaccino::msg_atom::value, std::string{"bob"}, std::string{"Hello, bob!"});
+  if (!r.ok || !wait_for(self, "bob", [](auto& e) { return e.kind == mokaccino::event_kind::message; }))
+    return fail("bob did not get alice's message: " + r.message);
+  r = command(self, bob->handle, mokaccino::msg_atom::value, std::string{"alice"}, std::string{"Hi alice."});
+  if (!r.ok || !wait_for(self, "alice", [](auto& e) { return e.kind == mokaccino::event_kind::message; }))
+    return fail("alice did not get bob's message: " + r.message);
+
+  auto file = dir / "greeting.txt";
+  std::ofstream{file} << "A file from alice to bob.\n";
+  r = command(self, alice->handle, mokaccino::file_send_atom::value, std::string{"bob"}, file.string());
+  std::cout << "file send: " << (r.ok ? "ok" : "refused") << " " << r.message << std::endl;
+  if (r.ok) {
+    auto finished = [](const mokaccino::event& e) {
+      auto state = mokaccino::field(e, "state");
+      return e.kind == mokaccino::event_kind::transfer && (state == "done" || state == "failed" || state == "cancelled");
+    };
+    if (!wait_for(self, "bob", finished, 60s))
+      return fail("the transfer did not finish");
+    std::ifstream got{b.download_dir / "greeting.txt"};
+    std::string text;
+    std::getline(got, text);
+    std::cout << "bob's copy: " << (got ? text : std::string{"(missing)"}) << std::endl;
+  }
+
+  self->request(alice->handle, 10s, mokaccino::user_list_atom::value)
+    .receive(
+      [](std::vector<mokaccino::peer_info>& peers) {
+        for (auto& p : peers)
+          std::cout << "alice's peer: " << p.user << " at " << p.address << (p.encrypted ? ", encrypted" : "")
+                    << std::endl;
+      },
+      [](caf::error&) {});
+
+  // Shut both nodes down (each says goodbye to its peers) and wait until they are gone.
+  for (auto* n : {&*alice, &*bob}) {
+    self->monitor(n->handle);
+    self->send(n->handle, mokaccino::shutdown_atom::value);
+  }
+  for (int down = 0; down < 2;)
+    self->receive([&](caf::down_msg&) { ++down; }, [](mokaccino::event_atom, const std::string&, const mokaccino::event&) {},
+                  caf::after(10s) >> [&] { down = 2; });
+  self->send_exit(a_printer, caf::exit_reason::user_shutdown);
+  self->send_exit(b_printer, caf::exit_reason::user_shutdown);
+  std::cout << "example done" << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main() {
+  caf::actor_system_config cfg;
+  mokaccino::add_message_types(cfg);
+  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});  // wake up quickly (mokaccino's STACK-NOTES)
+  caf::actor_system sys{cfg};
+
+  auto dir = fs::temp_directory_path() / ("embed_two_nodes-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  int rc = run(sys, dir);
+  fs::remove_all(dir);
+  return rc;
+}
