@@ -79,9 +79,9 @@ std::int64_t audio_pipeline::due_samples(clock::time_point now) const noexcept {
 int audio_pipeline::play_frame_samples() const noexcept {
   if (rx_ == rx_kind::modern)
     return modern_rx_->frame_samples();
-  if (rx_ == rx_kind::legacy)
-    return limits::legacy_frame_samples;
-  return modern_ ? limits::modern_frame_samples : limits::legacy_frame_samples;
+  // Before the peer's first packet play short silence frames: the first real frame then starts within a tick of
+  // its arrival, instead of up to 20 ms later at an arbitrary frame boundary (latency, issue target < 60 ms).
+  return limits::legacy_frame_samples;
 }
 
 void audio_pipeline::tick(clock::time_point now, std::vector<std::string>& out) {
@@ -157,12 +157,22 @@ void audio_pipeline::capture_frame(std::vector<std::string>& out) {
 std::vector<std::int16_t> audio_pipeline::legacy_frame() {
   const auto fs = static_cast<std::size_t>(limits::legacy_frame_samples);
   std::vector<std::int16_t> pcm;
-  if (auto p = legacy_rx_->pop()) {
+  // The original's packets carry no timing, so a small prebuffer is the only jitter protection: play once it
+  // holds limits::legacy_prebuffer, and refill after running dry (each refill is one short concealed gap, instead
+  // of a concealed frame for every late packet).
+  const auto prebuffer = static_cast<std::size_t>(limits::legacy_prebuffer.count() * rate / 1000) / fs;
+  if (legacy_refilling_ && legacy_rx_->stats().depth >= prebuffer)
+    legacy_refilling_ = false;
+  if (legacy_refilling_) {
+    // nothing to play yet: conceal below
+  } else if (auto p = legacy_rx_->pop()) {
     if (auto d = legacy_dec_->decode(*p); d && !d->empty()) {
       pcm = std::move(*d);
       legacy_decoded_any_ = true;
       legacy_underrun_run_ = 0;
     }
+  } else {
+    legacy_refilling_ = true;
   }
   // §14 FIX: the original played silence for a missing packet; we conceal a short gap.
   if (pcm.empty() && legacy_decoded_any_ && legacy_underrun_run_ < max_legacy_plc) {
@@ -176,9 +186,15 @@ std::vector<std::int16_t> audio_pipeline::legacy_frame() {
 
 void audio_pipeline::play_frame(clock::time_point now) {
   std::vector<std::int16_t> pcm;
-  if (rx_ == rx_kind::modern)
+  if (rx_ == rx_kind::modern) {
+    auto progress = [](const audio::jitter_stats& j) { return j.played + j.lost + j.underruns; };
+    const auto before = progress(modern_rx_->stats());
     pcm = modern_rx_->next_frame(now);
-  else if (rx_ == rx_kind::legacy)
+    // While the jitter buffer waits (start or refill) it consumes nothing: play only 2.5 ms of that and ask again
+    // soon, so playout starts within a tick of the buffer being ready instead of up to a whole frame later.
+    if (progress(modern_rx_->stats()) == before)
+      pcm.resize(static_cast<std::size_t>(limits::legacy_frame_samples));
+  } else if (rx_ == rx_kind::legacy)
     pcm = legacy_frame();
   else
     pcm.assign(static_cast<std::size_t>(play_frame_samples()), 0);

@@ -102,5 +102,6 @@ inline constexpr auto audio_max_catch_up = 200ms;              // after a stall,
 inline constexpr int audio_device_frames = 480;               // RtAudio buffer: 10 ms, a common period that rarely underruns
 inline constexpr auto call_prompt_timeout = 120s;              // an unanswered "accept this call?" is a refusal
 inline constexpr auto audio_probe_delay = 300ms;               // startup device notice: after front ends have subscribed
+inline constexpr auto legacy_prebuffer = 10ms;                 // legacy receive: 4 packets absorb tick and arrival jitter
 
 }  // namespace mk::limits
