@@ -1,0 +1,204 @@
+// The parts under the voice service, without actors: the lock-free ring the device callbacks use, the sources and
+// sinks (tone, silence, WAV in/out, null, devices), and the media pipeline on a simulated clock (wire format of
+// each profile, voice activation).
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "actors/audio_io.hpp"
+#include "actors/audio_pipeline.hpp"
+#include "core/limits.hpp"
+#include "core/wire/messages.hpp"
+#include "support/voice_harness.hpp"
+
+using namespace mk;
+using namespace mk::test;
+
+TEST_CASE("spsc_ring: bounded, wraps around, and hands samples across threads in order") {
+  audio_io::spsc_ring r{100};
+  CHECK(r.capacity() == 128);
+  std::vector<std::int16_t> in(200);
+  for (std::size_t i = 0; i < in.size(); ++i)
+    in[i] = static_cast<std::int16_t>(i);
+  CHECK(r.write(in) == 128);  // full: the rest is refused, not overwritten
+  CHECK(r.size() == 128);
+  std::vector<std::int16_t> out(100);
+  CHECK(r.read(out) == 100);
+  CHECK(out[0] == 0);
+  CHECK(out[99] == 99);
+  CHECK(r.write(std::span{in}.subspan(128, 72)) == 72);  // wraps
+  std::vector<std::int16_t> rest(200);
+  CHECK(r.read(rest) == 100);
+  for (std::size_t i = 0; i < 100; ++i)
+    REQUIRE(rest[i] == static_cast<std::int16_t>(100 + i));
+
+  // one producer thread, one consumer: every sample arrives once, in order
+  audio_io::spsc_ring ring{1024};
+  constexpr int total = 2'000'000;
+  std::thread producer([&] {
+    std::int16_t chunk[97];
+    int next = 0;
+    while (next < total) {
+      int n = std::min<int>(97, total - next);
+      for (int i = 0; i < n; ++i)
+        chunk[i] = static_cast<std::int16_t>(next + i);
+      std::size_t done = 0;
+      while (done < static_cast<std::size_t>(n))
+        done += ring.write(std::span<const std::int16_t>{chunk + done, static_cast<std::size_t>(n) - done});
+      next += n;
+    }
+  });
+  int expect = 0;
+  bool in_order = true;
+  std::vector<std::int16_t> buf(61);
+  while (expect < total) {
+    auto n = ring.read(buf);
+    for (std::size_t i = 0; i < n; ++i, ++expect)
+      in_order &= buf[i] == static_cast<std::int16_t>(expect);
+  }
+  producer.join();
+  CHECK(in_order);
+  CHECK(ring.size() == 0);
+}
+
+TEST_CASE("sources: tone, silence, WAV (then silence), and clear errors for bad specs") {
+  temp_dir dir;
+  auto tone = audio_io::open_source("tone:1000", voice_rate, 960);
+  REQUIRE(tone.ok());
+  std::vector<std::int16_t> s(voice_rate);
+  CHECK((*tone)->read(s));
+  CHECK(audio::dominant_frequency(s, voice_rate) == doctest::Approx(1000).epsilon(0.001));
+  CHECK(audio::rms(s) == doctest::Approx(limits::audio_tone_amplitude / std::sqrt(2.0)).epsilon(0.01));
+
+  auto sil = audio_io::open_source("silence", voice_rate, 960);
+  REQUIRE(sil.ok());
+  CHECK((*sil)->read(s));
+  CHECK(audio::rms(s) == 0);
+
+  auto sig = audio::tone(440, 0.01, voice_rate, 0.5);  // 480 samples
+  write_signal(dir / "in.wav", sig);
+  auto wav = audio_io::open_source("wav:" + dir / "in.wav", voice_rate, 960);
+  REQUIRE(wav.ok());
+  std::vector<std::int16_t> frame(400);
+  CHECK((*wav)->read(frame));
+  CHECK(std::equal(frame.begin(), frame.end(), sig.begin()));
+  CHECK((*wav)->read(frame));  // 80 samples left, then zeros
+  CHECK(std::equal(frame.begin(), frame.begin() + 80, sig.begin() + 400));
+  CHECK(std::all_of(frame.begin() + 80, frame.end(), [](auto v) { return v == 0; }));
+
+  REQUIRE(audio::write_wav_file(dir / "low.wav", audio::wav_audio{8000, sig}).ok());
+  for (const std::string& bad : std::vector<std::string>{"wav:" + dir / "missing.wav", "wav:" + dir / "low.wav",
+                                                          "tone:0", "tone:30000", "tone:abc", "microphone", "device:x"}) {
+    CAPTURE(bad);
+    auto r = audio_io::open_source(bad, voice_rate, 960);
+    CHECK_FALSE(r.ok());
+    if (!r.ok())
+      CHECK_FALSE(r.error().message.empty());
+  }
+  CHECK_FALSE(audio_io::open_sink("speaker", voice_rate, 960).ok());
+  CHECK(audio_io::open_sink("null", voice_rate, 960).ok());
+}
+
+TEST_CASE("without a sound card a device spec fails and says calls need a device or a file source") {
+  if (audio_io::have_devices()) {
+    MESSAGE("this machine has audio devices; listing: " << audio_io::list_devices());
+    return;
+  }
+  for (const std::string& spec : std::vector<std::string>{"", "device", "device:0"}) {
+    CAPTURE(spec);
+    auto s = audio_io::open_source(spec, voice_rate, 480);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().message.find("need an audio device or a file source") != std::string::npos);
+    CHECK_FALSE(audio_io::open_sink(spec, voice_rate, 480).ok());
+  }
+  CHECK(audio_io::list_devices().find("No audio device found") == 0);
+}
+
+TEST_CASE("WAV sink: streams to a temp file, renames on finish with correct sizes; an unfinished one leaves nothing") {
+  temp_dir dir;
+  const auto path = dir / "out.wav";
+  auto sig = audio::sweep(100, 5000, 0.5, voice_rate, 0.4);
+  {
+    auto snk = audio_io::open_sink("wav:" + path, voice_rate, 960);
+    REQUIRE(snk.ok());
+    for (std::size_t off = 0; off < sig.size(); off += 1000)
+      (*snk)->write(std::span{sig}.subspan(off, std::min<std::size_t>(1000, sig.size() - off)));
+    CHECK_FALSE(std::filesystem::exists(path));  // a reader never sees a half-written file
+    REQUIRE((*snk)->finish().ok());
+    CHECK((*snk)->finish().ok());  // idempotent
+  }
+  CHECK(read_signal(path) == sig);
+  CHECK(std::filesystem::file_size(path) == 44 + 2 * sig.size());
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  {
+    auto snk = audio_io::open_sink("wav:" + dir / "dropped.wav", voice_rate, 960);
+    REQUIRE(snk.ok());
+    (*snk)->write(sig);
+  }
+  CHECK_FALSE(std::filesystem::exists(dir / "dropped.wav"));
+  CHECK_FALSE(std::filesystem::exists(dir / "dropped.wav.tmp"));
+  CHECK_FALSE(audio_io::open_sink("wav:" + dir / "no-such-dir/x.wav", voice_rate, 960).ok());
+}
+
+namespace {
+
+struct pipeline_run {
+  std::vector<std::string> lines;
+  call_stats stats;
+};
+
+// One end of a call for `seconds` on a simulated clock (5 ms steps), collecting what it sends.
+pipeline_run run_pipeline(const std::string& input, bool modern, int threshold, double seconds) {
+  auto src = audio_io::open_source(input, voice_rate, 960);
+  auto snk = audio_io::open_sink("null", voice_rate, 960);
+  REQUIRE(src.ok());
+  REQUIRE(snk.ok());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto p = audio_pipeline::create(std::move(*src), std::move(*snk), modern, threshold, t0);
+  REQUIRE(p.ok());
+  pipeline_run r;
+  for (auto now = t0; now <= t0 + std::chrono::duration<double>(seconds); now += 5ms) {
+    p->tick(now, r.lines);
+    CHECK(p->next_wake(now) >= now + limits::audio_tick_floor);
+  }
+  r.stats = p->stats();
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("pipeline: the wire format of each profile, and voice activation") {
+  SUBCASE("legacy: one 60-byte AUDIO per 2.5 ms (PROTOCOL §9 MUST)") {
+    auto r = run_pipeline("tone:440", false, 40, 1.0);
+    CHECK(r.lines.size() == 400);
+    for (auto& l : r.lines) {
+      auto m = wire::parse_line(l);
+      REQUIRE(m.ok());
+      REQUIRE(std::holds_alternative<wire::audio_msg>(*m));
+      REQUIRE(std::get<wire::audio_msg>(*m).packet.size() == limits::legacy_audio_packet);
+    }
+  }
+  SUBCASE("modern: VOICE with consecutive seq and ts advancing 960 per 20 ms") {
+    auto r = run_pipeline("tone:440", true, 40, 1.0);
+    CHECK(r.lines.size() == 50);
+    std::uint32_t seq = 0, ts = 0;
+    for (auto& l : r.lines) {
+      auto m = wire::parse_line(l);
+      REQUIRE(m.ok());
+      REQUIRE(std::holds_alternative<wire::voice_msg>(*m));
+      auto& v = std::get<wire::voice_msg>(*m);
+      CHECK(v.seq == seq++);
+      CHECK(v.timestamp == ts);
+      ts += 960;
+      CHECK(v.packet.size() <= limits::max_audio_packet);
+    }
+  }
+  SUBCASE("voice activation: silence is not sent at threshold 40, is sent at threshold 0") {
+    auto quiet = run_pipeline("silence", true, 40, 1.0);
+    CHECK(quiet.lines.empty());
+    CHECK(quiet.stats.frames_suppressed == 50);
+    auto always = run_pipeline("silence", false, 0, 1.0);
+    CHECK(always.lines.size() == 400);
+  }
+}
