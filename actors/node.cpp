@@ -37,6 +37,8 @@ struct registered_peer {
 struct pending_prompt {
   caf::response_promise promise;
   std::string text;
+  std::string kind;
+  std::string user;
 };
 
 struct node_state {
@@ -245,6 +247,14 @@ struct node_state {
     auto go = [this, user, ep = *ep, key = *key, via] {
       pin_introduced(user, key, via, [this, user, ep] {
         preapproved[user] = self->clock().now() + limits::handshake_timeout;
+        // The introduced peer's own CONNECT may have arrived first and be waiting on a question of its own:
+        // the user just said yes to this peer, so that question is answered too.
+        std::vector<std::uint64_t> same_peer;
+        for (auto& [id, p] : prompts)
+          if (p.kind == "connect" && p.user == user)
+            same_peer.push_back(id);
+        for (auto id : same_peer)
+          answer(id, true);
         if (by_endpoint.count(ep) != 0)
           return;
         session_options opts;
@@ -277,7 +287,7 @@ struct node_state {
     if (prompts.size() >= limits::max_pending_prompts)
       return 0;
     auto id = next_prompt_id++;
-    prompts[id] = pending_prompt{std::move(rp), text};
+    prompts[id] = pending_prompt{std::move(rp), text, kind, user};
     auto e = make_event(event_kind::prompt, user, text, {{"kind", kind}});
     e.id = id;  // the front end answers with (answer_atom, id, yes)
     publish(std::move(e));

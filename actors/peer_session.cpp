@@ -60,6 +60,7 @@ struct session_state {
   std::vector<std::string> seen_connects;  // nonces of the CONNECTs this peer sent (bounded)
   std::string last_connect_line;
   int handshake_sends = 0;
+  std::size_t verify_tokens = limits::max_verify_burst;
   int tick_count = 0;
 
   // established
@@ -470,6 +471,8 @@ struct session_state {
       --received;  // counted once, as the inner line
       return on_line(*plain, true);
     }
+    if (is_signed(m) && !take_verify_token())
+      return drop("signature check rate limit");  // a P-521 verify costs ~1.3 ms: bound what a flood can cost
     if (auto* c = std::get_if<w::connect_msg>(&m))
       return on_connect(*c, raw);
     if (auto* h = std::get_if<w::handshake_msg>(&m))
@@ -486,7 +489,23 @@ struct session_state {
     on_established_message(m, raw, was_encrypted);
   }
 
+  static bool is_signed(const w::message& m) {
+    return std::holds_alternative<w::connect_msg>(m) || std::holds_alternative<w::handshake_msg>(m) ||
+           std::holds_alternative<w::connected_msg>(m) || std::holds_alternative<w::key_msg>(m) ||
+           std::holds_alternative<w::requested_msg>(m) || std::holds_alternative<w::crypt_start_msg>(m) ||
+           std::holds_alternative<w::crypt_accept_msg>(m);
+  }
+
+  // Token bucket: limits::max_verifies_per_tick tokens per 500 ms tick, at most limits::max_verify_burst saved.
+  bool take_verify_token() {
+    if (verify_tokens == 0)
+      return false;
+    --verify_tokens;
+    return true;
+  }
+
   void on_tick() {
+    verify_tokens = std::min(verify_tokens + limits::max_verifies_per_tick, limits::max_verify_burst);
     ++tick_count;
     auto now = self->clock().now();
     if (ph != phase::established) {

@@ -50,6 +50,8 @@ inline constexpr std::size_t max_half_open = 256;        // flood guard: pending
 inline constexpr std::size_t max_pending_prompts = 64;   // flood guard: questions waiting for the user
 inline constexpr std::size_t max_pending_requests = 64;  // flood guard: introductions in flight
 inline constexpr std::size_t max_peers = 4096;           // flood guard: connected peers
+inline constexpr std::size_t max_verifies_per_tick = 10; // flood guard: signature checks per peer per 500 ms (~20/s)
+inline constexpr std::size_t max_verify_burst = 40;      // ... with this much burst (a handshake plus CRYPT rounds)
 
 // -- file transfer (§10) --
 inline constexpr std::size_t legacy_window_chunks = 10;  // §10: the original's fixed window

@@ -213,3 +213,15 @@ TEST_CASE("an introduction among three nodes connects the two ends (connect name
   stop_node(server);
   stop_node(carol);
 }
+
+TEST_CASE("IPv6: nodes connect over [::1] as well") {
+  two_nodes t;
+  auto r = ask<command_reply>(t.sys, t.alice.handle.node, connect_host_atom::value,
+                              "[::1]:" + std::to_string(t.bob.port()));
+  REQUIRE(r.ok);
+  auto c = t.bob.events->wait_kind(event_kind::connected);
+  REQUIRE(c);
+  CHECK(c->text.find("[::1]:") != std::string::npos);
+  ask<command_reply>(t.sys, t.alice.handle.node, msg_atom::value, std::string{"bob"}, std::string{"over v6"});
+  CHECK(has_message(*t.bob.events, "alice", "over v6"));
+}

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <botan/auto_rng.h>
@@ -82,13 +83,32 @@ class event_log {
   std::deque<event> events_;
 };
 
-// A node under test: its handle, its port and everything it reported.
+// A node under test: its handle, its port and everything it reported. It stops its node when it goes out of
+// scope, so a failed REQUIRE never leaves actors running (the actor system would wait for them forever).
 struct test_node {
   std::string name;
   node_handle handle;
   crypto::identity identity;
   std::shared_ptr<event_log> events = std::make_shared<event_log>();
   caf::actor recorder;
+
+  test_node(std::string n, node_handle h, crypto::identity id)
+    : name(std::move(n)), handle(std::move(h)), identity(std::move(id)) {}
+  test_node(test_node&& other) noexcept
+    : name(std::move(other.name)), handle(std::exchange(other.handle, {})), identity(other.identity),
+      events(std::move(other.events)), recorder(std::exchange(other.recorder, {})) {}
+  test_node& operator=(test_node&&) = delete;
+  test_node(const test_node&) = delete;
+  ~test_node() { stop(); }
+
+  void stop() {
+    if (recorder)
+      caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
+    if (handle.node)
+      caf::anon_send_exit(handle.node, caf::exit_reason::user_shutdown);
+    recorder = {};
+    handle.node = {};
+  }
 
   std::uint16_t port() const { return handle.port; }
 };
@@ -129,10 +149,7 @@ Reply ask(caf::actor_system& sys, const caf::actor& node, Ts&&... xs) {
   return *out;
 }
 
-inline void stop_node(test_node& n) {
-  caf::anon_send_exit(n.recorder, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(n.handle.node, caf::exit_reason::user_shutdown);
-}
+inline void stop_node(test_node& n) { n.stop(); }
 
 inline std::string connect_line(const test_node& n) { return "127.0.0.1:" + std::to_string(n.port()); }
 
