@@ -285,7 +285,13 @@ class device_source final : public source {
 class device_sink final : public sink {
  public:
   explicit device_sink(std::unique_ptr<device_stream> s, std::string name) : s_(std::move(s)), name_(std::move(name)) {}
-  void write(std::span<const std::int16_t> in) override { s_->ring().write(in); }  // full: the newest is dropped
+  void write(std::span<const std::int16_t> in) override {
+    // The pipeline's clock and the device's drift apart: never let the queue toward the device grow past
+    // limits::audio_device_max_fill (latency), dropping a frame instead.
+    const auto max_fill = static_cast<std::size_t>(limits::audio_device_max_fill.count() * limits::audio_sample_rate / 1000);
+    if (s_->ring().size() + in.size() <= max_fill)
+      s_->ring().write(in);
+  }
   std::string describe() const override { return "device " + name_; }
 
  private:

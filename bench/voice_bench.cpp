@@ -3,10 +3,16 @@
 //   2. CPU of the media path of one call (capture, VAD, Opus, serialize, parse, jitter buffer or FIFO, decode,
 //      both ends) on a simulated clock, both profiles;
 //   3. a real call between two in-process mokaccino nodes over loopback (20 ms VOICE, encrypted): process CPU
-//      above idle, and the pipeline latency from the sender's source to the receiver's sink (excluding devices).
+//      above idle, and the pipeline latency from the sender's source to the receiver's sink (excluding devices);
+//   4. a real call between a mokaccino node and an emulated original (legacy AUDIO, 400 packets/s each way,
+//      plaintext): process CPU above idle (the emulator's pre-encoded sending and its receiving included).
 // Usage: voice_bench [seconds per measurement, default 10]
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -27,6 +33,7 @@
 #include "core/audio/opus_codec.hpp"
 #include "core/audio/signals.hpp"
 #include "core/audio/wav.hpp"
+#include "core/crypto/random.hpp"
 #include "core/limits.hpp"
 #include "core/wire/messages.hpp"
 
@@ -148,13 +155,15 @@ struct bench_node {
   caf::actor sink;
 };
 
-bench_node start(caf::actor_system& sys, const std::string& user, const std::filesystem::path& dir) {
+bench_node start(caf::actor_system& sys, const std::string& user, const std::filesystem::path& dir,
+                 bool encrypt = true) {
   static Botan::AutoSeeded_RNG rng;
   config::node_config c;
   c.username = user;
   c.port = 0;
   c.connection.default_action = config::action::accept;
   c.audio.default_action = config::action::accept;
+  c.encrypt_by_default = encrypt;
   c.audio_input = "wav:" + (dir / (user + "-in.wav")).string();
   c.audio_output = "wav:" + (dir / (user + "-out.wav")).string();
   node_options o{c, crypto::identity::generate(rng), {}, {}, {}, false, true};
@@ -242,6 +251,110 @@ void call_bench(double seconds) {
   std::filesystem::remove_all(dir, ec);
 }
 
+// A plain UDP socket playing the original program: handshake (§5), then legacy AUDIO (§9).
+struct fake_original {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  fake_original(std::uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    timeval tv{0, 20000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    to = a;
+    to.sin_port = htons(port);
+  }
+  ~fake_original() { ::close(fd); }
+  void send(const std::string& line) {
+    auto b = line + "\n";
+    ::sendto(fd, b.data(), b.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+  }
+  std::optional<std::string> wait_for(const std::string& kw, std::chrono::milliseconds t) {
+    char buf[70000];
+    for (auto end = steady::now() + t; steady::now() < end;) {
+      auto n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0)
+        continue;
+      std::string l{buf, static_cast<std::size_t>(n)};
+      if (!l.empty() && l.back() == '\n')
+        l.pop_back();
+      if (l.rfind("PING ", 0) == 0)
+        send("PONG " + l.substr(5));
+      if (l == kw || l.rfind(kw + " ", 0) == 0)
+        return l;
+    }
+    return std::nullopt;
+  }
+};
+
+void legacy_call_bench(double seconds) {
+  auto dir = std::filesystem::temp_directory_path() / fmt::format("mk-voice-bench-l-{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  auto input = audio::sweep(300, 3400, seconds, rate, 0.3);
+  (void)audio::write_wav_file(dir / "bob-in.wav", audio::wav_audio{rate, input});
+  // the original's packets, encoded before the measurement
+  std::vector<std::string> lines;
+  {
+    auto enc = audio::opus_encoder::create(audio::profile::legacy);
+    for (std::size_t k = 0; (k + 1) * 120 <= input.size(); ++k)
+      lines.push_back(wire::serialize(wire::audio_msg{std::move(*enc->encode(std::span{input}.subspan(k * 120, 120)))}));
+  }
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", std::size_t{2});
+  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
+  {
+    caf::actor_system sys{cfg};
+    auto bob = start(sys, "bob", dir, false);  // plaintext, as the original by default
+    Botan::AutoSeeded_RNG rng;
+    auto id = crypto::identity::generate(rng);
+    fake_original carol{bob.h.port};
+    wire::connect_msg c{"carol", crypto::make_nonce(rng), id.public_key().base64(), {}};
+    c.signature = id.sign(wire::signed_text(c), rng);
+    carol.send(wire::serialize(c));
+    auto hs = carol.wait_for("HANDSHAKE", 5s);
+    auto m = hs ? wire::parse_line(*hs) : mk::result<wire::message>{mk::make_error(errc::malformed, "none")};
+    if (!m || !std::holds_alternative<wire::handshake_msg>(*m))
+      return (void)fmt::print("legacy call: no HANDSHAKE\n");
+    wire::connected_msg done{std::get<wire::handshake_msg>(*m).nonce, {}};
+    done.signature = id.sign(wire::signed_text(done), rng);
+    carol.send(wire::serialize(done));
+    std::this_thread::sleep_for(300ms);
+    auto c0 = process_cpu_s();
+    for (auto end = steady::now() + std::chrono::duration<double>(seconds); steady::now() < end;)
+      carol.wait_for("-", 100ms);  // idle, answering PINGs
+    const double idle = process_cpu_s() - c0;
+    carol.send("AUDIOSTART");
+    if (!carol.wait_for("AUDIOACCEPT", 5s))
+      return (void)fmt::print("legacy call: no AUDIOACCEPT\n");
+    std::atomic<bool> stop{false};
+    std::thread listener([&] {
+      while (!stop)
+        carol.wait_for("-", 50ms);  // receive and drop bob's AUDIO, answer PINGs
+    });
+    c0 = process_cpu_s();
+    const auto t0 = steady::now();
+    for (std::size_t k = 0; k < lines.size(); ++k) {
+      std::this_thread::sleep_until(t0 + std::chrono::microseconds{static_cast<std::int64_t>((k + 1) * 2500)});
+      carol.send(lines[k]);
+    }
+    const double busy = process_cpu_s() - c0;
+    const double secs = std::chrono::duration<double>(steady::now() - t0).count();
+    stop = true;
+    listener.join();
+    carol.send("AUDIOSTOP");
+    auto end = wait_call(*bob.rec, "ended");
+    fmt::print("call, mokaccino node <-> emulated original, legacy, plaintext: process CPU idle {:.2f}%, in a call "
+               "{:.2f}% of a core -> {:.2f}% for the call (node + emulator); node received {}, sent {}\n",
+               idle / seconds * 100, busy / secs * 100, busy / secs * 100 - idle / seconds * 100,
+               end ? field(*end, "received") : "?", end ? field(*end, "sent") : "?");
+    caf::anon_send_exit(bob.sink, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(bob.h.node, caf::exit_reason::user_shutdown);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -251,5 +364,6 @@ int main(int argc, char** argv) {
   pipeline_bench(false, seconds);
   pipeline_bench(true, seconds);
   call_bench(seconds);
+  legacy_call_bench(seconds);
   return 0;
 }

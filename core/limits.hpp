@@ -105,5 +105,6 @@ inline constexpr int audio_device_frames = 480;               // RtAudio buffer:
 inline constexpr auto call_prompt_timeout = 120s;              // an unanswered "accept this call?" is a refusal
 inline constexpr auto audio_probe_delay = 300ms;               // startup device notice: after front ends have subscribed
 inline constexpr auto legacy_prebuffer = 10ms;                 // legacy receive: 4 packets absorb tick and arrival jitter
+inline constexpr auto audio_device_max_fill = 80ms;             // playback device queue cap: clock drift must not add latency
 
 }  // namespace mk::limits
