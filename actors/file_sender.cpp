@@ -174,6 +174,13 @@ struct sender_state {
 
   void emit(std::string text, steady::time_point now, bool error = false) {
     auto e = progress.make(std::move(text), now);
+    if (sm) {
+      e.fields.emplace_back("retransmits", std::to_string(sm->retransmit_count()));
+      e.fields.emplace_back("timeouts", std::to_string(sm->timeout_count()));
+      e.fields.emplace_back("cwnd", std::to_string(sm->congestion().cwnd()));
+      auto srtt = sm->congestion().rtt().srtt();
+      e.fields.emplace_back("srtt_us", std::to_string(srtt ? std::chrono::duration_cast<std::chrono::microseconds>(*srtt).count() : -1));
+    }
     if (error)
       e.fields.emplace_back("error", "1");
     self->send(p.ctx->node, event_atom::value, std::move(e));

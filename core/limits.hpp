@@ -62,7 +62,7 @@ inline constexpr auto transfer_stall_timeout = 30s;      // §10 FIX: no ACK pro
 inline constexpr std::size_t transfer_max_window = 2u << 20;   // bytes in flight per transfer: bounds sender state
 inline constexpr std::size_t transfer_reorder_window = 2u << 20; // receiver stores at most this far above next (>= window)
 inline constexpr std::size_t transfer_max_ranges = 1024;  // receiver's out-of-order ranges: bounded whatever the peer sends
-inline constexpr std::size_t transfer_min_cwnd_chunks = 2; // extended peer: floor after a decrease
+inline constexpr std::size_t transfer_min_cwnd_chunks = 10; // extended peer: floor after a decrease (the original's fixed window: random loss must not starve a transfer)
 inline constexpr auto transfer_initial_rto = 1s;          // RFC 6298 initial RTO
 inline constexpr auto transfer_min_rto = 200ms;           // floor: the original's resend delay (§10); LAN RTTs are far lower
 inline constexpr auto transfer_max_rto = 5s;              // cap on backoff: several tries fit in the stall timeout

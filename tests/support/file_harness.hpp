@@ -88,7 +88,7 @@ inline test_node start_file_node(caf::actor_system& sys, config::node_config cfg
   auto identity = o.identity;
   auto h = spawn_node(sys, std::move(o));
   REQUIRE(h.ok());
-  test_node n{cfg.username, *h, identity, std::make_shared<event_log>(), caf::actor{}};
+  test_node n{cfg.username, *h, identity};
   auto log = n.events;
   n.recorder = sys.spawn([log](caf::event_based_actor*) -> caf::behavior {
     return {[log](event_atom, const event& e) { log->push(e); }};
@@ -115,6 +115,19 @@ inline std::optional<event> wait_transfer_end(test_node& n, const std::string& n
       return s == "done" || s == "failed" || s == "cancelled" || s == "refused";
     },
     timeout);
+}
+
+// "state bytes/size rate" of every progress event of `name`: what a failing test prints.
+inline std::string progress_trace(test_node& n, const std::string& name) {
+  std::string out;
+  n.events->any([&](const event& e) {
+    if (e.kind == event_kind::transfer && event_field(e, "name") == name)
+      out += event_field(e, "direction") + " " + event_field(e, "state") + " " + event_field(e, "bytes") + "/" +
+             event_field(e, "size") + " rate " + event_field(e, "rate") + " rtx " + event_field(e, "retransmits") +
+             " rto " + event_field(e, "timeouts") + " cwnd " + event_field(e, "cwnd") + " srtt " + event_field(e, "srtt_us") + " " + e.text + "\n";
+    return false;
+  });
+  return out;
 }
 
 // Two nodes, alice -> (relay) -> bob, connected; waits for encryption when asked.
