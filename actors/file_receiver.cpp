@@ -253,7 +253,7 @@ struct receiver_state {
       if (progress.update(sm->next(), now))
         self->send(p.service, xfer_report_atom::value, progress.info);
       if (progress.event_due(now))
-        emit({}, now);
+        emit(progress.line(), now);
     }
     arm(now);
   }

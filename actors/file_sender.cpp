@@ -203,7 +203,7 @@ struct sender_state {
     if (progress.update(sm->acked_bytes(), now))
       self->send(p.service, xfer_report_atom::value, progress.info);
     if (st == t::sender_state::sending && progress.event_due(now))
-      emit({}, now);
+      emit(progress.line(), now);
     arm(now);
   }
 

@@ -52,6 +52,17 @@ class transfer_progress {
     return s > 0 ? static_cast<double>(info.done) / s : 0;
   }
 
+  // The interactive progress line: `big.bin -> bob  45%  7.2 MB/16.0 MB  1.7 MB/s  ETA 5 s`.
+  std::string line() const {
+    auto pct = info.size == 0 ? 100.0 : 100.0 * static_cast<double>(info.done) / static_cast<double>(info.size);
+    auto s = info.name + (info.outgoing ? " -> " : " <- ") + info.peer + "  " + std::to_string(static_cast<int>(pct)) +
+             "%  " + human_bytes(static_cast<double>(info.done)) + "/" + human_bytes(static_cast<double>(info.size)) +
+             "  " + human_bytes(info.rate_bps) + "/s";
+    if (info.eta_s >= 0)
+      s += "  ETA " + std::to_string(static_cast<long>(info.eta_s)) + " s";
+    return s;
+  }
+
   event make(std::string text, clock::time_point now) const {
     return make_event(event_kind::transfer, info.peer, std::move(text),
                       {{"hash", info.hash},
