@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
 #include "core/audio/signals.hpp"
 #include "core/audio/wav.hpp"
 
@@ -15,18 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("mk_audio_wav_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 void put16(std::vector<std::uint8_t>& b, std::uint16_t v) {
   b.push_back(static_cast<std::uint8_t>(v));
@@ -66,15 +55,15 @@ std::vector<std::uint8_t> make_wav(std::uint16_t format, std::uint16_t channels,
 }  // namespace
 
 TEST_CASE("WAV write/read round trip through real files") {
-  temp_dir dir;
-  const auto file = dir.path / "tone.wav";
+  mk::test::temp_dir dir{"mk-audio-wav"};
+  const auto file = dir.path() / "tone.wav";
   wav_audio a;
   a.sample_rate = 48000;
   a.samples = sweep(200, 4000, 0.5, 48000, 0.8);
   a.samples.push_back(-32768);
   a.samples.push_back(32767);
   REQUIRE(write_wav_file(file, a).ok());
-  CHECK_FALSE(fs::exists(dir.path / "tone.wav.tmp"));
+  CHECK_FALSE(fs::exists(dir.path() / "tone.wav.tmp"));
   CHECK(fs::file_size(file) == 44 + a.samples.size() * 2);
   auto b = read_wav_file(file);
   REQUIRE(b.ok());
@@ -91,8 +80,8 @@ TEST_CASE("WAV write/read round trip through real files") {
 }
 
 TEST_CASE("WAV with 0 samples has a valid header") {
-  temp_dir dir;
-  const auto file = dir.path / "empty.wav";
+  mk::test::temp_dir dir{"mk-audio-wav"};
+  const auto file = dir.path() / "empty.wav";
   REQUIRE(write_wav_file(file, wav_audio{48000, {}}).ok());
   CHECK(fs::file_size(file) == 44);
   auto r = read_wav_file(file);
@@ -155,13 +144,13 @@ TEST_CASE("WAV reader rejects other formats with a clear message") {
 }
 
 TEST_CASE("WAV file errors name the file") {
-  temp_dir dir;
-  auto r = read_wav_file(dir.path / "missing.wav");
+  mk::test::temp_dir dir{"mk-audio-wav"};
+  auto r = read_wav_file(dir.path() / "missing.wav");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == mk::errc::io_error);
   CHECK(r.error().message.find("missing.wav") != std::string::npos);
 
-  const auto junk = dir.path / "junk.wav";
+  const auto junk = dir.path() / "junk.wav";
   {
     std::ofstream out(junk, std::ios::binary);
     out << "RIFF\x10\0\0\0WAVEjunk";
@@ -171,7 +160,7 @@ TEST_CASE("WAV file errors name the file") {
   CHECK(r.error().message.find("junk.wav") != std::string::npos);
 
   // Writing into a directory that does not exist fails cleanly.
-  auto w = write_wav_file(dir.path / "no" / "such" / "dir.wav", wav_audio{});
+  auto w = write_wav_file(dir.path() / "no" / "such" / "dir.wav", wav_audio{});
   REQUIRE_FALSE(w.ok());
   CHECK(w.error().code == mk::errc::io_error);
 }

@@ -31,7 +31,7 @@ TEST_CASE("file hash: streaming equals one-shot across the read-chunk boundary a
     std::string name = "f";  // (not "f" + to_string(n): GCC 12 -O2 reports a false -Wrestrict on it)
     name += std::to_string(n);
     const auto p = dir.path() / name;
-    mk::test::write_text(p, data);
+    mk::test::write_all(p, data);
     auto one_shot = Botan::HashFunction::create_or_throw("SHA-384")->process(data);
     auto h = hash_file(p);
     REQUIRE(h.ok());

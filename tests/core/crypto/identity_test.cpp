@@ -42,7 +42,7 @@ TEST_CASE("identity: generate-save-load round trip with file mode 0600 and atomi
   REQUIRE(id.save(pem).ok());
   CHECK(mode_of(pem) == 0600);
   CHECK(!std::filesystem::exists(dir.path() / "private.pem.tmp"));
-  const auto text = mk::test::read_text(pem);
+  const auto text = mk::test::read_all(pem);
   CHECK(text.rfind("-----BEGIN PRIVATE KEY-----", 0) == 0);  // unencrypted PKCS#8 (§3)
 
   auto back = identity::load(pem);
@@ -74,11 +74,11 @@ TEST_CASE("identity: load_or_create creates once and then keeps the same key") {
   CHECK(second->public_key() == first->public_key());
 
   // A corrupt key file is an error, never silently replaced by a new identity.
-  mk::test::write_text(pem, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+  mk::test::write_all(pem, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
   auto broken = identity::load_or_create(pem, rng);
   REQUIRE_FALSE(broken.ok());
   CHECK(broken.error().code == mk::errc::bad_key);
-  CHECK(mk::test::read_text(pem).find("AAAA") != std::string::npos);
+  CHECK(mk::test::read_all(pem).find("AAAA") != std::string::npos);
 
   // A folder that does not exist: io_error, not an exception.
   auto nowhere = identity::load_or_create(dir.path() / "missing" / "private.pem", rng);
@@ -91,15 +91,15 @@ TEST_CASE("identity: keys that are not ECDSA P-521 are rejected") {
   mk::test::temp_dir dir;
   SUBCASE("P-256 ECDSA") {
     Botan::ECDSA_PrivateKey k(rng, Botan::EC_Group("secp256r1"));
-    mk::test::write_text(dir.path() / "k.pem", Botan::PKCS8::PEM_encode(k));
+    mk::test::write_all(dir.path() / "k.pem", Botan::PKCS8::PEM_encode(k));
   }
   SUBCASE("RSA") {
     Botan::RSA_PrivateKey k(rng, 1024);
-    mk::test::write_text(dir.path() / "k.pem", Botan::PKCS8::PEM_encode(k));
+    mk::test::write_all(dir.path() / "k.pem", Botan::PKCS8::PEM_encode(k));
   }
   SUBCASE("ECDH on P-521") {
     Botan::ECDH_PrivateKey k(rng, Botan::EC_Group("secp521r1"));
-    mk::test::write_text(dir.path() / "k.pem", Botan::PKCS8::PEM_encode(k));
+    mk::test::write_all(dir.path() / "k.pem", Botan::PKCS8::PEM_encode(k));
   }
   auto id = identity::load(dir.path() / "k.pem");
   REQUIRE_FALSE(id.ok());
@@ -108,7 +108,7 @@ TEST_CASE("identity: keys that are not ECDSA P-521 are rejected") {
 
 TEST_CASE("identity: a PKCS#8 file whose embedded public point is not its scalar's is rejected") {
   // alice's key with bob's public point spliced in (the point is the last 133 bytes of both encodings).
-  auto pem = mk::test::read_text(mk::test::interop_path("direct/alice/private.pem"));
+  auto pem = mk::test::read_all(mk::test::interop_path("direct/alice/private.pem"));
   auto der = Botan::PEM_Code::decode_check_label(pem, "PRIVATE KEY");
   auto bob = *mk::wire::base64_decode(mk::test::read_known_users("direct/alice/known_users.toml")["bob"]);
   REQUIRE(der.size() > 133);
@@ -125,7 +125,7 @@ TEST_CASE("identity: garbage and missing files give errors and no exceptions") {
   for (const std::string& garbage :
        {std::string{}, std::string{"hello"}, std::string{"-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n"},
         std::string(5000, '\xff'), std::string{"-----BEGIN PRIVATE KEY-----\n"}}) {
-    mk::test::write_text(dir.path() / "g.pem", garbage);
+    mk::test::write_all(dir.path() / "g.pem", garbage);
     auto id = identity::load(dir.path() / "g.pem");
     REQUIRE_FALSE(id.ok());
     CHECK(id.error().code == mk::errc::bad_key);
