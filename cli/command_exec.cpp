@@ -50,6 +50,39 @@ void msg(terminal_state& st, const args_t& a) {
 void encrypt_start(terminal_state& st, const args_t& a) { simple(st, encrypt_atom::value, a[0], true); }
 void encrypt_stop(terminal_state& st, const args_t& a) { simple(st, encrypt_atom::value, a[0], false); }
 
+void file_send(terminal_state& st, const args_t& a) { simple(st, file_send_atom::value, a[0], a[1]); }
+void file_cancel(terminal_state& st, const args_t& a) { simple(st, file_cancel_atom::value, a[0]); }
+
+std::string human(double bytes) {
+  static constexpr const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  std::size_t u = 0;
+  while (bytes >= 1024 && u + 1 < std::size(units)) {
+    bytes /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} {}", bytes, units[u]) : fmt::format("{:.1f} {}", bytes, units[u]);
+}
+
+void file_list(terminal_state& st, const args_t&) {
+  st.ask_node<std::vector<transfer_info>>(
+    [&st](std::vector<transfer_info>& list) {
+      if (list.empty())
+        return st.out().print(tag::message, "No file transfer");
+      std::string text = fmt::format("{:<10} {:<24} {:<13} {:>19} {:>5} {:>11} {:>7}  {}", "hash", "name", "direction",
+                                     "bytes", "%", "rate", "ETA", "state");
+      for (auto& t : list) {
+        auto pct = t.size == 0 ? 100.0 : 100.0 * static_cast<double>(t.done) / static_cast<double>(t.size);
+        auto eta = t.eta_s < 0 ? std::string{"-"} : fmt::format("{:.0f} s", t.eta_s);
+        text += fmt::format("\n{:<10} {:<24} {:<13} {:>19} {:>4.0f}% {:>9}/s {:>7}  {}", t.hash.substr(0, 10),
+                            t.name.size() > 24 ? t.name.substr(0, 23) + "~" : t.name,
+                            (t.outgoing ? "to " : "from ") + t.peer, human(static_cast<double>(t.done)) + "/" +
+                            human(static_cast<double>(t.size)), pct, human(t.rate_bps), eta, t.state);
+      }
+      st.out().print(tag::message, text);
+    },
+    file_list_atom::value);
+}
+
 void voice_start(terminal_state& st, const args_t& a) { simple(st, voice_start_atom::value, a[0]); }
 void voice_stop(terminal_state& st, const args_t&) { simple(st, voice_stop_atom::value); }
 void voice_devices(terminal_state& st, const args_t&) { simple(st, voice_devices_atom::value); }
@@ -169,6 +202,9 @@ const std::map<std::string_view, handler>& handlers() {
     {"key delete", key_delete},
     {"encrypt start", encrypt_start},
     {"encrypt stop", encrypt_stop},
+    {"file send", file_send},
+    {"file list", file_list},
+    {"file cancel", file_cancel},
     {"voice start", voice_start},
     {"voice stop", voice_stop},
     {"voice devices", voice_devices},
