@@ -288,7 +288,8 @@ class device_sink final : public sink {
   void write(std::span<const std::int16_t> in) override {
     // The pipeline's clock and the device's drift apart: never let the queue toward the device grow past
     // limits::audio_device_max_fill (latency), dropping a frame instead.
-    const auto max_fill = static_cast<std::size_t>(limits::audio_device_max_fill.count() * limits::audio_sample_rate / 1000);
+    constexpr auto max_fill =
+      static_cast<std::size_t>(limits::audio_device_max_fill.count() * limits::audio_sample_rate / 1000);
     if (s_->ring().size() + in.size() <= max_fill)
       s_->ring().write(in);
   }
