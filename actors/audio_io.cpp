@@ -10,6 +10,8 @@
 #include <numbers>
 #include <optional>
 
+#include <unistd.h>
+
 #include <RtAudio.h>
 #ifdef MK_HAVE_ALSA
 #include <alsa/asoundlib.h>
@@ -159,7 +161,12 @@ class wav_sink final : public sink {
   std::string describe() const override { return "WAV file " + path_.string(); }
 
  private:
-  explicit wav_sink(std::filesystem::path p) : path_(std::move(p)), tmp_(path_.string() + ".tmp") {}
+  // A temp name of its own: a sink opened for the same path before an older one is dropped (a new call request
+  // replacing a pending one) must not lose its file to the older one's cleanup.
+  explicit wav_sink(std::filesystem::path p)
+      : path_(std::move(p)),
+        tmp_(path_.string() + "." + std::to_string(::getpid()) + "-" + std::to_string(++serial) + ".tmp") {}
+  static inline std::atomic<unsigned> serial{0};
   void put_u32(std::streamoff at, std::uint32_t v) {
     char b[4] = {static_cast<char>(v & 0xff), static_cast<char>((v >> 8) & 0xff), static_cast<char>((v >> 16) & 0xff),
                  static_cast<char>(v >> 24)};

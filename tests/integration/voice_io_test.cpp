@@ -130,14 +130,25 @@ TEST_CASE("WAV sink: streams to a temp file, renames on finish with correct size
   }
   CHECK(read_signal(path) == sig);
   CHECK(std::filesystem::file_size(path) == 44 + 2 * sig.size());
-  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
   {
     auto snk = audio_io::open_sink("wav:" + dir / "dropped.wav", voice_rate, 960);
     REQUIRE(snk.ok());
     (*snk)->write(sig);
   }
   CHECK_FALSE(std::filesystem::exists(dir / "dropped.wav"));
-  CHECK_FALSE(std::filesystem::exists(dir / "dropped.wav.tmp"));
+  {
+    // a new sink for the same path while an older one is still open (a call request replacing a pending one)
+    auto older = audio_io::open_sink("wav:" + path, voice_rate, 960);
+    auto newer = audio_io::open_sink("wav:" + path, voice_rate, 960);
+    REQUIRE(older.ok());
+    REQUIRE(newer.ok());
+    older->reset();
+    (*newer)->write(std::span{sig}.first(480));
+    REQUIRE((*newer)->finish().ok());
+    CHECK(read_signal(path).size() == 480);
+  }
+  for (auto& f : std::filesystem::directory_iterator(dir.path()))
+    CHECK_MESSAGE(f.path().extension() != ".tmp", f.path());  // no temp file is left behind
   CHECK_FALSE(audio_io::open_sink("wav:" + dir / "no-such-dir/x.wav", voice_rate, 960).ok());
 }
 
