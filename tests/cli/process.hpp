@@ -2,6 +2,7 @@
 // Test helper: runs a real `mokaccino` process with pipes for stdin and stdout (stderr merged), reads its output
 // line by line with timeouts, and signals or kills it. Also a temporary --home and a free UDP port.
 
+#include "support/temp_dir.hpp"
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -53,21 +54,8 @@ inline std::uint16_t free_udp_port() {
 // A fresh directory used as --home; removed with everything in it.
 class temp_home {
  public:
-  temp_home() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mk-cli-test-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~temp_home() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_home(const temp_home&) = delete;
-  temp_home& operator=(const temp_home&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path root() const { return path_ / ".config" / "Mokaccino"; }
+  const std::filesystem::path& path() const { return dir_.path(); }
+  std::filesystem::path root() const { return path() / ".config" / "Mokaccino"; }
   std::filesystem::path config_file() const { return root() / "mokaccino.cfg"; }
   void write_config(std::string_view text) const {
     std::filesystem::create_directories(root());
@@ -75,7 +63,7 @@ class temp_home {
   }
 
  private:
-  std::filesystem::path path_;
+  temp_dir dir_{"mk-cli-test"};
 };
 
 class child_process {

@@ -14,6 +14,7 @@
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 
+#include "support/temp_dir.hpp"
 #include "mokaccino/node.hpp"
 
 using namespace std::chrono_literals;
@@ -29,18 +30,6 @@ caf::actor_system_config& configure(caf::actor_system_config& cfg) {
   return cfg;
 }
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "mk-embed-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 mo::node_config config_for(const std::string& user, mo::policy_action connect = mo::policy_action::accept) {
   mo::node_config c;
@@ -96,9 +85,9 @@ void stop(caf::actor_system& sys, const mo::node& n) {
 TEST_CASE("embed: every command of the typed node_actor interface is answered with its declared reply") {
   caf::actor_system_config cfg;
   caf::actor_system sys{configure(cfg)};
-  temp_dir dir;
+  mk::test::temp_dir dir{"mk-embed"};
   auto a_cfg = config_for("alice");
-  a_cfg.download_dir = dir.path;
+  a_cfg.download_dir = dir.path();
   auto alice = mo::spawn_node(sys, a_cfg);
   REQUIRE_MESSAGE(alice, sys.render(alice.error()));
   auto bob = mo::spawn_node(sys, config_for("bob", mo::policy_action::prompt));
@@ -159,7 +148,7 @@ TEST_CASE("embed: every command of the typed node_actor interface is answered wi
   CHECK_MESSAGE(r.ok, r.message);  // bob is asked to introduce carol
 
   // Files and calls: the node forwards them to its services; whatever they say, the reply has the declared type.
-  auto file = dir.path / "hello.txt";
+  auto file = dir.path() / "hello.txt";
   std::ofstream{file} << "hello from alice\n";
   ask<mo::command_reply>(sys, alice->handle, mo::file_send_atom::value, std::string{"nobody"}, file.string());
   ask<std::vector<mo::transfer_info>>(sys, alice->handle, mo::file_list_atom::value);
@@ -181,10 +170,10 @@ TEST_CASE("embed: every command of the typed node_actor interface is answered wi
 TEST_CASE("embed: spawn_node creates the identity file once, reuses it, and keeps a broken pin store untouched") {
   caf::actor_system_config cfg;
   caf::actor_system sys{configure(cfg)};
-  temp_dir dir;
+  mk::test::temp_dir dir{"mk-embed"};
   auto c = config_for("alice");
-  c.private_key = dir.path / "private.pem";
-  c.known_users = dir.path / "known_users.toml";
+  c.private_key = dir.path() / "private.pem";
+  c.known_users = dir.path() / "known_users.toml";
 
   auto first = mo::spawn_node(sys, c);
   REQUIRE_MESSAGE(first, sys.render(first.error()));
