@@ -22,8 +22,8 @@ struct voice_pair {
   static config::node_config voice_config(const std::string& user, const temp_dir& d, config::action act) {
     auto c = make_config(user);
     c.audio.default_action = act;
-    c.audio_input = "wav:" + d / (user + "-in.wav");
-    c.audio_output = "wav:" + d / (user + "-out.wav");
+    c.audio_input = "wav:" + file_in(d, (user + "-in.wav"));
+    c.audio_output = "wav:" + file_in(d, (user + "-out.wav"));
     return c;
   }
 
@@ -31,8 +31,8 @@ struct voice_pair {
       : alice(start_node(sys, voice_config("alice", dir, config::action::accept))),
         bob(start_node(sys, voice_config("bob", dir, bob_action))) {
     if (write_inputs) {
-      write_signal(dir / "alice-in.wav", test_signal());
-      write_signal(dir / "bob-in.wav", test_signal());
+      write_signal(file_in(dir, "alice-in.wav"), test_signal());
+      write_signal(file_in(dir, "bob-in.wav"), test_signal());
     }
     auto r = ask<command_reply>(sys, alice.handle.node, connect_host_atom::value, connect_line(bob));
     REQUIRE(r.ok);
@@ -81,7 +81,7 @@ TEST_CASE("a call between two mokaccino nodes carries the signal both ways in 20
                                           std::tuple{&*b_started, &*a_started, &*a_end}}) {
     const auto& who = receiver == &*b_started ? t.bob.name : t.alice.name;
     CAPTURE(who);
-    auto rec = read_signal(t.dir / (who + "-out.wav"));
+    auto rec = read_signal(file_in(t.dir, (who + "-out.wav")));
     auto q = measure(input, rec);
     // Latency of the pipeline: where the input's first sample lands on the receiver's playback timeline, from the
     // moment the sender's source produced it (both are steady-clock origins of the same process).
@@ -161,7 +161,7 @@ TEST_CASE("a call ends when the peer disconnects, and calling an unknown user fa
   CHECK(e->text.find("disconnected") != std::string::npos);
   CHECK(wait_call(*t.bob.events, "ended"));
   // the recording was finished (a valid WAV), even though the call ended abruptly
-  CHECK(read_signal(t.dir / "alice-out.wav").size() > 0);
+  CHECK(read_signal(file_in(t.dir, "alice-out.wav")).size() > 0);
 }
 
 TEST_CASE("a node without an audio device starts, and says that calls need a device or a file source") {

@@ -77,8 +77,8 @@ TEST_CASE("sources: tone, silence, WAV (then silence), and clear errors for bad 
   CHECK(audio::rms(s) == 0);
 
   auto sig = audio::tone(440, 0.01, voice_rate, 0.5);  // 480 samples
-  write_signal(dir / "in.wav", sig);
-  auto wav = audio_io::open_source("wav:" + dir / "in.wav", voice_rate, 960);
+  write_signal(file_in(dir, "in.wav"), sig);
+  auto wav = audio_io::open_source("wav:" + file_in(dir, "in.wav"), voice_rate, 960);
   REQUIRE(wav.ok());
   std::vector<std::int16_t> frame(400);
   CHECK((*wav)->read(frame));
@@ -87,8 +87,8 @@ TEST_CASE("sources: tone, silence, WAV (then silence), and clear errors for bad 
   CHECK(std::equal(frame.begin(), frame.begin() + 80, sig.begin() + 400));
   CHECK(std::all_of(frame.begin() + 80, frame.end(), [](auto v) { return v == 0; }));
 
-  REQUIRE(audio::write_wav_file(dir / "low.wav", audio::wav_audio{8000, sig}).ok());
-  for (const std::string& bad : std::vector<std::string>{"wav:" + dir / "missing.wav", "wav:" + dir / "low.wav",
+  REQUIRE(audio::write_wav_file(file_in(dir, "low.wav"), audio::wav_audio{8000, sig}).ok());
+  for (const std::string& bad : std::vector<std::string>{"wav:" + file_in(dir, "missing.wav"), "wav:" + file_in(dir, "low.wav"),
                                                           "tone:0", "tone:30000", "tone:abc", "microphone", "device:x"}) {
     CAPTURE(bad);
     auto r = audio_io::open_source(bad, voice_rate, 960);
@@ -117,7 +117,7 @@ TEST_CASE("without a sound card a device spec fails and says calls need a device
 
 TEST_CASE("WAV sink: streams to a temp file, renames on finish with correct sizes; an unfinished one leaves nothing") {
   temp_dir dir;
-  const auto path = dir / "out.wav";
+  const auto path = file_in(dir, "out.wav");
   auto sig = audio::sweep(100, 5000, 0.5, voice_rate, 0.4);
   {
     auto snk = audio_io::open_sink("wav:" + path, voice_rate, 960);
@@ -131,11 +131,11 @@ TEST_CASE("WAV sink: streams to a temp file, renames on finish with correct size
   CHECK(read_signal(path) == sig);
   CHECK(std::filesystem::file_size(path) == 44 + 2 * sig.size());
   {
-    auto snk = audio_io::open_sink("wav:" + dir / "dropped.wav", voice_rate, 960);
+    auto snk = audio_io::open_sink("wav:" + file_in(dir, "dropped.wav"), voice_rate, 960);
     REQUIRE(snk.ok());
     (*snk)->write(sig);
   }
-  CHECK_FALSE(std::filesystem::exists(dir / "dropped.wav"));
+  CHECK_FALSE(std::filesystem::exists(file_in(dir, "dropped.wav")));
   {
     // a new sink for the same path while an older one is still open (a call request replacing a pending one)
     auto older = audio_io::open_sink("wav:" + path, voice_rate, 960);
@@ -149,7 +149,7 @@ TEST_CASE("WAV sink: streams to a temp file, renames on finish with correct size
   }
   for (auto& f : std::filesystem::directory_iterator(dir.path()))
     CHECK_MESSAGE(f.path().extension() != ".tmp", f.path());  // no temp file is left behind
-  CHECK_FALSE(audio_io::open_sink("wav:" + dir / "no-such-dir/x.wav", voice_rate, 960).ok());
+  CHECK_FALSE(audio_io::open_sink("wav:" + file_in(dir, "no-such-dir/x.wav"), voice_rate, 960).ok());
 }
 
 namespace {

@@ -41,12 +41,12 @@ TEST_CASE("a call with an original node uses legacy AUDIO: 60-byte 2.5 ms packet
   caf::actor_system sys{configure(cfg)};
   Botan::AutoSeeded_RNG rng;
   const auto input = test_signal();
-  write_signal(dir / "bob-in.wav", input);
+  write_signal(file_in(dir, "bob-in.wav"), input);
   auto c = make_config("bob");
   c.encrypt_by_default = false;  // an original does not start encryption by itself
   c.audio.default_action = config::action::accept;
-  c.audio_input = "wav:" + dir / "bob-in.wav";
-  c.audio_output = "wav:" + dir / "bob-out.wav";
+  c.audio_input = "wav:" + file_in(dir, "bob-in.wav");
+  c.audio_output = "wav:" + file_in(dir, "bob-out.wav");
   auto bob = start_node(sys, c);
   raw_peer carol;
   auto carol_id = crypto::identity::generate(rng);
@@ -122,7 +122,7 @@ TEST_CASE("a call with an original node uses legacy AUDIO: 60-byte 2.5 ms packet
   CHECK(q_carol.tone_freq == doctest::Approx(tone_hz).epsilon(0.003));
 
   // carol -> bob: played on bob's timeline
-  auto rec = read_signal(dir / "bob-out.wav");
+  auto rec = read_signal(file_in(dir, "bob-out.wav"));
   auto q = measure(input, rec);
   const double t_play = std::stod(call_field(*started, "playback_t0_us")) / 1000;
   const double t_capture =

@@ -14,6 +14,7 @@
 #include "core/audio/signals.hpp"
 #include "core/audio/wav.hpp"
 #include "support/node_harness.hpp"
+#include "support/temp_dir.hpp"
 
 namespace mk::test {
 
@@ -22,23 +23,8 @@ constexpr double sweep_seconds = 2.0;  // an unambiguous alignment (a tone alone
 constexpr double tone_seconds = 1.5;   // a steady part for the dominant-frequency check
 constexpr double tone_hz = 1000;
 
-class temp_dir {
- public:
-  temp_dir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("mk-voice-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+// A file in a temp dir, as the string a source/sink spec needs.
+inline std::string file_in(const temp_dir& d, const std::string& name) { return (d / name).string(); }
 
 // 2 s sweep 300..3400 Hz, then 1.5 s of a 1 kHz tone, at 30% of full scale.
 inline std::vector<std::int16_t> test_signal() {
@@ -95,6 +81,17 @@ inline quality measure(const std::vector<std::int16_t>& input, const std::vector
     q.tone_rms = audio::rms(part);
   }
   return q;
+}
+
+// Mean over 0.5 s pieces of the input of each piece's best correlation in the recording. Under loss the jitter
+// buffer may shift the timeline (a refill, a shed frame); one global lag then undersells what was heard.
+inline double segmented_correlation(const std::vector<std::int16_t>& input, const std::vector<std::int16_t>& rec) {
+  const std::size_t piece = voice_rate / 2;
+  double sum = 0;
+  int n = 0;
+  for (std::size_t off = 0; off + piece <= input.size(); off += piece, ++n)
+    sum += audio::best_alignment(std::span{input}.subspan(off, piece), rec, rec.size()).correlation;
+  return n ? sum / n : 0;
 }
 
 }  // namespace mk::test
