@@ -41,6 +41,14 @@ struct pending_prompt {
   std::string user;
 };
 
+// Resolves one host name on its own thread (getaddrinfo blocks).
+caf::behavior resolver_actor(std::string host, std::uint16_t port) {
+  return {[host, port](connect_host_atom) -> std::string {
+    auto ep = resolve_host(host, port);
+    return ep ? ep->to_string() : std::string{};
+  }};
+}
+
 struct node_state {
   static inline const char* name = "mk.node";
 
@@ -336,12 +344,7 @@ struct node_state {
     auto rp = self->make_response_promise<command_reply>();
     auto host = hp->first;
     auto port_no = hp->second;
-    auto resolver = self->system().spawn<caf::detached>([host, port_no]() -> caf::behavior {
-      return {[host, port_no](connect_host_atom) -> std::string {
-        auto ep = resolve_host(host, port_no);
-        return ep ? ep->to_string() : std::string{};
-      }};
-    });
+    auto resolver = self->system().spawn<caf::detached>(resolver_actor, host, port_no);
     self->request(resolver, 30s, connect_host_atom::value)
       .then(
         [this, rp, target, resolver](const std::string& ep_text) mutable {
@@ -569,6 +572,10 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
            const std::string& ep, const std::string& pubkey) { self->state.on_intro(kind, from, target, ep, pubkey); },
     [self](prompt_atom, const std::string& kind, const std::string& user, const std::string& text) {
       auto rp = self->make_response_promise<bool>();
+      if (kind == "connect" && self->state.preapproved.count(user) != 0) {
+        rp.deliver(true);  // the user already accepted this peer (an introduction it asked for or agreed to)
+        return rp;
+      }
       if (self->state.ask(kind, user, text, rp) == 0)
         rp.deliver(false);  // too many questions pending: refuse (flood guard)
       return rp;

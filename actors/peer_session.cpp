@@ -141,10 +141,10 @@ struct session_state {
 
   void close(std::string reason_to_peer, std::string event_text, bool as_error) {
     if (!reason_to_peer.empty()) {
-      // Cannot wait for a CRYPT handshake: seal with the key if one is valid (a peer that switched on reads it,
-      // one about to switch on takes it as its CRYPTACK), otherwise plaintext (the peer cannot be encrypting).
+      // Cannot wait for a CRYPT handshake to finish: sealed while encrypting, plaintext otherwise (a key held
+      // mid-negotiation may not be the one the peer ends with, so it could not read it).
       auto line = w::serialize(w::disconnect_msg{std::move(reason_to_peer)});
-      send_raw(crypt && crypt->key_valid() ? crypt->seal(line, rng) : line);
+      send_raw(crypt && crypt->encrypting() ? crypt->seal(line, rng) : line);
     }
     if (!event_text.empty()) {
       if (ph == phase::established)
@@ -369,10 +369,12 @@ struct session_state {
   }
 
   void on_established_message(const w::message& m, std::string_view raw, bool was_encrypted) {
-    // §14 FIX: once encrypted, only the CRYPT control messages may come in plaintext.
+    // §14 FIX: once encrypted, only control messages may come in plaintext: the CRYPT ones (§11) and DISCONNECT,
+    // which a peer still negotiating cannot seal with our key (like CRYPTSTOP it ends, never injects, content).
     if (crypt->encrypting() && !was_encrypted &&
         !(std::holds_alternative<w::crypt_start_msg>(m) || std::holds_alternative<w::crypt_accept_msg>(m) ||
-          std::holds_alternative<w::crypt_ack_msg>(m) || std::holds_alternative<w::crypt_stop_msg>(m)))
+          std::holds_alternative<w::crypt_ack_msg>(m) || std::holds_alternative<w::crypt_stop_msg>(m) ||
+          std::holds_alternative<w::disconnect_msg>(m)))
       return drop("plaintext from an encrypted peer");
     std::visit(
       [&](const auto& msg) {

@@ -23,6 +23,21 @@ struct recorded {
   std::vector<event> events;
 };
 
+// Scripted stand-ins for the socket and the node. (State is passed as a spawn argument: CAF 0.17 binds a null
+// reference for argument-less function actors, which UBSan rejects.)
+caf::behavior fake_socket(caf::event_based_actor*, std::shared_ptr<recorded> r) {
+  return {[r](send_atom, const endpoint&, const std::string& bytes) { r->sent.push_back(bytes); }};
+}
+
+caf::behavior fake_node(caf::event_based_actor*, std::shared_ptr<recorded> r) {
+  return {
+    [r](event_atom, const event& e) { r->events.push_back(e); },
+    [](established_atom, const std::string&, const endpoint&, const std::string&) { return true; },
+    [](intro_atom, const std::string&, const std::string&, const std::string&, const std::string&,
+       const std::string&) {},
+  };
+}
+
 struct session_fixture {
   caf::actor_system_config cfg;
   caf::actor_system sys;
@@ -45,18 +60,8 @@ struct session_fixture {
     ctx = std::make_shared<node_context>(alice);
     ctx->username = "alice";
     ctx->config.encrypt_by_default = encrypt_by_default;
-    auto r = rec;
-    ctx->socket = sys.spawn([r](caf::event_based_actor*) -> caf::behavior {
-      return {[r](send_atom, const endpoint&, const std::string& bytes) { r->sent.push_back(bytes); }};
-    });
-    ctx->node = sys.spawn([r](caf::event_based_actor*) -> caf::behavior {
-      return {
-        [r](event_atom, const event& e) { r->events.push_back(e); },
-        [](established_atom, const std::string&, const endpoint&, const std::string&) { return true; },
-        [](intro_atom, const std::string&, const std::string&, const std::string&, const std::string&,
-           const std::string&) {},
-      };
-    });
+    ctx->socket = sys.spawn(fake_socket, rec);
+    ctx->node = sys.spawn(fake_node, rec);
     ctx->known_users = spawn_known_users(sys, {}, {});
     sched.run();
   }

@@ -184,6 +184,7 @@ TEST_CASE("an introduction among three nodes connects the two ends (connect name
   auto alice = start_node(sys, make_config("alice"));
   auto server = start_node(sys, make_config("server"));
   auto carol = start_node(sys, make_config("carol", config::action::prompt));
+  INFO("alice: " << alice.events->dump() << "\nserver: " << server.events->dump() << "\ncarol: " << carol.events->dump());
   ask<command_reply>(sys, alice.handle.node, connect_host_atom::value, connect_line(server));
   ask<command_reply>(sys, carol.handle.node, connect_host_atom::value, connect_line(server));
   REQUIRE(server.events->wait_for([](const event& e) { return e.kind == event_kind::connected && e.peer == "alice"; }));
@@ -205,7 +206,6 @@ TEST_CASE("an introduction among three nodes connects the two ends (connect name
   REQUIRE(carol.events->wait_for([](const event& e) { return e.kind == event_kind::connected && e.peer == "alice"; }));
   auto sent = ask<command_reply>(sys, alice.handle.node, msg_atom::value, std::string{"carol"}, std::string{"hi carol via introduction"});
   CHECK(sent.ok);
-  INFO("alice: " << alice.events->dump() << "\ncarol: " << carol.events->dump());
   CHECK(has_message(*carol.events, "alice", "hi carol via introduction"));
   // no false timeout after success (§7: the original never clears the request)
   CHECK_FALSE(alice.events->wait_kind(event_kind::error, "timed out", 11s));

@@ -90,10 +90,7 @@ inline test_node start_file_node(caf::actor_system& sys, config::node_config cfg
   REQUIRE(h.ok());
   test_node n{cfg.username, *h, identity};
   auto log = n.events;
-  n.recorder = sys.spawn([log](caf::event_based_actor*) -> caf::behavior {
-    return {[log](event_atom, const event& e) { log->push(e); }};
-  });
-  caf::anon_send(n.handle.node, subscribe_atom::value, n.recorder);
+  n.recorder = spawn_recorder(sys, n.handle.node, log);
   return n;
 }
 

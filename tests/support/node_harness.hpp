@@ -113,6 +113,18 @@ struct test_node {
   std::uint16_t port() const { return handle.port; }
 };
 
+inline caf::behavior recorder_actor(caf::event_based_actor*, std::shared_ptr<event_log> log) {
+  return {[log](event_atom, const event& e) { log->push(e); }};
+}
+
+// Subscribes an actor that records every event of `node` into `log`. (The log is passed as a spawn argument, not
+// captured: CAF 0.17 binds a null reference when a function actor gets no arguments, which UBSan rejects.)
+inline caf::actor spawn_recorder(caf::actor_system& sys, const caf::actor& node, std::shared_ptr<event_log> log) {
+  auto recorder = sys.spawn(recorder_actor, std::move(log));
+  caf::anon_send(node, subscribe_atom::value, recorder);
+  return recorder;
+}
+
 inline config::node_config make_config(const std::string& user, config::action accept = config::action::accept) {
   config::node_config c;
   c.username = user;
@@ -132,10 +144,7 @@ inline test_node start_node(caf::actor_system& sys, config::node_config cfg,
   REQUIRE(h.ok());
   test_node n{cfg.username, *h, identity};
   auto log = n.events;
-  n.recorder = sys.spawn([log](caf::event_based_actor*) -> caf::behavior {
-    return {[log](event_atom, const event& e) { log->push(e); }};
-  });
-  caf::anon_send(n.handle.node, subscribe_atom::value, n.recorder);
+  n.recorder = spawn_recorder(sys, n.handle.node, log);
   return n;
 }
 
