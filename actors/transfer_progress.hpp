@@ -10,10 +10,11 @@
 
 #include "actors/messages.hpp"
 #include "core/limits.hpp"
+#include "core/transfer/human_bytes.hpp"
 
 namespace mk {
 
-std::string human_bytes(double bytes);  // transfer_service.cpp
+using transfer::human_bytes;
 
 class transfer_progress {
  public:

@@ -32,7 +32,4 @@ using xfer_hash_atom = caf::atom_constant<caf::atom("xhash")>;  // sender -> its
 
 caf::actor spawn_transfer_service(caf::actor_system& sys, std::shared_ptr<const node_context> ctx);
 
-// "1.5 MB", "12 KB", "900 B": sizes in the terminal and in prompts.
-std::string human_bytes(double bytes);
-
 }  // namespace mk

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/transfer/human_bytes.hpp"
 #include "cli/terminal_state.hpp"
 
 namespace mk::cli {
@@ -53,16 +54,6 @@ void encrypt_stop(terminal_state& st, const args_t& a) { simple(st, encrypt_atom
 void file_send(terminal_state& st, const args_t& a) { simple(st, file_send_atom::value, a[0], a[1]); }
 void file_cancel(terminal_state& st, const args_t& a) { simple(st, file_cancel_atom::value, a[0]); }
 
-std::string human(double bytes) {
-  static constexpr const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  std::size_t u = 0;
-  while (bytes >= 1024 && u + 1 < std::size(units)) {
-    bytes /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{:.0f} {}", bytes, units[u]) : fmt::format("{:.1f} {}", bytes, units[u]);
-}
-
 void file_list(terminal_state& st, const args_t&) {
   st.ask_node<std::vector<transfer_info>>(
     [&st](std::vector<transfer_info>& list) {
@@ -75,8 +66,8 @@ void file_list(terminal_state& st, const args_t&) {
         auto eta = t.eta_s < 0 ? std::string{"-"} : fmt::format("{:.0f} s", t.eta_s);
         text += fmt::format("\n{:<10} {:<24} {:<13} {:>19} {:>4.0f}% {:>9}/s {:>7}  {}", t.hash.substr(0, 10),
                             t.name.size() > 24 ? t.name.substr(0, 23) + "~" : t.name,
-                            (t.outgoing ? "to " : "from ") + t.peer, human(static_cast<double>(t.done)) + "/" +
-                            human(static_cast<double>(t.size)), pct, human(t.rate_bps), eta, t.state);
+                            (t.outgoing ? "to " : "from ") + t.peer, transfer::human_bytes(static_cast<double>(t.done)) + "/" +
+                            transfer::human_bytes(static_cast<double>(t.size)), pct, transfer::human_bytes(t.rate_bps), eta, t.state);
       }
       st.out().print(tag::message, text);
     },

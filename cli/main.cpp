@@ -31,6 +31,21 @@ void configure(caf::actor_system_config& cfg, bool remote) {
 }
 
 // Runs the terminal actor against `topts.node` (local or remote) until it ends, with the input thread feeding it.
+// The output both modes use: colours on a terminal, JSON with --json, the -l log. Null if the log cannot open.
+std::unique_ptr<mk::cli::output> open_output(const mk::cli::cli_options& o, bool interactive) {
+  using namespace mk::cli;
+  auto out = std::make_unique<output>(output::options{o.json, interactive && !o.json && isatty(STDOUT_FILENO) == 1,
+                                                     "[%H:%M:%S] "});
+  if (o.log) {
+    std::string err;
+    if (!out->open_log(*o.log, err)) {
+      out->print(tag::error, err);
+      return nullptr;
+    }
+  }
+  return out;
+}
+
 int run_terminal(caf::actor_system& sys, mk::cli::output& out, mk::cli::terminal_options topts, bool interactive) {
   using namespace mk::cli;
   std::optional<line_editor> editor;
@@ -70,14 +85,10 @@ int run_terminal(caf::actor_system& sys, mk::cli::output& out, mk::cli::terminal
 int run(const mk::cli::cli_options& o) {
   using namespace mk::cli;
   const bool interactive = isatty(STDIN_FILENO) == 1;
-  output out{{o.json, interactive && !o.json && isatty(STDOUT_FILENO) == 1, "[%H:%M:%S] "}};
-  if (o.log) {
-    std::string err;
-    if (!out.open_log(*o.log, err)) {
-      out.print(tag::error, err);
-      return 1;
-    }
-  }
+  auto out_ptr = open_output(o, interactive);
+  if (!out_ptr)
+    return 1;
+  auto& out = *out_ptr;
   auto prep = prepare(o, interactive, out);
   if (!prep)
     return 1;
@@ -120,14 +131,10 @@ int run(const mk::cli::cli_options& o) {
 int run_attach(const mk::cli::cli_options& o) {
   using namespace mk::cli;
   const bool interactive = isatty(STDIN_FILENO) == 1;
-  output out{{o.json, interactive && !o.json && isatty(STDOUT_FILENO) == 1, "[%H:%M:%S] "}};
-  if (o.log) {
-    std::string err;
-    if (!out.open_log(*o.log, err)) {
-      out.print(tag::error, err);
-      return 1;
-    }
-  }
+  auto out_ptr = open_output(o, interactive);
+  if (!out_ptr)
+    return 1;
+  auto& out = *out_ptr;
   const auto& address = *o.attach;
   auto colon = address.rfind(':');
   unsigned long port = 0;

@@ -83,15 +83,7 @@ inline config::node_config file_config(const std::string& user, bool encrypt,
 
 // start_node() with a download directory.
 inline test_node start_file_node(caf::actor_system& sys, config::node_config cfg, const fs::path& downloads) {
-  static Botan::AutoSeeded_RNG rng;
-  node_options o{cfg, crypto::identity::generate(rng), {}, {}, downloads, false, false};
-  auto identity = o.identity;
-  auto h = spawn_node(sys, std::move(o));
-  REQUIRE(h.ok());
-  test_node n{cfg.username, *h, identity};
-  auto log = n.events;
-  n.recorder = spawn_recorder(sys, n.handle.node, log);
-  return n;
+  return start_node(sys, std::move(cfg), std::nullopt, {}, downloads);
 }
 
 inline std::string event_field(const event& e, const std::string& key) {
