@@ -1,6 +1,7 @@
 // The public embedding API (include/mokaccino/) used exactly as an application would: only public headers, the
 // typed node_actor interface, events through a subscribed actor. Every typed command is sent and answered.
 
+#include <thread>
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -69,6 +70,19 @@ Reply ask(caf::actor_system& sys, const mo::node_actor& node, Ts&&... xs) {
     .receive([&](Reply& r) { out = std::move(r); }, [&](caf::error& e) { FAIL("request failed: " << sys.render(e)); });
   REQUIRE(out);
   return *out;
+}
+
+// The node writes its own key as `loopback` into the pin file right after it starts; that write is done once
+// the file holds the key (a test that then rewrites the file must not race it).
+void await_own_pin(const fs::path& known_users, const std::string& own_key) {
+  for (int i = 0; i < 200; ++i) {
+    std::ifstream in{known_users};
+    std::string text{std::istreambuf_iterator<char>{in}, {}};
+    if (text.find(own_key) != std::string::npos)
+      return;
+    std::this_thread::sleep_for(25ms);
+  }
+  FAIL("the node never stored its own key in " << known_users);
 }
 
 void stop(caf::actor_system& sys, const mo::node& n) {
@@ -186,6 +200,7 @@ TEST_CASE("embed: spawn_node creates the identity file once, reuses it, and keep
   REQUIRE(second);
   CHECK(!second->created_key);
   CHECK(second->fingerprint == first->fingerprint);
+  await_own_pin(c.known_users, second->public_key);
   stop(sys, *second);
 
   const std::string broken = "[bob\nkey = 'x'\n";

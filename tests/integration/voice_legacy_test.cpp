@@ -134,7 +134,11 @@ TEST_CASE("a call with an original node uses legacy AUDIO: 60-byte 2.5 ms packet
                                                   << call_field(*ended, "underruns") << ", dropped "
                                                   << call_field(*ended, "dropped"));
   CHECK(std::stoi(call_field(*ended, "received")) == carol_sent.load());
-  CHECK(q.correlation > 0.7);
+  // Judged per 0.5 s piece: an underrun (a slow machine, a sanitizer build) shifts the rest of the timeline,
+  // which ruins one global correlation without losing any of the signal.
+  const double seg = segmented_correlation(input, rec);
+  MESSAGE("  per 0.5 s piece: mean correlation " << seg);
+  CHECK(seg > 0.8);
   CHECK(q.tone_freq == doctest::Approx(tone_hz).epsilon(0.003));
   CHECK(latency_ms > 2.5);
   CHECK(latency_ms < 60);
