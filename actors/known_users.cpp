@@ -37,6 +37,8 @@ caf::behavior known_users_actor(caf::stateful_actor<known_users_state>* self, co
       return self->state.store.key_of(user).value_or(std::string{});
     },
     [self](key_set_atom, const std::string& user, const std::string& key) {
+      if (self->state.store.key_of(user) == key)
+        return true;  // unchanged: no rewrite of the file (the own key is set at every start)
       bool ok = self->state.store.set(user, key);
       if (ok)
         self->state.persist();

@@ -194,6 +194,7 @@ TEST_CASE("embed: spawn_node creates the identity file once, reuses it, and keep
   CHECK(first->created_key);
   CHECK(fs::exists(c.private_key));
   CHECK(first->warnings.empty());
+  await_own_pin(c.known_users, first->public_key);
   stop(sys, *first);
 
   auto second = mo::spawn_node(sys, c);
