@@ -9,6 +9,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+
+#include "support/loopback_udp.hpp"
 #include <unistd.h>
 
 #include <atomic>
@@ -41,14 +43,7 @@ class fault_relay {
   using hook = std::function<std::optional<std::string>(const std::string& datagram, bool from_a)>;
 
   explicit fault_relay(std::uint16_t b_port, std::uint32_t seed = 42) : b_port_(b_port), rng_(seed) {
-    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    fd_ = open_loopback_udp(port_);
     int buf = 8 << 20;
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);

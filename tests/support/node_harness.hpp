@@ -20,6 +20,7 @@
 #include <caf/all.hpp>
 
 #include "actors/messages.hpp"
+#include "support/loopback_udp.hpp"
 #include "actors/node.hpp"
 #include "core/config/config.hpp"
 #include "core/crypto/identity.hpp"
@@ -167,14 +168,7 @@ inline std::string connect_line(const test_node& n) { return "127.0.0.1:" + std:
 class raw_peer {
  public:
   raw_peer() {
-    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    fd_ = open_loopback_udp(port_);
     timeval tv{0, 100000};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "support/loopback_udp.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -59,17 +61,7 @@ class voice_relay {
     bool operator>(const pending& o) const { return due != o.due ? due > o.due : order > o.order; }
   };
 
-  static int open_socket(std::uint16_t& port) {
-    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    return fd;
-  }
+  static int open_socket(std::uint16_t& port) { return open_loopback_udp(port); }
 
   void send_to(int fd, std::uint16_t port, const std::string& b) {
     sockaddr_in a{};
