@@ -50,6 +50,7 @@ struct receiver_state {
   std::size_t wbuf_len = 0;
   bool verified = false;
   bool ended = false;
+  bool ack_due = false;
   std::uint64_t timer_gen = 0, armed_gen = 0;
   steady::time_point armed = steady::time_point::max();
   transfer_progress progress;
@@ -224,8 +225,31 @@ struct receiver_state {
     }
     if (sm->complete() && !verified && !finalize(now))
       return;
-    if (v.ack_now)
+    ack_due = ack_due || v.ack_now;
+  }
+
+  // One ACK per batch of chunks: the last state says all that the earlier ones would have.
+  void flush_ack() {
+    if (ack_due && !ended)
       send_ack(sm->ack_state());
+    ack_due = false;
+  }
+
+  void on_message(w::message& m, steady::time_point now) {
+    if (ended)
+      return;
+    if (auto* f = std::get_if<w::file_msg>(&m)) {
+      on_chunk(*f, now);
+    } else if (std::holds_alternative<w::file_init_msg>(m)) {
+      ack_due = true;  // a retransmitted FILEINIT: our accept was lost
+    } else if (std::holds_alternative<w::file_stop_msg>(m)) {
+      if (verified) {  // the sender is done with us: nothing left to repeat
+        ended = true;
+        self->send(p.service, xfer_final_atom::value, progress.info);
+        return self->quit();
+      }
+      fail("cancelled by the sender", false, "cancelled");
+    }
   }
 
   void arm(steady::time_point now) {
@@ -286,18 +310,18 @@ caf::behavior file_receiver(caf::stateful_actor<receiver_state>* self, file_rece
       if (st.ended || !st.sm)
         return;
       auto now = steady::now();
-      if (auto* f = std::get_if<w::file_msg>(&m)) {
-        st.on_chunk(*f, now);
-      } else if (std::holds_alternative<w::file_init_msg>(m)) {
-        st.send_ack(st.sm->ack_state());  // a retransmitted FILEINIT: our accept was lost
-      } else if (std::holds_alternative<w::file_stop_msg>(m)) {
-        if (st.verified) {  // the sender is done with us: nothing left to repeat
-          st.ended = true;
-          self->send(st.p.service, xfer_final_atom::value, st.progress.info);
-          return self->quit();
-        }
-        return st.fail("cancelled by the sender", false, "cancelled");
-      }
+      st.on_message(m, now);
+      st.flush_ack();
+      st.after_input(now);
+    },
+    [self](peer_msg_atom, wire_batch& batch) {
+      auto& st = self->state;
+      if (st.ended || !st.sm)
+        return;
+      auto now = steady::now();
+      for (auto& m : batch)
+        st.on_message(m, now);
+      st.flush_ack();
       st.after_input(now);
     },
     [self](tick_atom, std::uint64_t gen) {

@@ -219,6 +219,22 @@ struct sender_state {
     self->quit();
   }
 
+  void on_message(w::message& m, steady::time_point now) {
+    std::visit(
+      [&](auto& msg) {
+        using T = std::decay_t<decltype(msg)>;
+        if constexpr (std::is_same_v<T, w::file_ack_msg>) {
+          sm->on_ack(msg.next, now);
+        } else if constexpr (std::is_same_v<T, w::file_sack_msg>) {
+          sm->on_sack(msg.next, msg.ranges, now);
+        } else if constexpr (std::is_same_v<T, w::file_stop_msg>) {
+          no_stop = true;
+          sm->cancel(sm->state() == t::sender_state::pending ? "refused by the peer" : "cancelled by the peer");
+        }
+      },
+      m);
+  }
+
   // The user cancelled, or the node is going away: tell the peer.
   void stop(std::string reason, bool tell_peer, const char* state) {
     if (ended)
@@ -272,21 +288,17 @@ caf::behavior file_sender(caf::stateful_actor<sender_state>* self, file_sender_p
       if (!st.sm || st.ended)
         return;
       auto now = steady::now();
-      std::visit(
-        [&](auto& msg) {
-          using T = std::decay_t<decltype(msg)>;
-          if constexpr (std::is_same_v<T, w::file_ack_msg>) {
-            st.sm->on_ack(msg.next, now);
-          } else if constexpr (std::is_same_v<T, w::file_sack_msg>) {
-            st.sm->on_sack(msg.next, msg.ranges, now);
-          } else if constexpr (std::is_same_v<T, w::file_stop_msg>) {
-            st.no_stop = true;
-            st.sm->cancel(st.sm->state() == t::sender_state::pending ? "refused by the peer"
-                                                                      : "cancelled by the peer");
-          }
-        },
-        m);
+      st.on_message(m, now);
       st.after_input(now);
+    },
+    [self](peer_msg_atom, wire_batch& batch) {
+      auto& st = self->state;
+      if (!st.sm || st.ended)
+        return;
+      auto now = steady::now();
+      for (auto& m : batch)
+        st.on_message(m, now);
+      st.after_input(now);  // one pump for all the ACKs of a batch
     },
     [self](tick_atom, std::uint64_t gen) {
       auto& st = self->state;

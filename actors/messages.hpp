@@ -19,6 +19,7 @@
 
 // Parsed protocol messages travel between a session and a service in-process only (never over caf::io).
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mk::wire::message)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mk::wire::message>)
 
 namespace mk {
 
@@ -26,7 +27,9 @@ namespace mk {
 using datagram_atom = caf::atom_constant<caf::atom("dgram")>;     // (datagram_atom, datagram_batch) socket -> node
 using send_atom = caf::atom_constant<caf::atom("send")>;          // (send_atom, endpoint, std::string bytes) -> socket
 using send_batch_atom = caf::atom_constant<caf::atom("sendb")>;   // (send_batch_atom, endpoint, std::vector<std::string>)
-using route_atom = caf::atom_constant<caf::atom("route")>;        // node -> session: (route_atom, std::string line)
+// node -> session: (route_atom, std::string line), or (route_atom, std::vector<std::string> lines): all lines of
+// one socket wake-up from that peer in one message (a fast transfer would otherwise cost a message per chunk).
+using route_atom = caf::atom_constant<caf::atom("route")>;
 
 // -- node <-> sessions ---------------------------------------------------------------------------------------
 using established_atom = caf::atom_constant<caf::atom("estab")>;  // session -> node: (estab, user, endpoint) -> bool
@@ -63,10 +66,13 @@ using prompt_atom = caf::atom_constant<caf::atom("prompt")>;        // session -
 // -- sessions <-> services (file transfers, audio) ------------------------------------------------------------
 // A session forwards every FILE*, AUDIO* and VOICE message of an established peer to the service that owns it:
 //   (peer_msg_atom, std::string user, caf::actor session, bool peer_is_mokaccino, mk::wire::message msg)
+// or, for the FILE* messages of one routed batch, (..., wire_batch msgs); the transfer service hands each transfer
+// actor its share as (peer_msg_atom, mk::wire::message) or (peer_msg_atom, wire_batch).
 // A service sends protocol lines back with (send_atom, std::string line) to the session (which encrypts them).
 // When a session ends it tells every service: (peer_gone_atom, std::string user).
 using peer_msg_atom = caf::atom_constant<caf::atom("peermsg")>;
 using peer_gone_atom = caf::atom_constant<caf::atom("peergone")>;
+using wire_batch = std::vector<mk::wire::message>;
 using session_of_atom = caf::atom_constant<caf::atom("sessionof")>; // (sessionof, user) -> caf::actor (invalid if none), bool mokaccino
 
 // -- front end -> node -> services (replies command_reply unless noted) -------------------------------------

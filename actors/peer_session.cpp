@@ -69,6 +69,9 @@ struct session_state {
   bool peer_is_mokaccino = false;
   std::uint64_t sent = 0, received = 0, dropped = 0;
   std::vector<std::string> held;  // lines waiting for the CRYPT handshake to finish
+  bool closing = false;           // close() ran: the actor quits after this message
+  bool in_batch = false;          // routing a batch of lines: FILE* messages collect in to_transfers
+  wire_batch to_transfers;
   caf::actor_clock::time_point held_since{};
   static constexpr std::size_t max_held = 1024;  // per-peer queue bound
 
@@ -140,6 +143,7 @@ struct session_state {
   }
 
   void close(std::string reason_to_peer, std::string event_text, bool as_error) {
+    closing = true;
     if (!reason_to_peer.empty()) {
       // Cannot wait for a CRYPT handshake to finish: sealed while encrypting, plaintext otherwise (a key held
       // mid-negotiation may not be the one the peer ends with, so it could not read it).
@@ -368,7 +372,7 @@ struct session_state {
     flush_held();
   }
 
-  void on_established_message(const w::message& m, std::string_view raw, bool was_encrypted) {
+  void on_established_message(w::message& m, std::string_view raw, bool was_encrypted) {
     // §14 FIX: once encrypted, only control messages may come in plaintext: the CRYPT ones (§11) and DISCONNECT,
     // which a peer still negotiating cannot seal with our key (like CRYPTSTOP it ends, never injects, content).
     if (crypt->encrypting() && !was_encrypted &&
@@ -431,10 +435,32 @@ struct session_state {
       m);
   }
 
-  void forward_service(const caf::actor& service, const w::message& m) {
+  void forward_service(const caf::actor& service, w::message& m) {
     if (!service)
       return drop("no service for this message");
-    self->send(service, peer_msg_atom::value, user, caf::actor_cast<caf::actor>(self), peer_is_mokaccino, m);
+    if (in_batch && service == ctx->transfers) {
+      to_transfers.push_back(std::move(m));
+      return;
+    }
+    self->send(service, peer_msg_atom::value, user, caf::actor_cast<caf::actor>(self), peer_is_mokaccino,
+               std::move(m));
+  }
+
+  // All lines of one socket wake-up: their FILE* messages reach the transfer service as one message.
+  void on_lines(std::vector<std::string>& lines) {
+    in_batch = true;
+    for (auto& l : lines) {
+      on_line(l, false);
+      if (closing)
+        break;  // a DISCONNECT in the batch closed the session
+    }
+    in_batch = false;
+    if (to_transfers.empty() || closing)
+      return;
+    if (ctx->transfers)
+      self->send(ctx->transfers, peer_msg_atom::value, user, caf::actor_cast<caf::actor>(self), peer_is_mokaccino,
+                 std::move(to_transfers));
+    to_transfers = {};
   }
 
   void forward_intro(std::string kind, std::string target, std::string endpoint_text, std::string pubkey) {
@@ -580,6 +606,7 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
   return {
     [self](start_atom) { self->state.start_initiator(); },
     [self](route_atom, const std::string& line) { self->state.on_line(line, false); },
+    [self](route_atom, std::vector<std::string>& lines) { self->state.on_lines(lines); },
     [self](tick_atom) {
       self->state.on_tick();
       self->delayed_send(self, tick_period, tick_atom::value);

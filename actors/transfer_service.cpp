@@ -3,6 +3,7 @@
 
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <set>
@@ -52,6 +53,32 @@ struct service_state {
   std::map<caf::actor_addr, std::pair<bool, key_t>> by_addr;  // outgoing?, key
   t::completed_transfers received_done, sent_done;
   std::deque<transfer_info> finished;
+  // While routing a batch, each transfer actor's messages collect here and go out as one message per actor.
+  bool in_batch = false;
+  std::vector<std::pair<caf::actor, wire_batch>> outbox;
+
+  void deliver(const caf::actor& to, w::message m) {
+    if (!in_batch)
+      return self->send(to, peer_msg_atom::value, std::move(m));
+    auto it = std::find_if(outbox.begin(), outbox.end(), [&](auto& x) { return x.first == to; });
+    if (it == outbox.end())
+      it = outbox.insert(outbox.end(), {to, {}});
+    it->second.push_back(std::move(m));
+  }
+
+  void on_peer_msgs(const std::string& user, const caf::actor& session, bool mokaccino, wire_batch& batch) {
+    in_batch = true;
+    for (auto& m : batch)
+      on_peer_msg(user, session, mokaccino, m);
+    in_batch = false;
+    for (auto& [to, msgs] : outbox) {
+      if (msgs.size() == 1)
+        self->send(to, peer_msg_atom::value, std::move(msgs.front()));
+      else
+        self->send(to, peer_msg_atom::value, std::move(msgs));
+    }
+    outbox.clear();
+  }
 
   static std::string id(const key_t& k) { return k.first + '\n' + k.second; }
 
@@ -88,7 +115,7 @@ struct service_state {
   void on_init(const std::string& user, const caf::actor& session, bool mokaccino, w::file_init_msg& m) {
     key_t k{user, m.hash};
     if (auto it = receivers.find(k); it != receivers.end()) {  // retransmitted FILEINIT
-      self->send(it->second.actor, peer_msg_atom::value, w::message{std::move(m)});
+      deliver(it->second.actor, w::message{std::move(m)});
       return;
     }
     if (asking.count(k) != 0)
@@ -160,7 +187,7 @@ struct service_state {
         } else if constexpr (std::is_same_v<T, w::file_msg>) {
           key_t k{user, msg.hash};
           if (auto it = receivers.find(k); it != receivers.end())
-            return self->send(it->second.actor, peer_msg_atom::value, std::move(m));
+            return deliver(it->second.actor, std::move(m));
           if (auto size = received_done.lookup(id(k), now))  // §10 FIX: a lost final ACK
             return send_to(session, w::serialize(w::file_ack_msg{msg.hash, *size}));
           if (asking.count(k) == 0)
@@ -168,7 +195,7 @@ struct service_state {
         } else if constexpr (std::is_same_v<T, w::file_ack_msg> || std::is_same_v<T, w::file_sack_msg>) {
           key_t k{user, msg.hash};
           if (auto it = senders.find(k); it != senders.end())
-            return self->send(it->second.actor, peer_msg_atom::value, std::move(m));
+            return deliver(it->second.actor, std::move(m));
           if (sent_done.lookup(id(k), now))
             return;  // repeats of a final ACK
           // §10 FIX: an accept after the sender gave up (or for a transfer we never offered) gets FILESTOP.
@@ -177,9 +204,9 @@ struct service_state {
           key_t k{user, msg.hash};
           asking.erase(k);
           if (auto it = senders.find(k); it != senders.end())
-            self->send(it->second.actor, peer_msg_atom::value, m);
+            deliver(it->second.actor, m);
           if (auto it = receivers.find(k); it != receivers.end())
-            self->send(it->second.actor, peer_msg_atom::value, m);
+            deliver(it->second.actor, m);
         }
       },
       m);
@@ -314,6 +341,9 @@ caf::behavior transfer_service(caf::stateful_actor<service_state>* self, std::sh
   return {
     [self](peer_msg_atom, const std::string& user, const caf::actor& session, bool mokaccino, w::message& m) {
       self->state.on_peer_msg(user, session, mokaccino, m);
+    },
+    [self](peer_msg_atom, const std::string& user, const caf::actor& session, bool mokaccino, wire_batch& batch) {
+      self->state.on_peer_msgs(user, session, mokaccino, batch);
     },
     [self](peer_gone_atom, const std::string& user) { self->state.on_peer_gone(user); },
     [self](xfer_report_atom, const transfer_info& i) {

@@ -1,5 +1,7 @@
 #include "core/session/crypt_negotiation.hpp"
 
+#include <array>
+
 #include "core/wire/base64.hpp"
 #include "core/wire/signed_line.hpp"
 
@@ -72,6 +74,7 @@ crypt_negotiation::output crypt_negotiation::on_crypt_start(const wire::crypt_st
   bool was = encrypting_;
   eph_ = fresh;
   cipher_.emplace(*key);
+  next_iv_.reset();
   encrypting_ = false;
   last_start_.clear();
   last_accept_ = signed_line(wire::crypt_accept_msg::keyword, eph_->public_base64(), rng);
@@ -104,6 +107,7 @@ crypt_negotiation::output crypt_negotiation::on_crypt_accept(const wire::crypt_a
     return out;
   }
   cipher_.emplace(*key);
+  next_iv_.reset();
   out.plaintext_lines.push_back(wire::serialize(wire::crypt_ack_msg{}));  // §13.8: CRYPTACK first, in plaintext
   encrypting_ = true;
   last_start_.clear();
@@ -147,7 +151,16 @@ crypt_negotiation::output crypt_negotiation::on_resend_tick() {
 
 std::string crypt_negotiation::seal(std::string_view line, Botan::RandomNumberGenerator& rng) {
   wire::crypt_msg c;
-  rng.randomize(c.iv.data(), c.iv.size());
+  if (!next_iv_) {
+    std::array<std::uint8_t, 8> seed{};
+    rng.randomize(seed.data(), seed.size());
+    next_iv_ = 0;
+    for (auto b : seed)
+      *next_iv_ = (*next_iv_ << 8) | b;
+  }
+  std::uint64_t iv = (*next_iv_)++;
+  for (std::size_t i = c.iv.size(); i-- > 0; iv >>= 8)
+    c.iv[i] = static_cast<std::uint8_t>(iv & 0xff);
   cipher_->seal(line, c.iv, c.ciphertext, c.tag);
   return wire::serialize(c);
 }

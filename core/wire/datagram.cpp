@@ -1,3 +1,4 @@
+#include <cstring>
 #include "core/wire/datagram.hpp"
 
 #include <algorithm>
@@ -13,7 +14,7 @@ mk::result<std::string_view> line_of_datagram(std::span<const std::uint8_t> byte
   if (bytes.size() > limits::max_datagram)
     return make_error(errc::too_long, "datagram over 64 KiB");
   // §1: the original truncates at NUL; we refuse such datagrams outright (§13.1: never NULs).
-  if (std::find(bytes.begin(), bytes.end(), std::uint8_t{0}) != bytes.end())
+  if (std::memchr(bytes.data(), 0, bytes.size()) != nullptr)
     return make_error(errc::malformed, "NUL byte in datagram");
   std::string_view line{reinterpret_cast<const char*>(bytes.data()), bytes.size()};
   if (line.back() == '\n')

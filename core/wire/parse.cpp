@@ -2,6 +2,7 @@
 // scratch buffer when a token holds escapes), so FILE and C chunks are decoded straight from the datagram.
 
 #include <charconv>
+#include <cstring>
 #include <string>
 
 #include "core/limits.hpp"
@@ -35,6 +36,17 @@ void tokenize(std::string_view line, token_list& out) {
       break;
     std::size_t begin = i;
     bool escaped = false;
+    // Fast path (every FILE and C chunk): find the next space and, if the token has no backslash, take it whole.
+    // memchr scans a kilobyte of base64 many times faster than the byte loop below.
+    const char* space = static_cast<const char*>(std::memchr(line.data() + i, ' ', n - i));
+    std::size_t end = space ? static_cast<std::size_t>(space - line.data()) : n;
+    if (std::memchr(line.data() + i, '\\', end - i) == nullptr) {
+      if (out.count < max_kept_tokens)
+        out.tok[out.count] = line.substr(begin, end - begin);
+      ++out.count;
+      i = end;
+      continue;
+    }
     while (i < n && line[i] != ' ') {
       if (line[i] == '\\') {
         escaped = true;
