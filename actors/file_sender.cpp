@@ -57,9 +57,28 @@ struct sender_state {
   bool ended = false;
   bool no_stop = false;  // FILESTOP already sent, or the peer sent one: do not send (another)
 
+  bool counted = false;  // counted in p.share->sending
+
   ~sender_state() {
+    leave_share();
     if (fd >= 0)
       ::close(fd);
+  }
+
+  void leave_share() {
+    if (counted)
+      p.share->sending.fetch_sub(1, std::memory_order_relaxed);
+    counted = false;
+  }
+
+  // This transfer's fair share of the peer's in-flight budget.
+  void apply_share() {
+    if (!counted) {
+      p.share->sending.fetch_add(1, std::memory_order_relaxed);
+      counted = true;
+    }
+    auto n = std::max<std::uint32_t>(1, p.share->sending.load(std::memory_order_relaxed));
+    sm->set_window_cap(limits::transfer_peer_window / n);
   }
 
   // -- preparing: open and hash -------------------------------------------------------------------------------
@@ -189,8 +208,10 @@ struct sender_state {
   void after_input(steady::time_point now) {
     if (!sm || ended)
       return;
-    if (sm->state() == t::sender_state::sending || sm->state() == t::sender_state::pending)
+    if (sm->state() == t::sender_state::sending) {
+      apply_share();
       pump(now);
+    }
     auto st = sm->state();
     progress.info.state = t::to_string(st);
     if (st == t::sender_state::done)
@@ -209,6 +230,7 @@ struct sender_state {
 
   void finish(steady::time_point now, const char* state, std::string text, bool error) {
     ended = true;
+    leave_share();
     progress.info.state = state;
     progress.info.done = sm ? sm->acked_bytes() : 0;
     progress.info.eta_s = -1;

@@ -4,6 +4,7 @@
 // in limits::transfer_io_block blocks, as mk::transfer::sender (congestion window, retransmission) allows.
 // Memory is bounded by the window and one read block, whatever the file size.
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -16,6 +17,14 @@ namespace mk {
 
 struct node_context;
 
+// The transfers sending to one peer share its link fairly: each sender counts itself in while it sends data and
+// sizes its window to limits::transfer_peer_window / count (so 256 transfers get equal rates, and together no
+// more in flight than one). Owned by the service and that peer's senders; the count is a hint for the next
+// window, so a relaxed atomic is all it needs.
+struct peer_link_share {
+  std::atomic<std::uint32_t> sending{0};
+};
+
 struct file_sender_params {
   std::shared_ptr<const node_context> ctx;
   caf::actor service;
@@ -23,6 +32,7 @@ struct file_sender_params {
   std::string user;
   bool extended = false;  // the peer is a mokaccino node (FILESACK); false = original (cumulative FILEACK only)
   std::filesystem::path path;
+  std::shared_ptr<peer_link_share> share;  // never null
 };
 
 // Protocol: (xfer_prepare_atom) -> (bool ok, hash-or-error, name, size); then (start_atom) sends FILEINIT.

@@ -53,6 +53,18 @@ struct service_state {
   std::map<caf::actor_addr, std::pair<bool, key_t>> by_addr;  // outgoing?, key
   t::completed_transfers received_done, sent_done;
   std::deque<transfer_info> finished;
+  std::map<std::string, std::weak_ptr<peer_link_share>> shares;  // per peer, alive while a sender holds it
+
+  std::shared_ptr<peer_link_share> share_of(const std::string& user) {
+    std::erase_if(shares, [](auto& kv) { return kv.second.expired(); });
+    auto& w = shares[user];
+    auto s = w.lock();
+    if (!s) {
+      s = std::make_shared<peer_link_share>();
+      w = s;
+    }
+    return s;
+  }
   // While routing a batch, each transfer actor's messages collect here and go out as one message per actor.
   bool in_batch = false;
   std::vector<std::pair<caf::actor, wire_batch>> outbox;
@@ -269,7 +281,7 @@ struct service_state {
             return void(rp.deliver(reply_error("User " + user + " is not connected")));
           auto a = spawn_file_sender(self->system(),
                                      file_sender_params{ctx, caf::actor_cast<caf::actor>(self), session, user,
-                                                        mokaccino, fs::path{path}});
+                                                        mokaccino, fs::path{path}, share_of(user)});
           key_t pending{user, "\n" + path};
           preparing.insert(pending);
           self->request(a, prepare_timeout, xfer_prepare_atom::value)

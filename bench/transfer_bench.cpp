@@ -3,7 +3,8 @@
 // rate, Jain's fairness index, CPU time (getrusage), peak RSS, and the goodput of a raw UDP baseline measured in
 // the same run (datagrams of the same size as a FILE line, blasted over loopback with no protocol) and the ratio.
 //
-//   transfer_bench [--n 1,16,64,256] [--size BYTES] [--total BYTES] [--modes plain,encrypted] [--json]
+//   transfer_bench [--n 1,16,64,256] [--size BYTES] [--total BYTES] [--modes plain,encrypted] [--json] [--timeline]
+// --timeline prints when each transfer ran (to stderr).
 // Each transfer is --size bytes (default 16 MiB) but at most --total/N (default 256 MiB), so big N stays short.
 
 #include <netinet/in.h>
@@ -48,12 +49,14 @@ struct options {
   std::uint64_t total = 256u << 20;
   std::vector<std::string> modes{"plain", "encrypted"};
   bool json = false;
+  bool timeline = false;
 };
 
 struct collector {
   std::mutex mx;
   std::condition_variable cv;
   std::map<std::string, double> done_rate;  // name -> average rate (B/s) of the finished receive
+  std::map<std::string, steady::time_point> done_at;
   std::vector<std::string> failures;
   bool connected = false, encrypted = false;
 };
@@ -76,7 +79,10 @@ caf::actor subscribe(caf::actor_system& sys, const caf::actor& node, std::shared
       if (e.kind == mk::event_kind::transfer && ev_field(e, "direction") == "receive") {
         auto s = ev_field(e, "state");
         if (s == "done")
+        {
           c->done_rate[ev_field(e, "name")] = std::stod(ev_field(e, "average_rate").empty() ? "0" : ev_field(e, "average_rate"));
+          c->done_at[ev_field(e, "name")] = steady::now();
+        }
         else if (s == "failed" || s == "cancelled")
           c->failures.push_back(e.text);
       }
@@ -210,10 +216,19 @@ run_result run(const options& o, const std::string& mode, int n) {
     std::this_thread::sleep_for(300ms);  // MKCAPS: let the nodes learn they both speak the extended protocol
     auto cpu0 = cpu_seconds();
     auto t0 = steady::now();
+    // All commands at once: a `file send` replies only once its file is hashed, so waiting for each reply would
+    // start the transfers one after another.
     for (int i = 0; i < n; ++i)
-      self->request(alice.node, 60s, mk::file_send_atom::value, std::string{"bob"},
-                    (dir / "src" / fmt::format("t{}.bin", i)).string())
-        .receive([&](const mk::command_reply& r) { if (!r.ok) res.error = r.message; }, [](caf::error&) {});
+      self->send(alice.node, mk::file_send_atom::value, std::string{"bob"},
+                 (dir / "src" / fmt::format("t{}.bin", i)).string());
+    int replies = 0;
+    self->receive_while([&] { return replies < n; })(
+      [&](const mk::command_reply& r) {
+        ++replies;
+        if (!r.ok)
+          res.error = r.message;
+      },
+      caf::after(std::chrono::seconds(60)) >> [&] { replies = n; });
     {
       std::unique_lock g{cb->mx};
       auto budget = 30s + std::chrono::seconds{static_cast<long>(static_cast<double>(res.size * static_cast<std::uint64_t>(n)) / 5e6)};
@@ -239,6 +254,12 @@ run_result run(const options& o, const std::string& mode, int n) {
         res.jain = s2 > 0 ? s * s / (static_cast<double>(rates.size()) * s2) : 0;
       }
       res.aggregate = static_cast<double>(res.size) * static_cast<double>(rates.size()) / res.seconds;
+      if (o.timeline)  // when each transfer ran, in seconds after the first `file send`
+        for (auto& [name, rate] : cb->done_rate) {
+          double end = std::chrono::duration<double>(cb->done_at[name] - t0).count();
+          double start = rate > 0 ? end - static_cast<double>(res.size) / rate : end;
+          std::fprintf(stderr, "  %s %s: %.3f .. %.3f s, %.2f MB/s\n", mode.c_str(), name.c_str(), start, end, rate / 1e6);
+        }
     }
     res.peak_rss_kb = peak_rss_kb();
     for (auto* a : {&ra, &rb})
@@ -287,12 +308,14 @@ int main(int argc, char** argv) {
       o.total = std::stoull(next());
     } else if (a == "--modes") {
       o.modes = split_list(next());
+    } else if (a == "--timeline") {
+      o.timeline = true;
     } else if (a == "--json") {
       o.json = true;
     } else {
       std::fprintf(stderr,
                    "usage: transfer_bench [--n 1,16,64,256] [--size BYTES] [--total BYTES] "
-                   "[--modes plain,encrypted] [--json]\n");
+                   "[--modes plain,encrypted] [--json] [--timeline]\n");
       return a == "-h" || a == "--help" ? 0 : 2;
     }
   }

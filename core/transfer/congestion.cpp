@@ -38,10 +38,16 @@ std::optional<duration> rtt_estimator::current_delay() const {
 // -- congestion --
 
 congestion::congestion(congestion_config cfg)
-    : cfg_(cfg), cwnd_exact_(static_cast<double>(cfg.initial_cwnd)), cwnd_(cfg.initial_cwnd),
+    : cfg_(cfg), cap_(cfg.max_cwnd), cwnd_exact_(static_cast<double>(cfg.initial_cwnd)), cwnd_(cfg.initial_cwnd),
       ssthresh_(cfg.max_cwnd) {
   cfg_.min_cwnd = std::max<std::size_t>(cfg_.min_cwnd, chunk_size);
   cfg_.max_cwnd = std::max(cfg_.max_cwnd, cfg_.min_cwnd);
+  cap_ = cfg_.max_cwnd;
+  clamp();
+}
+
+void congestion::set_cap(std::size_t bytes) {
+  cap_ = std::clamp(bytes, cfg_.min_cwnd, cfg_.max_cwnd);
   clamp();
 }
 
@@ -95,7 +101,7 @@ duration congestion::pacing_interval(std::size_t bytes) const {
 }
 
 void congestion::clamp() {
-  cwnd_exact_ = std::clamp(cwnd_exact_, static_cast<double>(cfg_.min_cwnd), static_cast<double>(cfg_.max_cwnd));
+  cwnd_exact_ = std::clamp(cwnd_exact_, static_cast<double>(cfg_.min_cwnd), static_cast<double>(cap_));
   cwnd_ = static_cast<std::size_t>(cwnd_exact_);
 }
 

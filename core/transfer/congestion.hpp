@@ -58,6 +58,11 @@ class congestion {
   // The retransmission timer fired: back off the RTO, fall back to min_cwnd and slow start.
   void on_timeout(time_point now);
 
+  // Caps the window (a fair share of the peer's budget, see sender::set_window_cap), never below min_cwnd nor
+  // above the configured maximum. A window above the new cap shrinks to it; growth resumes under a raised cap.
+  void set_cap(std::size_t bytes);
+  std::size_t cap() const noexcept { return cap_; }
+
   std::size_t cwnd() const noexcept { return cwnd_; }
   std::size_t ssthresh() const noexcept { return ssthresh_; }
   bool in_slow_start() const noexcept { return cwnd_ < ssthresh_; }
@@ -74,6 +79,7 @@ class congestion {
 
   congestion_config cfg_;
   rtt_estimator rtt_;
+  std::size_t cap_;    // current ceiling: cfg_.max_cwnd unless set_cap() lowered it
   double cwnd_exact_;  // fractional growth accumulates here
   std::size_t cwnd_;
   std::size_t ssthresh_;

@@ -62,6 +62,9 @@ class sender {
   std::optional<chunk> next_chunk(time_point now);
   // When on_tick() must next be called (time_point::max() once finished).
   time_point next_deadline() const;
+  // Fairness among the transfers to one peer: the actor passes this transfer's share of the peer's in-flight
+  // budget (limits::transfer_peer_window / transfers sending to the peer); the window never exceeds it.
+  void set_window_cap(std::size_t bytes) { cc_.set_cap(bytes); }
   // The transfer ends (FILESTOP received, user cancel, peer disconnected).
   void cancel(std::string reason);
 

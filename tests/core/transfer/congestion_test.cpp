@@ -125,3 +125,20 @@ TEST_CASE("timeout falls back to the minimum window and backs off the RTO") {
   CHECK(cc.in_slow_start());
   CHECK(cc.pacing_interval(chunk_size) > duration::zero());
 }
+
+TEST_CASE("a fair-share cap bounds the window, shrinks it at once and lets it grow again when raised") {
+  congestion cc;
+  for (int i = 0; i < 20; ++i) round_trip(cc, 1ms, t0);
+  REQUIRE(cc.cwnd() > 200 * chunk_size);  // slow start on a clean path
+  cc.set_cap(64 * chunk_size);
+  CHECK(cc.cwnd() == 64 * chunk_size);
+  for (int i = 0; i < 20; ++i) round_trip(cc, 1ms, t0);
+  CHECK(cc.cwnd() == 64 * chunk_size);  // acknowledgements do not push it past the cap
+  cc.set_cap(1);                        // never below the floor
+  CHECK(cc.cwnd() == congestion_config{}.min_cwnd);
+  cc.set_cap(std::size_t{1} << 40);     // nor above the configured maximum
+  CHECK(cc.cap() == congestion_config{}.max_cwnd);
+  std::size_t before = cc.cwnd();
+  round_trip(cc, 1ms, t0);
+  CHECK(cc.cwnd() > before);
+}

@@ -187,3 +187,22 @@ TEST_CASE("completed_transfers answers late FILEs, bounded in count and time") {
   CHECK_FALSE(mem.lookup("b", t0 + 62s));  // expired
   CHECK(mem.size() <= 2);
 }
+
+TEST_CASE("sender: the window cap (a peer's fair share) bounds the data in flight") {
+  sender s{1u << 20, peer_mode::extended, t0};
+  REQUIRE(s.on_ack(0, t0));
+  s.set_window_cap(12 * chunk_size);
+  std::size_t sent = 0;
+  while (s.next_chunk(t0)) ++sent;
+  CHECK(sent == 10);  // the initial window is below the cap
+  // Acknowledge everything in round trips: the window grows, but never past 12 chunks in flight.
+  for (int round = 0; round < 10; ++round) {
+    auto now = t0 + std::chrono::milliseconds(round + 1);
+    REQUIRE(s.on_sack(s.sent_bytes(), {}, now));
+    std::size_t n = 0;
+    while (s.next_chunk(now)) ++n;
+    CHECK(s.bytes_in_flight() <= 12 * chunk_size);
+    CHECK(n <= 12);
+  }
+  CHECK(s.bytes_in_flight() == 12 * chunk_size);
+}
