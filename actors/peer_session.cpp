@@ -82,7 +82,7 @@ struct session_state {
       emit(event_kind::debug, "sent: " + line.substr(0, 40));
     ++sent;
     ctx->counters->datagrams_out.fetch_add(1, std::memory_order_relaxed);
-    self->send(ctx->socket, send_atom::value, opts.peer, w::to_datagram(line));
+    self->send(ctx->socket, send_atom::value, opts.peer, w::into_datagram(std::move(line)));
   }
 
   // Every line except the few that are always plaintext (§11) is wrapped while encrypting. While the CRYPT
@@ -115,7 +115,7 @@ struct session_state {
     std::vector<std::string> out;
     out.reserve(lines.size());
     for (auto& l : lines)
-      out.push_back(w::to_datagram(seal ? crypt->seal(l, rng) : std::move(l)));
+      out.push_back(w::into_datagram(seal ? crypt->seal(l, rng) : std::move(l)));
     sent += out.size();
     ctx->counters->datagrams_out.fetch_add(out.size(), std::memory_order_relaxed);
     self->send(ctx->socket, send_batch_atom::value, opts.peer, std::move(out));

@@ -48,6 +48,8 @@ result<opus_encoder> opus_encoder::create(profile p, int expected_loss_pct) {
   if (loss > 100) return make_error(errc::bad_number, "expected loss percentage must be 0..100");
   if ((err = opus_encoder_ctl(raw, OPUS_SET_BITRATE(limits::modern_bitrate))) != OPUS_OK)
     return opus_failure("OPUS_SET_BITRATE", err);
+  if ((err = opus_encoder_ctl(raw, OPUS_SET_COMPLEXITY(limits::modern_complexity))) != OPUS_OK)
+    return opus_failure("OPUS_SET_COMPLEXITY", err);
   if ((err = opus_encoder_ctl(raw, OPUS_SET_INBAND_FEC(1))) != OPUS_OK)
     return opus_failure("OPUS_SET_INBAND_FEC", err);
   if ((err = opus_encoder_ctl(raw, OPUS_SET_PACKET_LOSS_PERC(loss))) != OPUS_OK)

@@ -32,4 +32,9 @@ std::string to_datagram(std::string_view line) {
   return out;
 }
 
+std::string into_datagram(std::string&& line) {
+  line.push_back('\n');
+  return std::move(line);
+}
+
 }  // namespace mk::wire

@@ -16,5 +16,7 @@ mk::result<std::string_view> line_of_datagram(std::span<const std::uint8_t> byte
 
 // line + '\n'
 std::string to_datagram(std::string_view line);
+// The same, reusing the line's buffer (no copy of a kilobyte-sized chunk line).
+std::string into_datagram(std::string&& line);
 
 }  // namespace mk::wire

@@ -62,3 +62,14 @@ TEST_CASE("split_signed: edge cases") {
   std::string evil = "MSG " + std::string(100000, ' ') + "x";
   CHECK(split_signed(evil)->text == "MSG");
 }
+
+TEST_CASE("into_datagram appends the LF in the line's own buffer") {
+  std::string line = "FILE abc 0 " + std::string(1400, 'A');
+  line.reserve(line.size() + 1);
+  const char* buffer = line.data();
+  auto d = mk::wire::into_datagram(std::move(line));
+  CHECK(d.size() == 1412);
+  CHECK(d.back() == '\n');
+  CHECK(d.data() == buffer);  // moved, not copied
+  CHECK(mk::wire::into_datagram("PING 5") == mk::wire::to_datagram("PING 5"));
+}
