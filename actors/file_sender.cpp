@@ -42,7 +42,6 @@ struct sender_state {
   std::string file_name;
   crypto::sha384_stream hasher;
   std::uint64_t hashed = 0;
-  caf::response_promise prepare_rp;
 
   std::optional<t::sender> sm;
   std::vector<std::uint8_t> block;  // read-ahead of new data: one pread per limits::transfer_io_block
@@ -104,8 +103,9 @@ struct sender_state {
       auto want = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), size - hashed));
       auto n = ::pread(fd, block.data(), want, static_cast<off_t>(hashed));
       if (n <= 0) {
-        prepare_rp.deliver(false, "Cannot read " + p.path.string() + ": " + (n < 0 ? std::strerror(errno) : "file shrank"),
-                           std::string{}, std::uint64_t{0});
+        self->send(p.service, xfer_hashed_atom::value, false,
+                   "Cannot read " + p.path.string() + ": " + (n < 0 ? std::strerror(errno) : "file shrank"));
+        ended = true;
         return self->quit();
       }
       hasher.update({block.data(), static_cast<std::size_t>(n)});
@@ -117,7 +117,7 @@ struct sender_state {
     }
     hash = hasher.final_base64();
     progress.info = transfer_info{hash, file_name, p.user, true, "pending", size, 0, 0, -1};
-    prepare_rp.deliver(true, hash, file_name, size);
+    self->send(p.service, xfer_hashed_atom::value, true, hash);
   }
 
   // -- sending ----------------------------------------------------------------------------------------------
@@ -262,9 +262,7 @@ struct sender_state {
     if (ended)
       return;
     auto now = steady::now();
-    if (!sm) {  // still hashing
-      if (prepare_rp.pending())
-        prepare_rp.deliver(false, reason, std::string{}, std::uint64_t{0});
+    if (!sm) {  // still hashing (or waiting for start): the service has not offered it to the peer yet
       ended = true;
       return self->quit();
     }
@@ -282,16 +280,14 @@ caf::behavior file_sender(caf::stateful_actor<sender_state>* self, file_sender_p
   self->monitor(st.p.service);
   self->set_down_handler([self](caf::down_msg&) { self->state.stop("the node stopped", true, "failed"); });
   return {
-    [self](xfer_prepare_atom) {
+    [self](xfer_prepare_atom) -> caf::result<bool, std::string, std::string, std::uint64_t> {
       auto& st = self->state;
-      st.prepare_rp = self->make_response_promise();
       if (auto err = st.open_file()) {
-        st.prepare_rp.deliver(false, *err, std::string{}, std::uint64_t{0});
         self->quit();
-        return st.prepare_rp;
+        return {false, *err, std::string{}, std::uint64_t{0}};
       }
       self->send(self, xfer_hash_atom::value);
-      return st.prepare_rp;
+      return {true, std::string{}, st.file_name, st.size};
     },
     [self](xfer_hash_atom) { self->state.hash_step(); },
     [self](start_atom) {

@@ -35,7 +35,9 @@ struct file_sender_params {
   std::shared_ptr<peer_link_share> share;  // never null
 };
 
-// Protocol: (xfer_prepare_atom) -> (bool ok, hash-or-error, name, size); then (start_atom) sends FILEINIT.
+// Protocol: (xfer_prepare_atom) -> (bool ok, error, name, size) once the file is open; hashing then runs on its
+// own (a file of many GB takes a while) and ends with (xfer_hashed_atom, bool ok, hash-or-error) to the service;
+// then (start_atom) sends FILEINIT.
 caf::actor spawn_file_sender(caf::actor_system& sys, file_sender_params p);
 
 }  // namespace mk

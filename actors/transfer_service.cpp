@@ -33,7 +33,6 @@ namespace fs = std::filesystem;
 using steady = std::chrono::steady_clock;
 
 constexpr std::size_t finished_history = 64;  // `file list` also shows the last transfers that ended
-constexpr auto prepare_timeout = 10min;       // hashing a file of several GB before FILEINIT
 
 using key_t = std::pair<std::string, std::string>;  // (peer, hash): PROTOCOL §10 keys transfers by hash
 
@@ -49,7 +48,12 @@ struct service_state {
   std::shared_ptr<const node_context> ctx;
   std::map<key_t, entry> senders, receivers;
   std::set<key_t> asking;  // FILEINITs waiting for the user's answer
-  std::set<key_t> preparing;
+  struct preparing_send {
+    caf::actor actor;
+    std::string user, path, name;
+    std::uint64_t size = 0;
+  };
+  std::map<caf::actor_addr, preparing_send> preparing;  // senders still opening or hashing their file
   std::map<caf::actor_addr, std::pair<bool, key_t>> by_addr;  // outgoing?, key
   t::completed_transfers received_done, sent_done;
   std::deque<transfer_info> finished;
@@ -258,6 +262,7 @@ struct service_state {
   void on_down(const caf::down_msg& dm) {
     if (dm.source == ctx->node.address())
       return self->quit();
+    preparing.erase(dm.source);
     auto it = by_addr.find(dm.source);
     if (it == by_addr.end())
       return;
@@ -268,6 +273,8 @@ struct service_state {
 
   // -- commands ---------------------------------------------------------------------------------------------
 
+  // `file send`: replies as soon as the file is open; the file is offered to the peer (FILEINIT) once hashed,
+  // which for a file of many GB takes longer than anyone should wait for a command to answer.
   caf::result<command_reply> file_send(const std::string& user, const std::string& path) {
     auto rp = self->make_response_promise<command_reply>();
     if (active() >= limits::max_active_transfers) {
@@ -282,34 +289,52 @@ struct service_state {
           auto a = spawn_file_sender(self->system(),
                                      file_sender_params{ctx, caf::actor_cast<caf::actor>(self), session, user,
                                                         mokaccino, fs::path{path}, share_of(user)});
-          key_t pending{user, "\n" + path};
-          preparing.insert(pending);
-          self->request(a, prepare_timeout, xfer_prepare_atom::value)
+          self->monitor(a);
+          preparing[a.address()] = preparing_send{a, user, path, {}, 0};
+          self->request(a, 10s, xfer_prepare_atom::value)
             .then(
-              [this, rp, a, user, pending](bool ok, const std::string& hash, const std::string& name,
-                                           std::uint64_t size) mutable {
-                preparing.erase(pending);
-                if (!ok)
-                  return void(rp.deliver(reply_error(hash)));
-                key_t k{user, hash};
-                if (senders.count(k) != 0) {
-                  self->send_exit(a, caf::exit_reason::user_shutdown);
-                  return void(rp.deliver(reply_error("Already sending this file (" + hash.substr(0, 8) + ") to " + user)));
+              [this, rp, a, user](bool ok, const std::string& error, const std::string& name,
+                                  std::uint64_t size) mutable {
+                if (!ok) {
+                  preparing.erase(a.address());
+                  return void(rp.deliver(reply_error(error)));
                 }
-                self->monitor(a);
-                senders[k] = entry{a, transfer_info{hash, name, user, true, "pending", size, 0, 0, -1}};
-                by_addr[a.address()] = {true, k};
-                self->send(a, start_atom::value);
-                rp.deliver(reply_ok("Offering " + name + " (" + human_bytes(static_cast<double>(size)) + ", " +
-                                    hash.substr(0, 8) + ") to " + user));
+                if (auto it = preparing.find(a.address()); it != preparing.end()) {
+                  it->second.name = name;
+                  it->second.size = size;
+                }
+                rp.deliver(reply_ok("Preparing " + name + " (" + human_bytes(static_cast<double>(size)) + ") for " +
+                                    user + ": hashing, then offering it"));
               },
-              [rp, pending, this](caf::error& e) mutable {
-                preparing.erase(pending);
+              [this, rp, a](caf::error& e) mutable {
+                preparing.erase(a.address());
+                self->send_exit(a, caf::exit_reason::user_shutdown);
                 rp.deliver(reply_error("Cannot prepare the file: " + self->system().render(e)));
               });
         },
         [rp, user](caf::error&) mutable { rp.deliver(reply_error("User " + user + " is not connected")); });
     return rp;
+  }
+
+  // A sender finished hashing: offer the file (unless the same file is already going to that peer).
+  void on_hashed(const caf::actor_addr& from, bool ok, const std::string& hash_or_error) {
+    auto it = preparing.find(from);
+    if (it == preparing.end())
+      return;
+    auto pending = std::move(it->second);
+    preparing.erase(it);
+    if (!ok)
+      return emit(event_kind::error, pending.user, "Cannot send " + pending.path + ": " + hash_or_error);
+    key_t k{pending.user, hash_or_error};
+    if (senders.count(k) != 0) {
+      self->send_exit(pending.actor, caf::exit_reason::user_shutdown);
+      return emit(event_kind::error, pending.user,
+                  "Already sending this file (" + hash_or_error.substr(0, 8) + ") to " + pending.user);
+    }
+    senders[k] = entry{pending.actor,
+                       transfer_info{hash_or_error, pending.name, pending.user, true, "pending", pending.size, 0, 0, -1}};
+    by_addr[from] = {true, k};
+    self->send(pending.actor, start_atom::value);
   }
 
   std::vector<transfer_info> list() const {
@@ -363,6 +388,9 @@ caf::behavior transfer_service(caf::stateful_actor<service_state>* self, std::sh
         e->info = i;
     },
     [self](xfer_final_atom, const transfer_info& i) { self->state.on_final(i); },
+    [self](xfer_hashed_atom, bool ok, const std::string& hash_or_error) {
+      self->state.on_hashed(caf::actor_cast<caf::actor_addr>(self->current_sender()), ok, hash_or_error);
+    },
     [self](file_send_atom, const std::string& user, const std::string& path) {
       return self->state.file_send(user, path);
     },

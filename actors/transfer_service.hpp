@@ -23,8 +23,10 @@ struct node_context;
 // once at the end (state done/failed/cancelled), after which the actor quits.
 using xfer_report_atom = caf::atom_constant<caf::atom("xreport")>;
 using xfer_final_atom = caf::atom_constant<caf::atom("xfinal")>;
-// service -> sender: (xfer_prepare_atom) -> (bool ok, std::string hash or error, std::string name, uint64 size)
+// service -> sender: (xfer_prepare_atom) -> (bool ok, std::string error, std::string name, uint64 size) once the
+// file is open; sender -> service: (xfer_hashed_atom, bool ok, std::string hash or error) when hashing ends.
 using xfer_prepare_atom = caf::atom_constant<caf::atom("xprepare")>;
+using xfer_hashed_atom = caf::atom_constant<caf::atom("xhashed")>;
 using xfer_hash_atom = caf::atom_constant<caf::atom("xhash")>;  // sender -> itself: hash the next block
 // service -> transfer actor: (file_cancel_atom, std::string reason) the user cancelled;
 // (peer_gone_atom, std::string user) the session ended; (peer_msg_atom, wire message) routed traffic;

@@ -76,6 +76,11 @@ caf::actor subscribe(caf::actor_system& sys, const caf::actor& node, std::shared
         c->connected = true;
       if (e.kind == mk::event_kind::encryption)
         c->encrypted = true;
+      if (e.kind == mk::event_kind::transfer && ev_field(e, "direction") == "send") {
+        auto s = ev_field(e, "state");
+        if (s == "failed" || s == "cancelled")
+          c->failures.push_back(e.text);  // the sender's own reason (the receiver only sees FILESTOP)
+      }
       if (e.kind == mk::event_kind::transfer && ev_field(e, "direction") == "receive") {
         auto s = ev_field(e, "state");
         if (s == "done")
@@ -242,7 +247,16 @@ run_result run(const options& o, const std::string& mode, int n) {
         rates.push_back(v);
       res.ok = rates.size() == static_cast<std::size_t>(n);
       if (!res.ok && res.error.empty())
-        res.error = fmt::format("{} of {} done; {}", rates.size(), n, cb->failures.empty() ? "timeout" : cb->failures[0]);
+      {
+        std::string sender_failure;
+        {
+          std::lock_guard ga{ca->mx};
+          if (!ca->failures.empty())
+            sender_failure = "; sender: " + ca->failures[0];
+        }
+        res.error = fmt::format("{} of {} done; {}{}", rates.size(), n, cb->failures.empty() ? "timeout" : cb->failures[0],
+                                sender_failure);
+      }
       if (!rates.empty()) {
         std::sort(rates.begin(), rates.end());
         res.min_rate = rates.front();
