@@ -55,6 +55,15 @@ void audio_pipeline::on_audio(std::span<const std::uint8_t> packet, clock::time_
 
 void audio_pipeline::on_voice(std::uint32_t seq, std::uint32_t ts, std::span<const std::uint8_t> packet,
                               clock::time_point now) {
+  // A peer that sends VOICE speaks the modern format. If the call started before its MKCAPS reached us (a call
+  // placed right after connecting), we chose the original's 2.5 ms AUDIO: switch our sending to 20 ms frames too.
+  if (!modern_) {
+    if (auto enc = audio::opus_encoder::create(audio::profile::modern)) {
+      enc_ = std::move(*enc);
+      modern_ = true;
+      frame_.assign(static_cast<std::size_t>(enc_.frame_samples()), 0);
+    }
+  }
   if (!modern_rx_) {
     auto rx = audio::voice_receiver::create();
     if (!rx)

@@ -352,12 +352,15 @@ struct session_state {
           crypt.emplace(ctx->identity, *peer_key);
           emit(event_kind::connected, "Connected to \"" + user + "\" at " + opts.peer.to_string(),
                {{"address", opts.peer.to_string()}, {"fingerprint", peer_key->fingerprint()}});
-          send_line(w::serialize(w::caps_msg{caps_version, {"sack", "voice20"}}));
+          send_caps();
           if (ctx->config.encrypt_by_default)
             apply_crypt(crypt->start(rng));
         },
         [this](caf::error&) { close({}, "Node unavailable", true); });
   }
+
+  // MKCAPS: what we speak beyond the original (selective ACKs, 20 ms voice frames); an original ignores it.
+  void send_caps() { send_line(w::serialize(w::caps_msg{caps_version, {"sack", "voice20"}})); }
 
   void apply_crypt(session::crypt_negotiation::output out) {
     for (auto& line : out.plaintext_lines)
@@ -404,6 +407,9 @@ struct session_state {
           if (!peer_is_mokaccino) {
             peer_is_mokaccino = true;
             forward_intro("CAPS", user, {}, {});
+            // Ours went out once, right after the handshake, and may have been lost or dropped by a peer not yet
+            // established: answer the first one with ours again so both ends agree on the extended formats.
+            send_caps();
           }
         } else if constexpr (std::is_same_v<T, w::request_msg>) {
           forward_intro("REQUEST", msg.username, {}, {});

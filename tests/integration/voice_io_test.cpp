@@ -8,6 +8,7 @@
 
 #include "actors/audio_io.hpp"
 #include "actors/audio_pipeline.hpp"
+#include "core/audio/opus_codec.hpp"
 #include "core/limits.hpp"
 #include "core/wire/messages.hpp"
 #include "support/voice_harness.hpp"
@@ -211,5 +212,40 @@ TEST_CASE("pipeline: the wire format of each profile, and voice activation") {
     CHECK(quiet.stats.frames_suppressed == 50);
     auto always = run_pipeline("silence", false, 0, 1.0);
     CHECK(always.lines.size() == 400);
+  }
+}
+
+TEST_CASE("pipeline: a call that started in the legacy format switches to VOICE once the peer sends VOICE") {
+  // The peer's MKCAPS had not arrived when the call started, so this end chose the original's 2.5 ms AUDIO.
+  auto src = audio_io::open_source("tone:440", voice_rate, 960);
+  auto snk = audio_io::open_sink("null", voice_rate, 960);
+  REQUIRE(src.ok());
+  REQUIRE(snk.ok());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto p = audio_pipeline::create(std::move(*src), std::move(*snk), false, 0, t0);
+  REQUIRE(p.ok());
+  std::vector<std::string> before, after;
+  auto now = t0;
+  for (; now < t0 + 100ms; now += 5ms)
+    p->tick(now, before);
+  REQUIRE_FALSE(before.empty());
+  CHECK(std::holds_alternative<wire::audio_msg>(*wire::parse_line(before.front())));
+  CHECK_FALSE(p->sends_modern());
+
+  auto enc = audio::opus_encoder::create(audio::profile::modern);
+  REQUIRE(enc.ok());
+  std::vector<std::int16_t> frame(960, 0);
+  auto packet = enc->encode(frame);
+  REQUIRE(packet.ok());
+  p->on_voice(0, 0, *packet, now);
+  CHECK(p->sends_modern());
+  for (; now < t0 + 300ms; now += 5ms)
+    p->tick(now, after);
+  REQUIRE(after.size() >= 9);  // 200 ms of 20 ms frames
+  CHECK(after.size() <= 11);
+  for (auto& l : after) {
+    auto m = wire::parse_line(l);
+    REQUIRE(m.ok());
+    CHECK(std::holds_alternative<wire::voice_msg>(*m));
   }
 }
