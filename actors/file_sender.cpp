@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -29,7 +30,37 @@ namespace w = mk::wire;
 namespace t = mk::transfer;
 using steady = std::chrono::steady_clock;
 
-constexpr std::size_t hash_blocks_per_step = 16;  // 1 MiB per message: hashing a big file never hogs a worker
+// Hashing reads the whole file, often from disk: it runs on its own thread (a blocking actor), never on the
+// scheduler's workers. With hundreds of big files hashed at once, disk reads on the workers held up every other
+// actor (ACKs, keep-alives) for seconds, and transfers failed their 11 s accept timeout.
+// Reads a duplicate of the sender's descriptor (closed here), so the sender may quit meanwhile; `cancelled`
+// stops it early. Answers the sender with (xfer_hash_atom, bool ok, std::string hash or error).
+void hash_job(caf::blocking_actor* self, int fd, std::uint64_t size, std::string path,
+              std::shared_ptr<std::atomic<bool>> cancelled, caf::actor reply_to) {
+  crypto::sha384_stream hasher;
+  std::vector<std::uint8_t> buf(limits::transfer_io_block);
+  std::uint64_t done = 0;
+  std::string error;
+  while (done < size && error.empty()) {
+    if (cancelled->load(std::memory_order_relaxed)) {
+      ::close(fd);
+      return;
+    }
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - done));
+    auto n = ::pread(fd, buf.data(), want, static_cast<off_t>(done));
+    if (n <= 0) {
+      error = "Cannot read " + path + ": " + (n < 0 ? std::strerror(errno) : "file shrank");
+      break;
+    }
+    hasher.update({buf.data(), static_cast<std::size_t>(n)});
+    done += static_cast<std::uint64_t>(n);
+  }
+  ::close(fd);
+  if (error.empty())
+    self->send(reply_to, xfer_hash_atom::value, true, hasher.final_base64());
+  else
+    self->send(reply_to, xfer_hash_atom::value, false, error);
+}
 
 struct sender_state {
   static inline const char* name = "mk.file_sender";
@@ -40,8 +71,7 @@ struct sender_state {
   std::uint64_t size = 0;
   std::string hash;
   std::string file_name;
-  crypto::sha384_stream hasher;
-  std::uint64_t hashed = 0;
+  std::shared_ptr<std::atomic<bool>> hash_cancelled = std::make_shared<std::atomic<bool>>(false);
 
   std::optional<t::sender> sm;
   std::vector<std::uint8_t> block;  // read-ahead of new data: one pread per limits::transfer_io_block
@@ -59,6 +89,7 @@ struct sender_state {
   bool counted = false;  // counted in p.share->sending
 
   ~sender_state() {
+    hash_cancelled->store(true, std::memory_order_relaxed);
     leave_share();
     if (fd >= 0)
       ::close(fd);
@@ -98,24 +129,22 @@ struct sender_state {
     return std::nullopt;
   }
 
-  void hash_step() {
-    for (std::size_t i = 0; i < hash_blocks_per_step && hashed < size; ++i) {
-      auto want = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), size - hashed));
-      auto n = ::pread(fd, block.data(), want, static_cast<off_t>(hashed));
-      if (n <= 0) {
-        self->send(p.service, xfer_hashed_atom::value, false,
-                   "Cannot read " + p.path.string() + ": " + (n < 0 ? std::strerror(errno) : "file shrank"));
-        ended = true;
-        return self->quit();
-      }
-      hasher.update({block.data(), static_cast<std::size_t>(n)});
-      hashed += static_cast<std::uint64_t>(n);
-    }
-    if (hashed < size) {
-      self->send(self, xfer_hash_atom::value);
+  void start_hashing() {
+    int copy = ::dup(fd);
+    if (copy < 0)
+      return on_hashed(false, "Cannot read " + p.path.string() + ": " + std::strerror(errno));
+    self->spawn(hash_job, copy, size, p.path.string(), hash_cancelled, caf::actor_cast<caf::actor>(self));
+  }
+
+  void on_hashed(bool ok, const std::string& hash_or_error) {
+    if (ended)
       return;
+    if (!ok) {
+      self->send(p.service, xfer_hashed_atom::value, false, hash_or_error);
+      ended = true;
+      return self->quit();
     }
-    hash = hasher.final_base64();
+    hash = hash_or_error;
     progress.info = transfer_info{hash, file_name, p.user, true, "pending", size, 0, 0, -1};
     self->send(p.service, xfer_hashed_atom::value, true, hash);
   }
@@ -286,10 +315,10 @@ caf::behavior file_sender(caf::stateful_actor<sender_state>* self, file_sender_p
         self->quit();
         return {false, *err, std::string{}, std::uint64_t{0}};
       }
-      self->send(self, xfer_hash_atom::value);
+      st.start_hashing();
       return {true, std::string{}, st.file_name, st.size};
     },
-    [self](xfer_hash_atom) { self->state.hash_step(); },
+    [self](xfer_hash_atom, bool ok, const std::string& hash_or_error) { self->state.on_hashed(ok, hash_or_error); },
     [self](start_atom) {
       auto& st = self->state;
       auto now = steady::now();

@@ -291,7 +291,9 @@ struct service_state {
                                                         mokaccino, fs::path{path}, share_of(user)});
           self->monitor(a);
           preparing[a.address()] = preparing_send{a, user, path, {}, 0};
-          self->request(a, 10s, xfer_prepare_atom::value)
+          // No timeout: the sender answers as soon as it runs (opening is quick), but while hundreds of others hash
+          // big files from disk that can take long; if it dies instead, the request fails with receiver_down.
+          self->request(a, caf::infinite, xfer_prepare_atom::value)
             .then(
               [this, rp, a, user](bool ok, const std::string& error, const std::string& name,
                                   std::uint64_t size) mutable {

@@ -27,7 +27,7 @@ using xfer_final_atom = caf::atom_constant<caf::atom("xfinal")>;
 // file is open; sender -> service: (xfer_hashed_atom, bool ok, std::string hash or error) when hashing ends.
 using xfer_prepare_atom = caf::atom_constant<caf::atom("xprepare")>;
 using xfer_hashed_atom = caf::atom_constant<caf::atom("xhashed")>;
-using xfer_hash_atom = caf::atom_constant<caf::atom("xhash")>;  // sender -> itself: hash the next block
+using xfer_hash_atom = caf::atom_constant<caf::atom("xhash")>;  // hash thread -> sender: (bool ok, hash or error)
 // service -> transfer actor: (file_cancel_atom, std::string reason) the user cancelled;
 // (peer_gone_atom, std::string user) the session ended; (peer_msg_atom, wire message) routed traffic;
 // (start_atom) the sender may send FILEINIT.

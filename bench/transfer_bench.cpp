@@ -268,6 +268,18 @@ run_result run(const options& o, const std::string& mode, int n) {
         res.jain = s2 > 0 ? s * s / (static_cast<double>(rates.size()) * s2) : 0;
       }
       res.aggregate = static_cast<double>(res.size) * static_cast<double>(rates.size()) / res.seconds;
+      // Why transfers failed, by reason (the file name and peer stripped), receivers and senders.
+      for (auto* c : {cb.get(), ca.get()}) {
+        std::unique_lock gl{c->mx, std::defer_lock};
+        if (c == ca.get())
+          gl.lock();
+        std::map<std::string, int> reasons;
+        for (auto& f : c->failures)
+          ++reasons[f.substr(f.find(':') == std::string::npos ? 0 : f.find(':') + 1)];
+        for (auto& [why, count] : reasons)
+          std::fprintf(stderr, "  %s %s failures x%d:%s\n", mode.c_str(), c == cb.get() ? "receive" : "send", count,
+                       why.c_str());
+      }
       if (o.timeline)  // when each transfer ran, in seconds after the first `file send`
         for (auto& [name, rate] : cb->done_rate) {
           double end = std::chrono::duration<double>(cb->done_at[name] - t0).count();
