@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "cli/json_check.hpp"
 #include "cli/process.hpp"
 
@@ -83,6 +85,9 @@ TEST_CASE("cli: prompts are answered n then y even while the command queue sleep
   CHECK_MESSAGE(alice->saw("refused the connection"), alice->transcript());
 
   bob->write_line("sleep 30");  // the queue sleeps; the next line still answers the next question
+  // `sleep` prints nothing, so give bob's input thread time to take the line as a command: read after the next
+  // question arrives, it would answer that question instead (seen under ASan on a loaded machine).
+  std::this_thread::sleep_for(1s);
   alice->write_line("connect hostname " + bob.address());
   REQUIRE(bob->saw("[PROMPT] User \"alice\"", 10s, *q + 1));
   bob->write_line("Y");
