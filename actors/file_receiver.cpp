@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <system_error>
 #include <vector>
 
@@ -235,6 +236,18 @@ struct receiver_state {
     ack_due = false;
   }
 
+  // Routed traffic, one message or a batch: handled at one instant, then one reaction for all of it
+  // (one ACK for all the chunks).
+  void on_messages(std::span<w::message> msgs) {
+    if (ended || !sm)
+      return;
+    auto now = steady::now();
+    for (auto& m : msgs)
+      on_message(m, now);
+    flush_ack();
+    after_input(now);
+  }
+
   void on_message(w::message& m, steady::time_point now) {
     if (ended)
       return;
@@ -305,25 +318,8 @@ caf::behavior file_receiver(caf::stateful_actor<receiver_state>* self, file_rece
   self->send(self, start_atom::value);
   return {
     [self](start_atom) { self->state.start(); },
-    [self](peer_msg_atom, w::message& m) {
-      auto& st = self->state;
-      if (st.ended || !st.sm)
-        return;
-      auto now = steady::now();
-      st.on_message(m, now);
-      st.flush_ack();
-      st.after_input(now);
-    },
-    [self](peer_msg_atom, wire_batch& batch) {
-      auto& st = self->state;
-      if (st.ended || !st.sm)
-        return;
-      auto now = steady::now();
-      for (auto& m : batch)
-        st.on_message(m, now);
-      st.flush_ack();
-      st.after_input(now);
-    },
+    [self](peer_msg_atom, w::message& m) { self->state.on_messages({&m, 1}); },
+    [self](peer_msg_atom, wire_batch& batch) { self->state.on_messages(batch); },
     [self](tick_atom, std::uint64_t gen) {
       auto& st = self->state;
       if (st.ended || !st.sm)

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -270,6 +271,17 @@ struct sender_state {
     self->quit();
   }
 
+  // Routed traffic, one message or a batch: handled at one instant, then one reaction for all of it
+  // (one pump for all the ACKs).
+  void on_messages(std::span<w::message> msgs) {
+    if (!sm || ended)
+      return;
+    auto now = steady::now();
+    for (auto& m : msgs)
+      on_message(m, now);
+    after_input(now);
+  }
+
   void on_message(w::message& m, steady::time_point now) {
     std::visit(
       [&](auto& msg) {
@@ -330,23 +342,8 @@ caf::behavior file_sender(caf::stateful_actor<sender_state>* self, file_sender_p
               now);
       st.arm(now);
     },
-    [self](peer_msg_atom, w::message& m) {
-      auto& st = self->state;
-      if (!st.sm || st.ended)
-        return;
-      auto now = steady::now();
-      st.on_message(m, now);
-      st.after_input(now);
-    },
-    [self](peer_msg_atom, wire_batch& batch) {
-      auto& st = self->state;
-      if (!st.sm || st.ended)
-        return;
-      auto now = steady::now();
-      for (auto& m : batch)
-        st.on_message(m, now);
-      st.after_input(now);  // one pump for all the ACKs of a batch
-    },
+    [self](peer_msg_atom, w::message& m) { self->state.on_messages({&m, 1}); },
+    [self](peer_msg_atom, wire_batch& batch) { self->state.on_messages(batch); },
     [self](tick_atom, std::uint64_t gen) {
       auto& st = self->state;
       if (!st.sm || st.ended)
