@@ -1,6 +1,9 @@
 // The public embedding API (include/mokaccino/node.hpp): converts the public configuration to the internal one,
 // loads the node's files the way the CLI does (actors/node_files.hpp) and starts the node (actors/node.hpp).
 
+#include <algorithm>
+#include <thread>
+
 #include <botan/auto_rng.h>
 #include <caf/all.hpp>
 
@@ -95,6 +98,11 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<transfer_info>("mokaccino::transfer_info");
   cfg.add_message_type<event>("mokaccino::event");
   cfg.add_message_type<node_actor>("mokaccino::node_actor");
+}
+
+void configure_scheduler(caf::actor_system_config& cfg) {
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("scheduler.max-threads", std::max<std::size_t>(2, std::thread::hardware_concurrency()));
 }
 
 }  // namespace mokaccino

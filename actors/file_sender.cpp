@@ -13,11 +13,11 @@
 
 #include <caf/all.hpp>
 
+#include "actors/hash_pool.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
 #include "actors/transfer_progress.hpp"
 #include "actors/transfer_service.hpp"
-#include "core/crypto/file_hash.hpp"
 #include "core/limits.hpp"
 #include "core/transfer/sender.hpp"
 #include "core/wire/base64.hpp"
@@ -30,38 +30,6 @@ namespace {
 namespace w = mk::wire;
 namespace t = mk::transfer;
 using steady = std::chrono::steady_clock;
-
-// Hashing reads the whole file, often from disk: it runs on its own thread (a blocking actor), never on the
-// scheduler's workers. With hundreds of big files hashed at once, disk reads on the workers held up every other
-// actor (ACKs, keep-alives) for seconds, and transfers failed their 11 s accept timeout.
-// Reads a duplicate of the sender's descriptor (closed here), so the sender may quit meanwhile; `cancelled`
-// stops it early. Answers the sender with (xfer_hash_atom, bool ok, std::string hash or error).
-void hash_job(caf::blocking_actor* self, int fd, std::uint64_t size, std::string path,
-              std::shared_ptr<std::atomic<bool>> cancelled, caf::actor reply_to) {
-  crypto::sha384_stream hasher;
-  std::vector<std::uint8_t> buf(limits::transfer_io_block);
-  std::uint64_t done = 0;
-  std::string error;
-  while (done < size && error.empty()) {
-    if (cancelled->load(std::memory_order_relaxed)) {
-      ::close(fd);
-      return;
-    }
-    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - done));
-    auto n = ::pread(fd, buf.data(), want, static_cast<off_t>(done));
-    if (n <= 0) {
-      error = "Cannot read " + path + ": " + (n < 0 ? std::strerror(errno) : "file shrank");
-      break;
-    }
-    hasher.update({buf.data(), static_cast<std::size_t>(n)});
-    done += static_cast<std::uint64_t>(n);
-  }
-  ::close(fd);
-  if (error.empty())
-    self->send(reply_to, xfer_hash_atom::value, true, hasher.final_base64());
-  else
-    self->send(reply_to, xfer_hash_atom::value, false, error);
-}
 
 struct sender_state {
   static inline const char* name = "mk.file_sender";
@@ -134,7 +102,13 @@ struct sender_state {
     int copy = ::dup(fd);
     if (copy < 0)
       return on_hashed(false, "Cannot read " + p.path.string() + ": " + std::strerror(errno));
-    self->spawn(hash_job, copy, size, p.path.string(), hash_cancelled, caf::actor_cast<caf::actor>(self));
+    hash_pool::job j;
+    j.fd = copy;
+    j.size = size;
+    j.path = p.path.string();
+    j.cancelled = hash_cancelled;
+    j.reply_to = self->address();
+    p.hashing->submit(std::move(j));
   }
 
   void on_hashed(bool ok, const std::string& hash_or_error) {

@@ -1,5 +1,5 @@
 #pragma once
-// One outgoing file transfer (PROTOCOL §10) as an actor: hashes the file (in steps, so the scheduler stays fair),
+// One outgoing file transfer (PROTOCOL §10) as an actor: has the file hashed (by the node's hash_pool threads),
 // sends FILEINIT (retransmitted until accepted: §10 FIX), then streams 1024-byte FILE chunks read ahead from disk
 // in limits::transfer_io_block blocks, as mk::transfer::sender (congestion window, retransmission) allows.
 // Memory is bounded by the window and one read block, whatever the file size.
@@ -16,6 +16,7 @@
 namespace mk {
 
 struct node_context;
+class hash_pool;
 
 // The transfers sending to one peer share its link fairly: each sender counts itself in while it sends data and
 // sizes its window to limits::transfer_peer_window / count (so 256 transfers get equal rates, and together no
@@ -33,10 +34,11 @@ struct file_sender_params {
   bool extended = false;  // the peer is a mokaccino node (FILESACK); false = original (cumulative FILEACK only)
   std::filesystem::path path;
   std::shared_ptr<peer_link_share> share;  // never null
+  std::shared_ptr<hash_pool> hashing;      // the node's file hashing threads, never null
 };
 
-// Protocol: (xfer_prepare_atom) -> (bool ok, error, name, size) once the file is open; hashing then runs on its
-// own (a file of many GB takes a while) and ends with (xfer_hashed_atom, bool ok, hash-or-error) to the service;
+// Protocol: (xfer_prepare_atom) -> (bool ok, error, name, size) once the file is open; hashing then runs in the
+// hash pool (a file of many GB takes a while) and ends with (xfer_hashed_atom, bool ok, hash-or-error) to the service;
 // then (start_atom) sends FILEINIT.
 caf::actor spawn_file_sender(caf::actor_system& sys, file_sender_params p);
 

@@ -1,4 +1,3 @@
-#include "core/transfer/human_bytes.hpp"
 #include "actors/transfer_service.hpp"
 
 #include <sys/statvfs.h>
@@ -14,10 +13,12 @@
 
 #include "actors/file_receiver.hpp"
 #include "actors/file_sender.hpp"
+#include "actors/hash_pool.hpp"
 #include "actors/node_context.hpp"
 #include "core/limits.hpp"
 #include "core/transfer/completed_transfers.hpp"
 #include "core/transfer/file_name.hpp"
+#include "core/transfer/human_bytes.hpp"
 #include "core/wire/messages.hpp"
 
 namespace mk {
@@ -57,6 +58,7 @@ struct service_state {
   std::map<caf::actor_addr, std::pair<bool, key_t>> by_addr;  // outgoing?, key
   t::completed_transfers received_done, sent_done;
   std::deque<transfer_info> finished;
+  std::shared_ptr<hash_pool> hashing = std::make_shared<hash_pool>(limits::hash_threads);
   std::map<std::string, std::weak_ptr<peer_link_share>> shares;  // per peer, alive while a sender holds it
 
   std::shared_ptr<peer_link_share> share_of(const std::string& user) {
@@ -288,7 +290,7 @@ struct service_state {
             return void(rp.deliver(reply_error("User " + user + " is not connected")));
           auto a = spawn_file_sender(self->system(),
                                      file_sender_params{ctx, caf::actor_cast<caf::actor>(self), session, user,
-                                                        mokaccino, fs::path{path}, share_of(user)});
+                                                        mokaccino, fs::path{path}, share_of(user), hashing});
           self->monitor(a);
           preparing[a.address()] = preparing_send{a, user, path, {}, 0};
           // No timeout: the sender answers as soon as it runs (opening is quick), but while hundreds of others hash

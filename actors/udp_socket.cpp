@@ -1,8 +1,11 @@
 #include "actors/udp_socket.hpp"
 
 #include <netdb.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <thread>
 
@@ -19,6 +22,17 @@ namespace {
 constexpr int batch_size = 64;                       // datagrams per recvmmsg wake-up
 constexpr std::int64_t max_backlog = 1 << 16;        // datagrams queued toward the receiver before we drop
 constexpr int socket_buffer = 8 * 1024 * 1024;       // bursts of a fast transfer fit in the kernel buffers
+constexpr std::size_t max_iov = 512;                 // datagrams per sendmmsg call
+constexpr std::size_t gso_max_segments = 64;         // UDP_MAX_SEGMENTS on every kernel with UDP GSO (4.18+)
+constexpr std::size_t gso_max_bytes = 65000;         // a GSO send is one UDP datagram to the stack: < 64 KiB
+
+struct gro_control {
+  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))];
+};
+
+struct gso_control {
+  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(std::uint16_t))];
+};
 
 void to_sockaddr(const endpoint& ep, bool dual_stack, sockaddr_storage& ss, socklen_t& len) {
   std::memset(&ss, 0, sizeof ss);
@@ -100,6 +114,8 @@ class udp_io : public std::enable_shared_from_this<udp_io> {
     socket_.set_option(boost::asio::socket_base::receive_buffer_size(socket_buffer), ec);
     socket_.set_option(boost::asio::socket_base::send_buffer_size(socket_buffer), ec);
     socket_.non_blocking(true, ec);
+    int on = 1;  // receive runs of a sender's datagrams glued together (split again in drain); optional
+    ::setsockopt(socket_.native_handle(), SOL_UDP, UDP_GRO, &on, sizeof on);
     port_ = socket_.local_endpoint(ec).port();
     fd_ = socket_.native_handle();
     return {};
@@ -139,6 +155,7 @@ class udp_io : public std::enable_shared_from_this<udp_io> {
       mmsghdr msgs[batch_size];
       iovec iov[batch_size];
       sockaddr_storage addrs[batch_size];
+      gro_control ctl[batch_size];
       for (int i = 0; i < batch_size; ++i) {
         iov[i] = {buffers_[i].data(), buffers_[i].size()};
         std::memset(&msgs[i].msg_hdr, 0, sizeof(msghdr));
@@ -146,22 +163,35 @@ class udp_io : public std::enable_shared_from_this<udp_io> {
         msgs[i].msg_hdr.msg_iovlen = 1;
         msgs[i].msg_hdr.msg_name = &addrs[i];
         msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+        msgs[i].msg_hdr.msg_control = ctl[i].buf;
+        msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
       }
       int n = ::recvmmsg(fd_, msgs, batch_size, MSG_DONTWAIT, nullptr);
       if (n <= 0)
         break;
       for (int i = 0; i < n; ++i) {
-        if (backlog_->queued.load(std::memory_order_relaxed) + static_cast<std::int64_t>(batch.size()) >= max_backlog) {
-          backlog_->dropped.fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
-        // MSG_TRUNC means the datagram was larger than our buffer: keep the truncated size so the parser
-        // rejects it as oversize instead of reading a clipped line.
+        const auto* data = reinterpret_cast<const char*>(buffers_[i].data());
         std::size_t len = msgs[i].msg_len;
-        batch.push_back({from_sockaddr(addrs[i]),
-                         std::string(reinterpret_cast<const char*>(buffers_[i].data()), len)});
-        if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
-          batch.back().bytes.append(1, '\0');
+        // MSG_TRUNC means the datagram was larger than our buffer: keep the truncated size (plus one byte) so the
+        // parser rejects it as oversize instead of reading a clipped line.
+        bool truncated = msgs[i].msg_hdr.msg_flags & MSG_TRUNC;
+        // With UDP_GRO the kernel may hand over several datagrams of one sender glued together, each `segment`
+        // bytes long except a shorter last one.
+        std::size_t segment = gro_segment(msgs[i].msg_hdr);
+        if (segment == 0 || truncated)
+          segment = len;
+        auto from = from_sockaddr(addrs[i]);
+        for (std::size_t at = 0; at < len || (len == 0 && at == 0); at += segment) {
+          if (backlog_->queued.load(std::memory_order_relaxed) + static_cast<std::int64_t>(batch.size()) >= max_backlog) {
+            backlog_->dropped.fetch_add(1, std::memory_order_relaxed);
+          } else {
+            batch.push_back({from, std::string(data + at, std::min(segment, len - at))});
+            if (truncated)
+              batch.back().bytes.append(1, '\0');
+          }
+          if (segment == 0)
+            break;
+        }
       }
       if (n < batch_size || batch.size() >= 4 * batch_size)
         break;
@@ -171,6 +201,16 @@ class udp_io : public std::enable_shared_from_this<udp_io> {
       caf::anon_send(receiver_, datagram_atom::value, std::move(batch));
     }
     arm();
+  }
+
+  static std::size_t gro_segment(msghdr& h) {
+    for (auto* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c))
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+        int size = 0;
+        std::memcpy(&size, CMSG_DATA(c), sizeof size);
+        return size > 0 ? static_cast<std::size_t>(size) : 0;
+      }
+    return 0;
   }
 
   caf::actor receiver_;
@@ -190,6 +230,8 @@ struct udp_state {
   bool dual_stack = false;
   int fd = -1;
   std::uint64_t sent = 0, send_errors = 0;
+  std::uint64_t gso_sends = 0;  // messages that carried a run of several datagrams
+  std::size_t gso_refused = SIZE_MAX;  // datagrams this size or larger are sent one per message
   static inline const char* name = "mk.udp_socket";
 
   ~udp_state() {
@@ -212,31 +254,78 @@ struct udp_state {
       ++sent;
   }
 
+  // Many datagrams to one peer. Runs of equal-size datagrams (a shorter one may end a run) go out as one
+  // UDP GSO send (UDP_SEGMENT): the kernel cuts it into the same datagrams, but the stack is walked once per run
+  // instead of once per datagram. Several runs share one sendmmsg call. If the kernel refuses GSO for a size
+  // (no GSO support, or a path MTU below the datagram), that size and larger ones go out one by one from then on.
   void send_many(const endpoint& to, const std::vector<std::string>& all) {
     sockaddr_storage ss;
     socklen_t len;
     to_sockaddr(to, dual_stack, ss, len);
+    if (to.v6 && !dual_stack) {
+      send_errors += all.size();
+      return;
+    }
     std::size_t done = 0;
     while (done < all.size()) {
       mmsghdr msgs[batch_size];
-      iovec iov[batch_size];
+      std::size_t covers[batch_size];  // datagrams in each message
+      iovec iov[max_iov];
+      gso_control ctl[batch_size];
       unsigned n = 0;
-      for (; n < batch_size && done + n < all.size(); ++n) {
-        const auto& b = all[done + n];
-        iov[n] = {const_cast<char*>(b.data()), b.size()};
-        std::memset(&msgs[n].msg_hdr, 0, sizeof(msghdr));
-        msgs[n].msg_hdr.msg_iov = &iov[n];
-        msgs[n].msg_hdr.msg_iovlen = 1;
-        msgs[n].msg_hdr.msg_name = &ss;
-        msgs[n].msg_hdr.msg_namelen = len;
+      std::size_t used = 0;
+      for (std::size_t i = done; n < batch_size && i < all.size() && used < max_iov; ++n) {
+        const std::size_t seg = all[i].size();
+        const bool gso = seg < gso_refused;
+        std::size_t k = 0, bytes = 0;
+        while (i + k < all.size() && used + k < max_iov && k < gso_max_segments) {
+          const auto& d = all[i + k];
+          if (k > 0 && (!gso || d.size() > seg || bytes + d.size() > gso_max_bytes))
+            break;
+          iov[used + k] = {const_cast<char*>(d.data()), d.size()};
+          bytes += d.size();
+          ++k;
+          if (d.size() < seg)
+            break;  // a shorter datagram may only end a run
+        }
+        auto& h = msgs[n].msg_hdr;
+        std::memset(&h, 0, sizeof(msghdr));
+        h.msg_iov = &iov[used];
+        h.msg_iovlen = k;
+        h.msg_name = &ss;
+        h.msg_namelen = len;
+        if (k > 1) {
+          h.msg_control = ctl[n].buf;
+          h.msg_controllen = sizeof ctl[n].buf;
+          auto* c = CMSG_FIRSTHDR(&h);
+          c->cmsg_level = SOL_UDP;
+          c->cmsg_type = UDP_SEGMENT;
+          c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+          auto size16 = static_cast<std::uint16_t>(seg);
+          std::memcpy(CMSG_DATA(c), &size16, sizeof size16);
+        }
+        covers[n] = k;
+        used += k;
+        i += k;
       }
       int rc = ::sendmmsg(fd, msgs, n, 0);
-      if (rc <= 0) {
-        send_errors += all.size() - done;
-        return;
+      int err = rc < 0 ? errno : 0;
+      unsigned ok = rc > 0 ? static_cast<unsigned>(rc) : 0;
+      for (unsigned m = 0; m < ok; ++m) {
+        sent += covers[m];
+        gso_sends += covers[m] > 1;
+        done += covers[m];
       }
-      sent += static_cast<unsigned>(rc);
-      done += static_cast<unsigned>(rc);
+      if (ok == n)
+        continue;
+      if (ok > 0)  // a later message failed: sendmmsg reports it on the next call
+        continue;
+      if (covers[0] > 1 && (err == EINVAL || err == EIO || err == ENOPROTOOPT || err == EOPNOTSUPP)) {
+        gso_refused = std::min(gso_refused, all[done].size());  // send this run again, one by one
+        continue;
+      }
+      send_errors += all.size() - done;  // UDP is lossy anyway (e.g. a full buffer): retransmission covers it
+      return;
     }
   }
 };
@@ -250,7 +339,7 @@ caf::behavior udp_socket_actor(caf::stateful_actor<udp_state>* self, std::shared
     [self](send_batch_atom, const endpoint& to, const std::vector<std::string>& all) {
       self->state.send_many(to, all);
     },
-    [self](stats_atom) { return std::make_tuple(self->state.sent, self->state.send_errors); },
+    [self](stats_atom) { return std::make_tuple(self->state.sent, self->state.send_errors, self->state.gso_sends); },
   };
 }
 

@@ -2,7 +2,8 @@
 // The udp socket actor: owns one UDP socket and the Asio io_context thread that waits on it.
 // Received datagrams are drained in batches (recvmmsg) and sent to the `receiver` actor as
 // (datagram_atom, datagram_batch). Other actors send with (send_atom, endpoint, bytes) or
-// (send_batch_atom, endpoint, std::vector<std::string>).
+// (send_batch_atom, endpoint, std::vector<std::string>). A batch leaves as UDP GSO runs where the kernel allows
+// (see send_many). (stats_atom) -> (sent, send_errors, gso_sends) as std::uint64_t.
 
 #include <atomic>
 #include <cstdint>

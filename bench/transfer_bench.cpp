@@ -4,7 +4,9 @@
 // the same run (datagrams of the same size as a FILE line, blasted over loopback with no protocol) and the ratio.
 //
 //   transfer_bench [--n 1,16,64,256] [--size BYTES] [--total BYTES] [--modes plain,encrypted] [--json] [--timeline]
-// --timeline prints when each transfer ran (to stderr).
+//                  [--stealing] [--no-baseline]
+// --timeline prints when each transfer ran (to stderr). --stealing runs the nodes under CAF's work-stealing
+// scheduler instead of the work sharing the CLI node uses.
 // Each transfer is --size bytes (default 16 MiB) but at most --total/N (default 256 MiB), so big N stays short.
 
 #include <netinet/in.h>
@@ -35,6 +37,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
+#include "bench/scheduler_choice.hpp"
 #include "core/crypto/identity.hpp"
 
 namespace fs = std::filesystem;
@@ -50,6 +53,8 @@ struct options {
   std::vector<std::string> modes{"plain", "encrypted"};
   bool json = false;
   bool timeline = false;
+  bool baseline = true;   // --no-baseline: skip the raw UDP measurement (for profiling the transfers alone)
+  bool stealing = false;  // CAF's work-stealing scheduler instead of the node's work sharing
 };
 
 struct collector {
@@ -77,6 +82,8 @@ caf::actor subscribe(caf::actor_system& sys, const caf::actor& node, std::shared
       if (e.kind == mk::event_kind::encryption)
         c->encrypted = true;
       if (e.kind == mk::event_kind::transfer && ev_field(e, "direction") == "send") {
+        if (std::getenv("MK_BENCH_TRACE"))
+          std::fprintf(stderr, "TRACE send %s cwnd=%s srtt_us=%s rtx=%s\n", e.text.c_str(), ev_field(e, "cwnd").c_str(), ev_field(e, "srtt_us").c_str(), ev_field(e, "retransmits").c_str());
         auto s = ev_field(e, "state");
         if (s == "failed" || s == "cancelled")
           c->failures.push_back(e.text);  // the sender's own reason (the receiver only sees FILESTOP)
@@ -183,8 +190,7 @@ run_result run(const options& o, const std::string& mode, int n) {
     make_file(dir / "src" / fmt::format("t{}.bin", i), res.size, static_cast<std::uint64_t>(i) * 7919 + 1);
 
   caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", std::size_t{2});
-  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
+  configure_bench_scheduler(cfg, o.stealing);
   {
     caf::actor_system sys{cfg};
     Botan::AutoSeeded_RNG rng;
@@ -296,7 +302,8 @@ run_result run(const options& o, const std::string& mode, int n) {
   std::error_code ec;
   fs::remove_all(dir, ec);
   // PROTOCOL §1: a FILE line carries 1024 bytes in ~1.45 KB plain, ~1.97 KB as `C` (base64 twice).
-  res.baseline = raw_udp_goodput(encrypt ? 1970 : 1450, 1000ms);
+  if (o.baseline)
+    res.baseline = raw_udp_goodput(encrypt ? 1970 : 1450, 1000ms);
   res.ratio = res.baseline > 0 ? res.aggregate / res.baseline : 0;
   return res;
 }
@@ -336,12 +343,16 @@ int main(int argc, char** argv) {
       o.modes = split_list(next());
     } else if (a == "--timeline") {
       o.timeline = true;
+    } else if (a == "--no-baseline") {
+      o.baseline = false;
+    } else if (a == "--stealing") {
+      o.stealing = true;
     } else if (a == "--json") {
       o.json = true;
     } else {
       std::fprintf(stderr,
                    "usage: transfer_bench [--n 1,16,64,256] [--size BYTES] [--total BYTES] "
-                   "[--modes plain,encrypted] [--json] [--timeline]\n");
+                   "[--modes plain,encrypted] [--json] [--timeline] [--stealing] [--no-baseline]\n");
       return a == "-h" || a == "--help" ? 0 : 2;
     }
   }

@@ -6,7 +6,7 @@
 //      above idle, and the pipeline latency from the sender's source to the receiver's sink (excluding devices);
 //   4. a real call between a mokaccino node and an emulated original (legacy AUDIO, 400 packets/s each way,
 //      plaintext): process CPU above idle (the emulator's pre-encoded sending and its receiving included).
-// Usage: voice_bench [seconds per measurement, default 10]
+// Usage: voice_bench [seconds per measurement, default 10] [--stealing: CAF's work-stealing scheduler]
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -30,6 +30,7 @@
 #include "actors/audio_pipeline.hpp"
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
+#include "bench/scheduler_choice.hpp"
 #include "core/audio/opus_codec.hpp"
 #include "core/audio/signals.hpp"
 #include "core/audio/wav.hpp"
@@ -44,6 +45,7 @@ using steady = std::chrono::steady_clock;
 namespace {
 
 constexpr int rate = limits::audio_sample_rate;
+bool stealing = false;  // --stealing
 
 double thread_cpu_s() {
   timespec ts{};
@@ -201,8 +203,7 @@ void call_bench(double seconds) {
   for (auto u : {"alice", "bob"})
     (void)audio::write_wav_file(dir / (std::string{u} + "-in.wav"), audio::wav_audio{rate, input});
   caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", std::size_t{2});
-  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
+  configure_bench_scheduler(cfg, stealing);
   {
     caf::actor_system sys{cfg};
     auto alice = start(sys, "alice", dir);
@@ -301,8 +302,7 @@ void legacy_call_bench(double seconds) {
       lines.push_back(wire::serialize(wire::audio_msg{std::move(*enc->encode(std::span{input}.subspan(k * 120, 120)))}));
   }
   caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", std::size_t{2});
-  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
+  configure_bench_scheduler(cfg, stealing);
   {
     caf::actor_system sys{cfg};
     auto bob = start(sys, "bob", dir, false);  // plaintext, as the original by default
@@ -358,7 +358,13 @@ void legacy_call_bench(double seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const double seconds = argc > 1 ? std::max(1.0, std::atof(argv[1])) : 10.0;
+  double seconds = 10.0;  // voice_bench [seconds] [--stealing]
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view{argv[i]} == "--stealing")
+      stealing = true;
+    else
+      seconds = std::max(1.0, std::atof(argv[i]));
+  }
   for (auto p : {audio::profile::legacy, audio::profile::modern})
     codec_bench(p, seconds);
   pipeline_bench(false, seconds);

@@ -21,10 +21,9 @@
 
 namespace {
 
-// STACK-NOTES §2: at least two workers, and no polling spin of idle workers; never cfg.parse(argc, argv).
+// Work sharing, at least two workers (mokaccino::configure_scheduler); never cfg.parse(argc, argv).
 void configure(caf::actor_system_config& cfg, bool remote) {
-  cfg.set("scheduler.max-threads", std::max<std::size_t>(2, std::thread::hardware_concurrency()));
-  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
+  mokaccino::configure_scheduler(cfg);
   mokaccino::add_message_types(cfg);  // events and replies cross caf::io for --publish / attach
   if (remote)
     cfg.load<caf::io::middleman>();

@@ -158,7 +158,7 @@ int run(caf::actor_system& sys, const fs::path& dir) {
 int main() {
   caf::actor_system_config cfg;
   mokaccino::add_message_types(cfg);
-  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});  // wake up quickly (mokaccino's STACK-NOTES)
+  mokaccino::configure_scheduler(cfg);  // work sharing: workers wake at once for UDP traffic
   caf::actor_system sys{cfg};
 
   auto dir = fs::temp_directory_path() / ("embed_two_nodes-" + std::to_string(::getpid()));

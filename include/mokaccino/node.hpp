@@ -3,6 +3,7 @@
 //
 //   caf::actor_system_config cfg;
 //   mokaccino::add_message_types(cfg);              // before the system exists
+//   mokaccino::configure_scheduler(cfg);            // recommended: see below
 //   caf::actor_system sys{cfg};
 //   mokaccino::node_config nc;
 //   nc.username = "alice";
@@ -126,6 +127,13 @@ caf::expected<node> spawn_node(caf::actor_system& sys, const node_config& cfg);
 // Registers every type above (and node_actor) with CAF, so they can cross caf::io. Call it on the config of
 // every actor system that talks to a node remotely; it is harmless in-process.
 void add_message_types(caf::actor_system_config& cfg);
+
+// The scheduler settings a node runs best with: CAF's work-sharing policy (one queue that wakes an idle worker
+// at once) and at least two workers. Under the default work-stealing policy an actor made ready by the UDP
+// thread waits in a busy worker's queue while the other worker sleeps up to its 10 ms relaxed poll; a file
+// transfer then ran at about 70% of the rate it reaches with work sharing (see README, benchmarks).
+// Optional: a node works under any policy.
+void configure_scheduler(caf::actor_system_config& cfg);
 
 // -- remote control over CAF's middleman (the system must have loaded caf::io::middleman) ----------------------
 

@@ -25,8 +25,7 @@ namespace fs = std::filesystem;
 namespace {
 
 caf::actor_system_config& configure(caf::actor_system_config& cfg) {
-  cfg.set("scheduler.max-threads", std::size_t{2});
-  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
+  mo::configure_scheduler(cfg);
   mo::add_message_types(cfg);
   return cfg;
 }
@@ -308,4 +307,13 @@ TEST_CASE("embed: every public type crosses CAF serialization once add_message_t
   CHECK(ts[0].outgoing);
 
   CHECK(std::string{mo::to_string(mo::event_kind::prompt_closed)} == "prompt_closed");
+}
+
+TEST_CASE("embed: configure_scheduler selects work sharing with at least two workers") {
+  caf::actor_system_config cfg;
+  mo::configure_scheduler(cfg);
+  CHECK(caf::get_or(cfg, "scheduler.policy", caf::atom("stealing")) == caf::atom("sharing"));
+  CHECK(caf::get_or(cfg, "scheduler.max-threads", std::size_t{0}) >= 2);
+  caf::actor_system sys{cfg};
+  CHECK(sys.scheduler().num_workers() >= 2);
 }

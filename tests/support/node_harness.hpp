@@ -24,14 +24,15 @@
 #include "actors/node.hpp"
 #include "core/config/config.hpp"
 #include "core/crypto/identity.hpp"
+#include "mokaccino/node.hpp"
 
 namespace mk::test {
 
 using namespace std::chrono_literals;
 
+// The nodes under test run with the scheduler the CLI node uses.
 inline caf::actor_system_config& configure(caf::actor_system_config& cfg) {
-  cfg.set("scheduler.max-threads", std::size_t{2});
-  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
+  mokaccino::configure_scheduler(cfg);
   return cfg;
 }
 

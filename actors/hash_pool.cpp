@@ -1,0 +1,91 @@
+#include "actors/hash_pool.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <caf/all.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/transfer_service.hpp"
+#include "core/limits.hpp"
+
+namespace mk {
+
+hash_pool::hash_pool(std::size_t threads) {
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i)
+    threads_.emplace_back([this] { run(); });
+}
+
+hash_pool::~hash_pool() {
+  {
+    std::lock_guard g{mx_};
+    stopping_ = true;
+  }
+  stop_now_ = true;
+  cv_.notify_all();
+  for (auto& t : threads_)
+    t.join();
+  for (auto& j : queue_)
+    ::close(j.fd);
+}
+
+void hash_pool::submit(job j) {
+  j.hasher = std::make_shared<crypto::sha384_stream>();
+  {
+    std::lock_guard g{mx_};
+    queue_.push_back(std::move(j));
+  }
+  cv_.notify_one();
+}
+
+void hash_pool::run() {
+  std::vector<std::uint8_t> buf(limits::transfer_io_block);
+  for (;;) {
+    job j;
+    {
+      std::unique_lock g{mx_};
+      cv_.wait(g, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_)
+        return;
+      j = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    if (hash_slice(j, buf)) {
+      ::close(j.fd);
+      continue;
+    }
+    std::lock_guard g{mx_};  // its turn is over: to the back of the line
+    queue_.push_back(std::move(j));
+  }
+}
+
+bool hash_pool::hash_slice(job& j, std::vector<std::uint8_t>& buf) {
+  const std::uint64_t end = std::min(j.size, j.done + limits::hash_slice);
+  std::string error;
+  while (j.done < end) {
+    if (stop_now_.load(std::memory_order_relaxed) || j.cancelled->load(std::memory_order_relaxed))
+      return true;
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), end - j.done));
+    auto n = ::pread(j.fd, buf.data(), want, static_cast<off_t>(j.done));
+    if (n <= 0) {
+      error = "Cannot read " + j.path + ": " + (n < 0 ? std::strerror(errno) : "file shrank");
+      break;
+    }
+    j.hasher->update({buf.data(), static_cast<std::size_t>(n)});
+    j.done += static_cast<std::uint64_t>(n);
+  }
+  if (error.empty() && j.done < j.size)
+    return false;
+  auto to = caf::actor_cast<caf::actor>(j.reply_to);
+  if (!to || j.cancelled->load(std::memory_order_relaxed))
+    return true;
+  if (error.empty())
+    caf::anon_send(to, xfer_hash_atom::value, true, j.hasher->final_base64());
+  else
+    caf::anon_send(to, xfer_hash_atom::value, false, error);
+  return true;
+}
+
+}  // namespace mk
