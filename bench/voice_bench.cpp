@@ -7,6 +7,7 @@
 //   4. a real call between a mokaccino node and an emulated original (legacy AUDIO, 400 packets/s each way,
 //      plaintext): process CPU above idle (the emulator's pre-encoded sending and its receiving included).
 // Usage: voice_bench [seconds per measurement, default 10] [--stealing: CAF's work-stealing scheduler]
+//                    [--only codec|pipeline|call|legacy: one part, e.g. to profile it]
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -358,18 +359,28 @@ void legacy_call_bench(double seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  double seconds = 10.0;  // voice_bench [seconds] [--stealing]
+  double seconds = 10.0;  // voice_bench [seconds] [--stealing] [--only codec|pipeline|call|legacy]
+  std::string only;
   for (int i = 1; i < argc; ++i) {
-    if (std::string_view{argv[i]} == "--stealing")
+    std::string_view a{argv[i]};
+    if (a == "--stealing")
       stealing = true;
+    else if (a == "--only" && i + 1 < argc)
+      only = argv[++i];
     else
       seconds = std::max(1.0, std::atof(argv[i]));
   }
-  for (auto p : {audio::profile::legacy, audio::profile::modern})
-    codec_bench(p, seconds);
-  pipeline_bench(false, seconds);
-  pipeline_bench(true, seconds);
-  call_bench(seconds);
-  legacy_call_bench(seconds);
+  auto want = [&](const char* part) { return only.empty() || only == part; };
+  if (want("codec"))
+    for (auto p : {audio::profile::legacy, audio::profile::modern})
+      codec_bench(p, seconds);
+  if (want("pipeline")) {
+    pipeline_bench(false, seconds);
+    pipeline_bench(true, seconds);
+  }
+  if (want("call"))
+    call_bench(seconds);
+  if (want("legacy"))
+    legacy_call_bench(seconds);
   return 0;
 }
