@@ -76,8 +76,7 @@ struct sender_state {
       p.share->sending.fetch_add(1, std::memory_order_relaxed);
       counted = true;
     }
-    auto n = std::max<std::uint32_t>(1, p.share->sending.load(std::memory_order_relaxed));
-    sm->set_window_cap(limits::transfer_peer_window / n);
+    sm->set_window_cap(t::peer_window_share(p.share->sending.load(std::memory_order_relaxed)));
   }
 
   // -- preparing: open and hash -------------------------------------------------------------------------------

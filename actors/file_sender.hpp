@@ -19,8 +19,8 @@ struct node_context;
 class hash_pool;
 
 // The transfers sending to one peer share its link fairly: each sender counts itself in while it sends data and
-// sizes its window to limits::transfer_peer_window / count (so 256 transfers get equal rates, and together no
-// more in flight than one). Owned by the service and that peer's senders; the count is a hint for the next
+// sizes its window to transfer::peer_window_share(count) (so 256 transfers get equal rates, and together a bounded
+// amount in flight: 2 MiB, or 32 KiB each beyond 64 transfers). Owned by the service and that peer's senders; the count is a hint for the next
 // window, so a relaxed atomic is all it needs.
 struct peer_link_share {
   std::atomic<std::uint32_t> sending{0};

@@ -62,7 +62,8 @@ inline constexpr auto file_resend_after = 200ms;         // §10: sender resends
 inline constexpr auto file_accept_timeout = 11s;         // §10: "more than 10 whole seconds"
 inline constexpr auto transfer_stall_timeout = 30s;      // §10 FIX: no ACK progress (or no data) this long -> failed
 inline constexpr std::size_t transfer_max_window = 2u << 20;   // bytes in flight per transfer: bounds sender state
-inline constexpr std::size_t transfer_peer_window = 8u << 20;  // bytes in flight to one peer, split evenly among its transfers (fairness); at 2 MiB, 256 transfers got 8 KiB each and ACKs + tiny batches cost 40% of the rate
+inline constexpr std::size_t transfer_peer_window = 2u << 20;  // bytes in flight to one peer, split evenly among its transfers (fairness)...
+inline constexpr std::size_t transfer_min_share = 32u << 10;   // ...but never below this each: at 8 KiB (256 transfers), ACKs and tiny batches cost 40% of the rate
 inline constexpr std::size_t transfer_reorder_window = 2u << 20; // receiver stores at most this far above next (>= window)
 inline constexpr std::size_t transfer_max_ranges = 1024;  // receiver's out-of-order ranges: bounded whatever the peer sends
 inline constexpr std::size_t transfer_min_cwnd_chunks = 10; // extended peer: floor after a decrease (the original's fixed window: random loss must not starve a transfer)

@@ -100,6 +100,10 @@ duration congestion::pacing_interval(std::size_t bytes) const {
                                              static_cast<double>(cwnd_)));
 }
 
+std::size_t peer_window_share(std::uint32_t senders) {
+  return std::max(limits::transfer_peer_window / std::max<std::uint32_t>(1, senders), limits::transfer_min_share);
+}
+
 void congestion::clamp() {
   cwnd_exact_ = std::clamp(cwnd_exact_, static_cast<double>(cfg_.min_cwnd), static_cast<double>(cap_));
   cwnd_ = static_cast<std::size_t>(cwnd_exact_);

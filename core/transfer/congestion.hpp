@@ -86,4 +86,9 @@ class congestion {
   std::optional<time_point> recovery_start_;  // data sent at or before this belongs to the last loss event
 };
 
+// The window cap of one of `senders` transfers to the same peer: an even split of limits::transfer_peer_window,
+// at least limits::transfer_min_share. The split keeps a few transfers fair (their delay-based windows alone
+// drift apart: at 512 KiB caps 16 transfers finished 3 s to 11 s apart); the floor keeps hundreds efficient.
+std::size_t peer_window_share(std::uint32_t senders);
+
 }  // namespace mk::transfer

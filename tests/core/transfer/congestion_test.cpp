@@ -142,3 +142,14 @@ TEST_CASE("a fair-share cap bounds the window, shrinks it at once and lets it gr
   round_trip(cc, 1ms, t0);
   CHECK(cc.cwnd() > before);
 }
+
+TEST_CASE("peer window share: an even split of the peer budget, never below the per-transfer floor") {
+  CHECK(peer_window_share(0) == mk::limits::transfer_peer_window);  // the first sender before it counted itself
+  CHECK(peer_window_share(1) == mk::limits::transfer_peer_window);
+  CHECK(peer_window_share(16) == mk::limits::transfer_peer_window / 16);
+  CHECK(peer_window_share(256) == mk::limits::transfer_min_share);
+  for (std::uint32_t n = 1; n < 1000; ++n) {
+    CHECK(peer_window_share(n) >= mk::limits::transfer_min_share);
+    CHECK(peer_window_share(n) <= peer_window_share(n - 1));  // more senders never widen it
+  }
+}
