@@ -75,7 +75,15 @@ std::optional<endpoint> endpoint::parse(std::string_view text) {
 std::string endpoint::to_string() const {
   char buf[INET6_ADDRSTRLEN] = {};
   inet_ntop(v6 ? AF_INET6 : AF_INET, address.data(), buf, sizeof buf);
-  return v6 ? "[" + std::string{buf} + "]:" + std::to_string(port) : std::string{buf} + ":" + std::to_string(port);
+  std::string out;  // built by appending: "[" + std::string trips GCC 12's -Wrestrict (a false positive)
+  if (v6)
+    out += '[';
+  out += buf;
+  if (v6)
+    out += ']';
+  out += ':';
+  out += std::to_string(port);
+  return out;
 }
 
 }  // namespace mk

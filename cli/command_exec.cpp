@@ -167,7 +167,9 @@ void help(terminal_state& st, const args_t& a) {
     auto name = std::string{spec.name};
     if (!wanted.empty() && name != wanted && name.substr(0, name.find(' ')) != wanted)
       continue;
-    text += (text.empty() ? "" : "\n") + fmt::format("{:<34} {}", spec.usage(), spec.help);
+    if (!text.empty())
+      text += '\n';
+    text += fmt::format("{:<34} {}", spec.usage(), spec.help);
   }
   if (text.empty())
     return st.out().print(tag::error, "No command \"" + wanted + "\" (type help for the list)");

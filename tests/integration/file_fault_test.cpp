@@ -1,6 +1,7 @@
 // File transfers through the fault-injecting relay (issue "File transfers", reliability tests): loss, duplication,
 // reordering, corruption inside a valid-looking FILE, hostile names, many transfers at once.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "core/wire/base64.hpp"
 #include "support/fault_relay.hpp"
@@ -99,7 +100,7 @@ TEST_CASE("files: 100 simultaneous transfers of mixed sizes all arrive byte-iden
   for (int i = 0; i < 100; ++i) {
     std::uint64_t size = i == 0 ? 0 : i == 1 ? 8u << 20 : i % 10 == 0 ? (2u << 20) + gen() % (1u << 20) : gen() % 300000;
     total += size;
-    files.push_back(make_file(t.out_dir / ("f" + std::to_string(i) + ".bin"), size, 1000 + static_cast<unsigned>(i)));
+    files.push_back(make_file(t.out_dir / fmt::format("f{}.bin", i), size, 1000 + static_cast<unsigned>(i)));
   }
   MESSAGE("100 transfers, " << total / (1 << 20) << " MiB in total");
   for (auto& f : files) {

@@ -1,5 +1,6 @@
 // Bad input never crashes a node: malformed datagrams are dropped and counted; forged handshakes are refused.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <random>
 
@@ -76,7 +77,7 @@ TEST_CASE("a flood of CONNECTs is bounded by the half-open limit") {
   std::vector<std::unique_ptr<raw_peer>> peers;
   for (std::size_t i = 0; i < limits::max_half_open + 20; ++i) {
     peers.push_back(std::make_unique<raw_peer>());
-    w::connect_msg c{"u" + std::to_string(i), crypto::make_nonce(rng), id.public_key().base64(), {}};
+    w::connect_msg c{fmt::format("u{}", i), crypto::make_nonce(rng), id.public_key().base64(), {}};
     c.signature = id.sign(w::signed_text(c), rng);
     peers.back()->send_line(bob.port(), w::serialize(c));
   }

@@ -24,7 +24,9 @@ void put16(std::vector<std::uint8_t>& b, std::uint16_t v) {
 void put32(std::vector<std::uint8_t>& b, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
 }
-void tag(std::vector<std::uint8_t>& b, const char* t) { b.insert(b.end(), t, t + 4); }
+void tag(std::vector<std::uint8_t>& b, const char* t) {
+  for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::uint8_t>(t[i]));  // (insert: GCC 12 false warning)
+}
 
 // A hand-built WAV: format code, channels, bits, an optional extra chunk before "data".
 std::vector<std::uint8_t> make_wav(std::uint16_t format, std::uint16_t channels, std::uint16_t bits,

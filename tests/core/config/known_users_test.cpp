@@ -1,6 +1,7 @@
 // PROTOCOL §3: known_users.toml, the TOFU pinning store, in the original's format.
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <string>
@@ -108,7 +109,7 @@ TEST_CASE("known_users: awkward names and keys round-trip") {
   };
   std::size_t i = 0;
   for (const auto& n : names)
-    REQUIRE_MESSAGE(k.pin(n, "K" + std::to_string(i++)), n);
+    REQUIRE_MESSAGE(k.pin(n, fmt::format("K{}", i++)), n);
   CHECK(k.set("quote in key", "a'b\"c\\d"));
   CHECK(k.set("ctrl in key", "a\x01z"));
 
