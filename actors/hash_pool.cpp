@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -49,14 +50,19 @@ void hash_pool::run() {
       cv_.wait(g, [this] { return stopping_ || !queue_.empty(); });
       if (stopping_)
         return;
-      j = std::move(queue_.front());
-      queue_.pop_front();
+      // Least attained service: the file hashed least so far goes next (the first queued among equals). A
+      // file queued later catches up with the earlier ones, so equal files sent together finish together even
+      // if their commands arrived over a while, and a small file is done after a few turns.
+      auto next = std::min_element(queue_.begin(), queue_.end(),
+                                   [](const job& a, const job& b) { return a.done < b.done; });
+      j = std::move(*next);
+      queue_.erase(next);
     }
     if (hash_slice(j, buf)) {
       ::close(j.fd);
       continue;
     }
-    std::lock_guard g{mx_};  // its turn is over: to the back of the line
+    std::lock_guard g{mx_};  // its turn is over: to the back of the line (behind equals)
     queue_.push_back(std::move(j));
   }
 }

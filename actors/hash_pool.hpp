@@ -2,8 +2,9 @@
 // The files a node is about to send are hashed (SHA-384, PROTOCOL §10: the hash names the transfer in FILEINIT)
 // by a few threads of their own, never on the scheduler's workers: reading hundreds of big files there held up
 // every other actor for seconds. The threads take turns over the waiting files, limits::hash_slice bytes at a
-// time (processor sharing): a small file sent after a huge one is ready soon instead of waiting for the huge one,
-// and files of equal size sent together are offered together, so they share the link from the start.
+// time, always on the file hashed least so far (least attained service): a small file sent after a huge one is
+// ready soon instead of waiting for the huge one, and files of equal size sent together are offered together,
+// even when their commands arrive over tens of milliseconds, so they share the link from the start.
 // (One thread per file did the same with hundreds of threads; first-come-first-served staggered the starts.)
 
 #include <atomic>

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -125,4 +126,22 @@ TEST_CASE_FIXTURE(pool_fixture, "hash pool: a cancelled job is never answered; a
   bool more = false;
   self->receive([&](xfer_hash_atom, bool, const std::string&) { more = true; }, caf::after(300ms) >> [] {});
   CHECK_FALSE(more);
+}
+
+TEST_CASE_FIXTURE(pool_fixture, "hash pool: a file queued later catches up, so equal files sent together finish together") {
+  auto a = make_file(d.path, "a", 64u << 20, 1);
+  auto b = make_file(d.path, "b", 64u << 20, 2);
+  hash_pool pool{1};
+  pool.submit(job_for(a, self->address()));
+  std::this_thread::sleep_for(80ms);  // a head start for a (about 35 MiB hashed, unless the thread was starved)
+  pool.submit(job_for(b, self->address()));
+  std::vector<std::chrono::steady_clock::time_point> at;
+  for (int i = 0; i < 2; ++i)
+    self->receive([&](xfer_hash_atom, bool ok, const std::string&) {
+      CHECK(ok);
+      at.push_back(std::chrono::steady_clock::now());
+    }, caf::after(30s) >> [] { FAIL("no answer from the hash pool"); });
+  // Least attained service: b is hashed alone until it has caught up, then they alternate 64 KiB turns, so the
+  // two finish a turn apart. Taking turns in arrival order instead, a would keep its whole head start.
+  CHECK(at[1] - at[0] < 40ms);
 }
