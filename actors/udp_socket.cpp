@@ -276,7 +276,7 @@ struct udp_state {
       std::size_t used = 0;
       for (std::size_t i = done; n < batch_size && i < all.size() && used < max_iov; ++n) {
         const std::size_t seg = all[i].size();
-        const bool gso = seg < gso_refused;
+        const bool gso = seg > 0 && seg < gso_refused;
         std::size_t k = 0, bytes = 0;
         while (i + k < all.size() && used + k < max_iov && k < gso_max_segments) {
           const auto& d = all[i + k];
