@@ -33,7 +33,7 @@ hash_pool::~hash_pool() {
 }
 
 void hash_pool::submit(job j) {
-  j.hasher = std::make_shared<crypto::sha384_stream>();
+  j.hasher = std::make_unique<crypto::sha384_stream>();
   {
     std::lock_guard g{mx_};
     queue_.push_back(std::move(j));

@@ -32,7 +32,7 @@ class hash_pool {
     std::shared_ptr<std::atomic<bool>> cancelled;  // set by the sender when it no longer needs the hash
     caf::actor_addr reply_to;  // gets (xfer_hash_atom, bool ok, std::string hash or error) if still alive
     // progress, kept between turns
-    std::shared_ptr<crypto::sha384_stream> hasher;
+    std::unique_ptr<crypto::sha384_stream> hasher;
     std::uint64_t done = 0;
   };
 

@@ -316,9 +316,7 @@ struct udp_state {
         gso_sends += covers[m] > 1;
         done += covers[m];
       }
-      if (ok == n)
-        continue;
-      if (ok > 0)  // a later message failed: sendmmsg reports it on the next call
+      if (ok > 0)  // all sent, or a later message failed: sendmmsg reports that on the next call
         continue;
       if (covers[0] > 1 && (err == EINVAL || err == EIO || err == ENOPROTOOPT || err == EOPNOTSUPP)) {
         gso_refused = std::min(gso_refused, all[done].size());  // send this run again, one by one

@@ -271,17 +271,18 @@ run_result run(const options& o, const std::string& mode, int n) {
         res.error = fmt::format("{} of {} done; {}{}", rates.size(), n, cb->failures.empty() ? "timeout" : cb->failures[0],
                                 sender_failure);
       }
+      // When a transfer began (its offer), from its end and average rate.
+      auto start_of = [&](const std::string& name) {
+        auto rate = cb->done_rate[name];
+        return cb->done_at[name] - std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(
+                                       rate > 0 ? static_cast<double>(res.size) / rate : 0));
+      };
       if (!rates.empty()) {
         auto jain_of = [](const std::vector<double>& v) {
           double s = std::accumulate(v.begin(), v.end(), 0.0), s2 = 0;
           for (auto r : v)
             s2 += r * r;
           return s2 > 0 ? s * s / (static_cast<double>(v.size()) * s2) : 0.0;
-        };
-        auto start_of = [&](const std::string& name) {
-          auto rate = cb->done_rate[name];
-          return cb->done_at[name] - std::chrono::duration_cast<steady::duration>(
-                                         std::chrono::duration<double>(rate > 0 ? static_cast<double>(res.size) / rate : 0));
         };
         auto last_start = t0;
         for (auto& [name, rate] : cb->done_rate)
@@ -316,7 +317,7 @@ run_result run(const options& o, const std::string& mode, int n) {
       if (o.timeline)  // when each transfer ran, in seconds after the first `file send`
         for (auto& [name, rate] : cb->done_rate) {
           double end = std::chrono::duration<double>(cb->done_at[name] - t0).count();
-          double start = rate > 0 ? end - static_cast<double>(res.size) / rate : end;
+          double start = std::chrono::duration<double>(start_of(name) - t0).count();
           std::fprintf(stderr, "  %s %s: %.3f .. %.3f s, %.2f MB/s\n", mode.c_str(), name.c_str(), start, end, rate / 1e6);
         }
     }
