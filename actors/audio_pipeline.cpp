@@ -93,6 +93,22 @@ int audio_pipeline::play_frame_samples() const noexcept {
   return limits::legacy_frame_samples;
 }
 
+void audio_pipeline::count_rejected(std::uint64_t n) noexcept {
+  stats_.packets_received += n;
+  stats_.packets_rejected += n;
+}
+
+// How far playback may stray from its timeline to share a wake-up with capture. Only while frames flow: during a
+// start or refill the jitter buffer must be asked every 2.5 ms (an early silence frame would delay the start).
+// The sink's timeline (played_) is unchanged by this; only the moment a frame is handed to it moves.
+audio_pipeline::clock::duration audio_pipeline::play_slack() const noexcept {
+  const bool flowing =
+    (rx_ == rx_kind::modern && modern_rx_->playing()) || (rx_ == rx_kind::legacy && !legacy_refilling_);
+  if (!flowing || src_->device_paced())
+    return clock::duration::zero();
+  return microseconds{static_cast<std::int64_t>(frame_.size()) * 1'000'000 / rate / 2};
+}
+
 void audio_pipeline::tick(clock::time_point now, std::vector<std::string>& out) {
   const auto due = due_samples(now);
   const auto max_lag = static_cast<std::int64_t>(duration_cast<microseconds>(limits::audio_max_catch_up).count()) *
@@ -125,15 +141,18 @@ void audio_pipeline::tick(clock::time_point now, std::vector<std::string>& out) 
     snk_->write(zeros);
     played_ += skip;
   }
-  while (played_ <= due)
+  while (played_ <= due_samples(now + play_slack()))
     play_frame(now);
 }
 
 audio_pipeline::clock::time_point audio_pipeline::next_wake(clock::time_point now) const {
   auto at = [this](std::int64_t sample) { return t0_ + microseconds{sample * 1'000'000 / rate}; };
-  auto capture = at(captured_ + static_cast<std::int64_t>(frame_.size()));
-  auto play = at(played_);
-  auto next = std::min(capture, play);
+  const auto capture = at(captured_ + static_cast<std::int64_t>(frame_.size()));
+  const auto play = at(played_);
+  const auto slack = play_slack();
+  // The capture tick serves the next playback frame too if it falls within its slack.
+  const bool shared = capture >= play - slack && capture <= play + slack;
+  const auto next = shared ? capture : std::min(capture, play);
   return std::max(next, now + limits::audio_tick_floor);
 }
 

@@ -48,9 +48,14 @@ class audio_pipeline {
   void on_audio(std::span<const std::uint8_t> packet, clock::time_point now);
   void on_voice(std::uint32_t seq, std::uint32_t ts, std::span<const std::uint8_t> packet, clock::time_point now);
 
+  // Packets received but dropped before reaching the pipeline (a full inbox): counted as received and rejected.
+  void count_rejected(std::uint64_t n) noexcept;
+
   // Captures and plays everything due at `now`; appends the protocol lines to send to `out`.
   void tick(clock::time_point now, std::vector<std::string>& out);
-  // When tick() has work next (never earlier than limits::audio_tick_floor after `now`).
+  // When tick() has work next (never earlier than limits::audio_tick_floor after `now`). While playout is steady,
+  // a playback frame is written at the capture tick nearest its due time (at most half a capture frame early or
+  // late), so a call wakes once per frame instead of once for capture and once for playback at another phase.
   clock::time_point next_wake(clock::time_point now) const;
 
   // Finishes the sink (a WAV output gets its header). Idempotent.
@@ -74,6 +79,7 @@ class audio_pipeline {
   void play_frame(clock::time_point now);
   std::vector<std::int16_t> legacy_frame();
   int play_frame_samples() const noexcept;
+  clock::duration play_slack() const noexcept;
   std::int64_t due_samples(clock::time_point now) const noexcept;
 
   std::unique_ptr<audio_io::source> src_;

@@ -7,6 +7,7 @@
 
 #include "actors/audio_io.hpp"
 #include "actors/audio_pipeline.hpp"
+#include "actors/call_media.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
 #include "core/limits.hpp"
@@ -49,11 +50,17 @@ struct audio_state {
   // the call (one at a time, §9)
   std::string partner;
   caf::actor partner_session;
-  std::optional<audio_pipeline> call;
-  std::uint64_t generation = 0;  // stale timer ticks of an ended call are ignored
+  std::shared_ptr<call_media> call;  // runs the pipeline on its own thread (call_media.hpp)
+
+  // An actor system shutting down destroys us without a down message: the media thread must not outlive us.
+  ~audio_state() {
+    if (call) {
+      ctx->calls->clear();
+      call->stop();
+    }
+  }
 
   std::set<std::string, std::less<>> prompting;  // incoming requests waiting for the user's answer
-  std::vector<std::string> lines;                // reused output buffer of the pipeline
 
   // -- helpers ------------------------------------------------------------------------------------------------
 
@@ -90,30 +97,14 @@ struct audio_state {
       send_stop(session);
       return emit("failed", user, "Call with " + user + " failed: " + p.error().message);
     }
-    call.emplace(std::move(*p));
+    const auto text = "Call with " + user + " started (" + p->describe() + ")";
+    const auto t0 = std::to_string(steady_us(p->t0()));
+    call = std::make_shared<call_media>(std::move(*p), session);
+    ctx->calls->set(user, call);
     partner = user;
     partner_session = std::move(session);
-    ++generation;
-    emit("started", user, "Call with " + user + " started (" + call->describe() + ")",
-         {{"profile", modern ? "modern" : "legacy"},
-          {"capture_t0_us", std::to_string(steady_us(call->t0()))},
-          {"playback_t0_us", std::to_string(steady_us(call->t0()))}});
-    schedule();
-  }
-
-  void schedule() {
-    auto now = steady::now();
-    self->delayed_send(self, call->next_wake(now) - now, tick_atom::value, generation);
-  }
-
-  void on_tick(std::uint64_t gen) {
-    if (gen != generation || !call)
-      return;
-    lines.clear();
-    call->tick(steady::now(), lines);
-    for (auto& l : lines)
-      send_line(partner_session, std::move(l));
-    schedule();
+    emit("started", user, text,
+         {{"profile", modern ? "modern" : "legacy"}, {"capture_t0_us", t0}, {"playback_t0_us", t0}});
   }
 
   void end_call(const std::string& text, bool send_audio_stop) {
@@ -121,10 +112,12 @@ struct audio_state {
       return;
     if (send_audio_stop)
       send_stop(partner_session);
-    auto done = call->finish();
-    auto& s = call->stats();
-    auto j = call->jitter();
-    auto l = call->legacy();
+    ctx->calls->clear();
+    auto& pipeline = call->stop();
+    auto done = pipeline.finish();
+    auto& s = pipeline.stats();
+    auto j = pipeline.jitter();
+    auto l = pipeline.legacy();
     auto ms = [](std::chrono::microseconds d) { return std::to_string(d.count() / 1000.0); };
     fields_t f{{"sent", std::to_string(s.packets_sent)},
                {"suppressed", std::to_string(s.frames_suppressed)},
@@ -142,10 +135,9 @@ struct audio_state {
                {"target_delay_ms", ms(j.target_delay)},
                {"skipped_samples", std::to_string(s.skipped_samples)}};
     auto peer = partner;
-    call.reset();
     partner.clear();
     partner_session = caf::actor{};
-    ++generation;
+    call.reset();  // after the last use of its pipeline's stats
     emit("ended", peer, text, std::move(f));
     if (!done)
       emit("failed", peer, "Audio output: " + done.error().message);
@@ -230,11 +222,13 @@ struct audio_state {
             emit("refused", user, user + " refused the call");
           }
         } else if constexpr (std::is_same_v<T, w::audio_msg>) {
+          // The session normally hands these to call_media itself (call_router); these were queued before the
+          // call's router entry existed.
           if (from_partner)  // §9: AUDIO only from the partner
-            call->on_audio(msg.packet, steady::now());
+            call->deliver(msg);
         } else if constexpr (std::is_same_v<T, w::voice_msg>) {
           if (from_partner)
-            call->on_voice(msg.seq, msg.timestamp, msg.packet, steady::now());
+            call->deliver(msg);
         }
       },
       m);
@@ -330,7 +324,6 @@ caf::behavior audio_actor(caf::stateful_actor<audio_state>* self, std::shared_pt
       self->state.on_peer_msg(user, session, modern, m);
     },
     [self](peer_gone_atom, const std::string& user) { self->state.on_peer_gone(user); },
-    [self](tick_atom, std::uint64_t gen) { self->state.on_tick(gen); },
     [self](voice_start_atom, const std::string& user) { return self->state.voice_start(user); },
     [self](voice_stop_atom) { return self->state.voice_stop(); },
     [](voice_devices_atom) { return reply_ok(audio_io::list_devices()); },

@@ -8,6 +8,7 @@
 
 #include "actors/known_users.hpp"
 #include "actors/audio_service.hpp"
+#include "actors/call_media.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
 #include "actors/peer_session.hpp"
@@ -686,7 +687,9 @@ mk::result<node_handle> spawn_node(caf::actor_system& sys, node_options opts) {
   // The context is complete before the node starts: every reader sees it through the start message.
   ctx->node = node;
   ctx->socket = sock->actor;
+  ctx->sender = sock->sender;
   ctx->transfers = spawn_transfer_service(sys, ctx);  // file transfers (§10); quits with the node
+  ctx->calls = std::make_shared<call_router>();
   ctx->audio = spawn_audio_service(sys, ctx);  // voice calls (§9); quits with the node
   caf::anon_send(node, start_atom::value, sock->port);
   return node_handle{node, sock->port};

@@ -15,6 +15,9 @@
 
 namespace mk {
 
+class call_router;  // actors/call_media.hpp
+class udp_sender;   // actors/udp_socket.hpp
+
 struct node_counters {
   std::atomic<std::uint64_t> datagrams_in{0}, datagrams_out{0};
   std::atomic<std::uint64_t> malformed{0}, unknown_source{0}, rejected{0}, auth_failures{0}, half_open_limit{0};
@@ -29,10 +32,12 @@ struct node_context {
   std::filesystem::path download_dir;
   bool debug = false;
   caf::actor socket;        // udp socket actor
+  std::shared_ptr<udp_sender> sender;  // sends on the socket from any thread (sessions send directly)
   caf::actor known_users;   // known-users actor
   caf::actor node;          // the node (directory) actor
   caf::actor transfers;     // file-transfer service (FILE*), may be invalid
   caf::actor audio;         // audio service (AUDIO*, VOICE), may be invalid
+  std::shared_ptr<call_router> calls;  // the current call's media: sessions hand it AUDIO/VOICE (set at start)
   std::shared_ptr<node_counters> counters = std::make_shared<node_counters>();
 };
 

@@ -6,7 +6,9 @@
 #include <botan/auto_rng.h>
 #include <caf/all.hpp>
 
+#include "actors/call_media.hpp"
 #include "actors/messages.hpp"
+#include "actors/udp_socket.hpp"
 #include "core/crypto/public_key.hpp"
 #include "core/crypto/random.hpp"
 #include "core/limits.hpp"
@@ -82,7 +84,7 @@ struct session_state {
       emit(event_kind::debug, "sent: " + line.substr(0, 40));
     ++sent;
     ctx->counters->datagrams_out.fetch_add(1, std::memory_order_relaxed);
-    self->send(ctx->socket, send_atom::value, opts.peer, w::into_datagram(std::move(line)));
+    ctx->sender->send(opts.peer, w::into_datagram(std::move(line)));
   }
 
   // Every line except the few that are always plaintext (§11) is wrapped while encrypting. While the CRYPT
@@ -118,7 +120,7 @@ struct session_state {
       out.push_back(w::into_datagram(seal ? crypt->seal(l, rng) : std::move(l)));
     sent += out.size();
     ctx->counters->datagrams_out.fetch_add(out.size(), std::memory_order_relaxed);
-    self->send(ctx->socket, send_batch_atom::value, opts.peer, std::move(out));
+    ctx->sender->send(opts.peer, out);
   }
 
   void flush_held() {
@@ -430,7 +432,9 @@ struct session_state {
         } else if constexpr (std::is_same_v<T, w::audio_start_msg> || std::is_same_v<T, w::audio_accept_msg> ||
                              std::is_same_v<T, w::audio_stop_msg> || std::is_same_v<T, w::audio_msg> ||
                              std::is_same_v<T, w::voice_msg>) {
-          forward_service(ctx->audio, m);
+          // The partner's media goes straight to the call's media thread; the rest to the audio service.
+          if (!ctx->calls || !ctx->calls->deliver(user, m))
+            forward_service(ctx->audio, m);
         } else if constexpr (std::is_same_v<T, w::connect_msg> || std::is_same_v<T, w::handshake_msg> ||
                              std::is_same_v<T, w::connected_msg>) {
           // handled before dispatch

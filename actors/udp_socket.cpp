@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -227,117 +228,137 @@ class udp_io : public std::enable_shared_from_this<udp_io> {
 
 struct udp_state {
   std::shared_ptr<udp_io> io;
-  bool dual_stack = false;
-  int fd = -1;
-  std::uint64_t sent = 0, send_errors = 0;
-  std::uint64_t gso_sends = 0;  // messages that carried a run of several datagrams
-  std::size_t gso_refused = SIZE_MAX;  // datagrams this size or larger are sent one per message
+  std::shared_ptr<udp_sender> sender;
   static inline const char* name = "mk.udp_socket";
 
   ~udp_state() {
     if (io)
       io->stop();
   }
-
-  void send_one(const endpoint& to, const std::string& bytes) {
-    sockaddr_storage ss;
-    socklen_t len;
-    to_sockaddr(to, dual_stack, ss, len);
-    if (to.v6 && !dual_stack) {
-      ++send_errors;
-      return;
-    }
-    auto rc = ::sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
-    if (rc < 0)
-      ++send_errors;  // UDP is lossy anyway: the protocol's retransmission covers a full buffer
-    else
-      ++sent;
-  }
-
-  // Many datagrams to one peer. Runs of equal-size datagrams (a shorter one may end a run) go out as one
-  // UDP GSO send (UDP_SEGMENT): the kernel cuts it into the same datagrams, but the stack is walked once per run
-  // instead of once per datagram. Several runs share one sendmmsg call. If the kernel refuses GSO for a size
-  // (no GSO support, or a path MTU below the datagram), that size and larger ones go out one by one from then on.
-  void send_many(const endpoint& to, const std::vector<std::string>& all) {
-    sockaddr_storage ss;
-    socklen_t len;
-    to_sockaddr(to, dual_stack, ss, len);
-    if (to.v6 && !dual_stack) {
-      send_errors += all.size();
-      return;
-    }
-    std::size_t done = 0;
-    while (done < all.size()) {
-      mmsghdr msgs[batch_size];
-      std::size_t covers[batch_size];  // datagrams in each message
-      iovec iov[max_iov];
-      gso_control ctl[batch_size];
-      unsigned n = 0;
-      std::size_t used = 0;
-      for (std::size_t i = done; n < batch_size && i < all.size() && used < max_iov; ++n) {
-        const std::size_t seg = all[i].size();
-        const bool gso = seg > 0 && seg < gso_refused;
-        std::size_t k = 0, bytes = 0;
-        while (i + k < all.size() && used + k < max_iov && k < gso_max_segments) {
-          const auto& d = all[i + k];
-          if (k > 0 && (!gso || d.size() > seg || bytes + d.size() > gso_max_bytes))
-            break;
-          iov[used + k] = {const_cast<char*>(d.data()), d.size()};
-          bytes += d.size();
-          ++k;
-          if (d.size() < seg)
-            break;  // a shorter datagram may only end a run
-        }
-        auto& h = msgs[n].msg_hdr;
-        std::memset(&h, 0, sizeof(msghdr));
-        h.msg_iov = &iov[used];
-        h.msg_iovlen = k;
-        h.msg_name = &ss;
-        h.msg_namelen = len;
-        if (k > 1) {
-          h.msg_control = ctl[n].buf;
-          h.msg_controllen = sizeof ctl[n].buf;
-          auto* c = CMSG_FIRSTHDR(&h);
-          c->cmsg_level = SOL_UDP;
-          c->cmsg_type = UDP_SEGMENT;
-          c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
-          auto size16 = static_cast<std::uint16_t>(seg);
-          std::memcpy(CMSG_DATA(c), &size16, sizeof size16);
-        }
-        covers[n] = k;
-        used += k;
-        i += k;
-      }
-      int rc = ::sendmmsg(fd, msgs, n, 0);
-      int err = rc < 0 ? errno : 0;
-      unsigned ok = rc > 0 ? static_cast<unsigned>(rc) : 0;
-      for (unsigned m = 0; m < ok; ++m) {
-        sent += covers[m];
-        gso_sends += covers[m] > 1;
-        done += covers[m];
-      }
-      if (ok > 0)  // all sent, or a later message failed: sendmmsg reports that on the next call
-        continue;
-      if (covers[0] > 1 && (err == EINVAL || err == EIO || err == ENOPROTOOPT || err == EOPNOTSUPP)) {
-        gso_refused = std::min(gso_refused, all[done].size());  // send this run again, one by one
-        continue;
-      }
-      send_errors += all.size() - done;  // UDP is lossy anyway (e.g. a full buffer): retransmission covers it
-      return;
-    }
-  }
 };
 
-caf::behavior udp_socket_actor(caf::stateful_actor<udp_state>* self, std::shared_ptr<udp_io> io) {
-  self->state.io = io;
-  self->state.dual_stack = io->dual_stack();
-  self->state.fd = io->fd();
+}  // namespace
+
+udp_sender::udp_sender(int fd, bool dual_stack) : fd_(::dup(fd)), dual_stack_(dual_stack) {}
+
+udp_sender::~udp_sender() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+udp_sender::counters udp_sender::stats() const noexcept {
+  return {sent_.load(std::memory_order_relaxed), send_errors_.load(std::memory_order_relaxed),
+          gso_sends_.load(std::memory_order_relaxed)};
+}
+
+void udp_sender::send(const endpoint& to, const std::string& bytes) noexcept {
+  sockaddr_storage ss;
+  socklen_t len;
+  to_sockaddr(to, dual_stack_, ss, len);
+  if (to.v6 && !dual_stack_) {
+    send_errors_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  auto rc = ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
+  // UDP is lossy anyway: the protocol's retransmission covers a full buffer
+  (rc < 0 ? send_errors_ : sent_).fetch_add(1, std::memory_order_relaxed);
+}
+
+// Runs of equal-size datagrams (a shorter one may end a run) go out as one UDP GSO send (UDP_SEGMENT): the kernel
+// cuts it into the same datagrams, but the stack is walked once per run instead of once per datagram. Several runs
+// share one sendmmsg call. If the kernel refuses GSO for a size (no GSO support, or a path MTU below the
+// datagram), that size and larger ones go out one by one from then on.
+void udp_sender::send(const endpoint& to, const std::vector<std::string>& all) noexcept {
+  sockaddr_storage ss;
+  socklen_t len;
+  to_sockaddr(to, dual_stack_, ss, len);
+  if (to.v6 && !dual_stack_) {
+    send_errors_.fetch_add(all.size(), std::memory_order_relaxed);
+    return;
+  }
+  std::size_t done = 0;
+  while (done < all.size()) {
+    mmsghdr msgs[batch_size];
+    std::size_t covers[batch_size];  // datagrams in each message
+    iovec iov[max_iov];
+    gso_control ctl[batch_size];
+    unsigned n = 0;
+    std::size_t used = 0;
+    const std::size_t refused = gso_refused_.load(std::memory_order_relaxed);
+    for (std::size_t i = done; n < batch_size && i < all.size() && used < max_iov; ++n) {
+      const std::size_t seg = all[i].size();
+      const bool gso = seg > 0 && seg < refused;
+      std::size_t k = 0, bytes = 0;
+      while (i + k < all.size() && used + k < max_iov && k < gso_max_segments) {
+        const auto& d = all[i + k];
+        if (k > 0 && (!gso || d.size() > seg || bytes + d.size() > gso_max_bytes))
+          break;
+        iov[used + k] = {const_cast<char*>(d.data()), d.size()};
+        bytes += d.size();
+        ++k;
+        if (d.size() < seg)
+          break;  // a shorter datagram may only end a run
+      }
+      auto& h = msgs[n].msg_hdr;
+      std::memset(&h, 0, sizeof(msghdr));
+      h.msg_iov = &iov[used];
+      h.msg_iovlen = k;
+      h.msg_name = &ss;
+      h.msg_namelen = len;
+      if (k > 1) {
+        h.msg_control = ctl[n].buf;
+        h.msg_controllen = sizeof ctl[n].buf;
+        auto* c = CMSG_FIRSTHDR(&h);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+        auto size16 = static_cast<std::uint16_t>(seg);
+        std::memcpy(CMSG_DATA(c), &size16, sizeof size16);
+      }
+      covers[n] = k;
+      used += k;
+      i += k;
+    }
+    int rc = ::sendmmsg(fd_, msgs, n, 0);
+    int err = rc < 0 ? errno : 0;
+    unsigned ok = rc > 0 ? static_cast<unsigned>(rc) : 0;
+    std::uint64_t sent = 0, gso = 0;
+    for (unsigned m = 0; m < ok; ++m) {
+      sent += covers[m];
+      gso += covers[m] > 1;
+      done += covers[m];
+    }
+    sent_.fetch_add(sent, std::memory_order_relaxed);
+    gso_sends_.fetch_add(gso, std::memory_order_relaxed);
+    if (ok > 0)  // all sent, or a later message failed: sendmmsg reports that on the next call
+      continue;
+    if (covers[0] > 1 && (err == EINVAL || err == EIO || err == ENOPROTOOPT || err == EOPNOTSUPP)) {
+      // send this run again, one by one (another thread may have lowered it meanwhile: keep the lowest)
+      auto cur = gso_refused_.load(std::memory_order_relaxed);
+      while (all[done].size() < cur && !gso_refused_.compare_exchange_weak(cur, all[done].size()))
+        ;
+      continue;
+    }
+    send_errors_.fetch_add(all.size() - done, std::memory_order_relaxed);  // e.g. a full buffer: retransmission
+    return;
+  }
+}
+
+namespace {
+
+caf::behavior udp_socket_actor(caf::stateful_actor<udp_state>* self, std::shared_ptr<udp_io> io,
+                               std::shared_ptr<udp_sender> sender) {
+  self->state.io = std::move(io);
+  self->state.sender = std::move(sender);
   return {
-    [self](send_atom, const endpoint& to, const std::string& bytes) { self->state.send_one(to, bytes); },
+    [self](send_atom, const endpoint& to, const std::string& bytes) { self->state.sender->send(to, bytes); },
     [self](send_batch_atom, const endpoint& to, const std::vector<std::string>& all) {
-      self->state.send_many(to, all);
+      self->state.sender->send(to, all);
     },
-    [self](stats_atom) { return std::make_tuple(self->state.sent, self->state.send_errors, self->state.gso_sends); },
+    [self](stats_atom) {
+      auto c = self->state.sender->stats();
+      return std::make_tuple(c.sent, c.send_errors, c.gso_sends);
+    },
   };
 }
 
@@ -352,7 +373,8 @@ mk::result<udp_socket_handle> spawn_udp_socket(caf::actor_system& sys, std::uint
   udp_socket_handle h;
   h.port = io->port();
   h.dual_stack = io->dual_stack();
-  h.actor = sys.spawn(udp_socket_actor, io);
+  h.sender = std::make_shared<udp_sender>(io->fd(), io->dual_stack());
+  h.actor = sys.spawn(udp_socket_actor, io, h.sender);
   return h;
 }
 

@@ -1,11 +1,13 @@
 #pragma once
 // The udp socket actor: owns one UDP socket and the Asio io_context thread that waits on it.
 // Received datagrams are drained in batches (recvmmsg) and sent to the `receiver` actor as
-// (datagram_atom, datagram_batch). Other actors send with (send_atom, endpoint, bytes) or
-// (send_batch_atom, endpoint, std::vector<std::string>). A batch leaves as UDP GSO runs where the kernel allows
-// (see send_many). (stats_atom) -> (sent, send_errors, gso_sends) as std::uint64_t.
+// (datagram_atom, datagram_batch). Sending goes through udp_sender, from whichever thread has the datagrams (the
+// node's sessions call it directly); the actor also takes (send_atom, endpoint, bytes) and
+// (send_batch_atom, endpoint, std::vector<std::string>) for other users. (stats_atom) -> (sent, send_errors,
+// gso_sends) as std::uint64_t.
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -26,8 +28,38 @@ struct inbound_backlog {
   std::atomic<std::uint64_t> dropped{0};
 };
 
+// Sends on the socket from any thread: the kernel takes concurrent sends on one UDP descriptor, so an actor with
+// datagrams hands them to the kernel itself rather than through the socket actor's mailbox (a hop, and often a
+// thread wake-up, per send; and one actor that every transfer's sends had to queue behind).
+// It owns a duplicate of the descriptor, so a send that races the socket's shutdown reaches the same (closed for
+// reading) socket, never whatever a reused descriptor number would name.
+class udp_sender {
+ public:
+  struct counters {
+    std::uint64_t sent = 0, send_errors = 0;
+    std::uint64_t gso_sends = 0;  // messages that carried a run of several datagrams
+  };
+
+  udp_sender(int fd, bool dual_stack);
+  ~udp_sender();
+  udp_sender(const udp_sender&) = delete;
+  udp_sender& operator=(const udp_sender&) = delete;
+
+  void send(const endpoint& to, const std::string& bytes) noexcept;
+  // Many datagrams to one peer: runs of equal-size datagrams leave as single UDP GSO sends where the kernel allows.
+  void send(const endpoint& to, const std::vector<std::string>& all) noexcept;
+  counters stats() const noexcept;
+
+ private:
+  int fd_;
+  bool dual_stack_;
+  std::atomic<std::uint64_t> sent_{0}, send_errors_{0}, gso_sends_{0};
+  std::atomic<std::size_t> gso_refused_{SIZE_MAX};  // datagrams this size or larger are sent one per message
+};
+
 struct udp_socket_handle {
   caf::actor actor;
+  std::shared_ptr<udp_sender> sender;
   std::uint16_t port = 0;  // the bound port (useful when 0 was asked for)
   bool dual_stack = false; // IPv6 socket that also carries IPv4
 };

@@ -105,6 +105,7 @@ inline constexpr double audio_tone_amplitude = 8000;           // tone:<hz> sour
 inline constexpr std::uint64_t max_wav_sink_bytes = 1u << 30;  // a WAV output stops growing after ~3 h of 48 kHz mono
 inline constexpr auto audio_device_ring = 500ms;               // RtAudio <-> pipeline ring: absorbs scheduling hiccups
 inline constexpr auto audio_tick_floor = 5ms;                  // pipeline wakes at most every 5 ms (legacy: 2 frames/wake)
+inline constexpr std::size_t call_inbox_max = 256;        // received packets waiting for the media thread (0.64 s of legacy)
 inline constexpr auto audio_max_catch_up = 200ms;              // after a stall, skip rather than burst more than this
 inline constexpr int audio_device_frames = 480;               // RtAudio buffer: 10 ms, a common period that rarely underruns
 inline constexpr auto call_prompt_timeout = 120s;              // an unanswered "accept this call?" is a refusal

@@ -75,6 +75,8 @@ class jitter_buffer {
   playout pop_frame(time_point now);
 
   const jitter_stats& stats() const noexcept { return stats_; }
+  // Frames are flowing (started and not refilling after an underrun).
+  bool playing() const noexcept { return playing_; }
   std::chrono::microseconds frame_duration() const noexcept { return frame_dur_; }
   void reset();
 

@@ -24,6 +24,7 @@ class voice_receiver {
   std::vector<std::int16_t> next_frame(time_point now);
 
   const jitter_stats& stats() const noexcept { return jitter_.stats(); }
+  bool playing() const noexcept { return jitter_.playing(); }
   std::uint64_t decode_errors() const noexcept { return decode_errors_; }
   int frame_samples() const noexcept { return frame_samples_; }
 

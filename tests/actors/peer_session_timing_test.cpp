@@ -1,7 +1,11 @@
 // Timing of one peer session under CAF's deterministic test coordinator (virtual time): handshake timeout,
-// CONNECT retransmission, keep-alive strikes and CRYPTSTART resend. The socket and the node are scripted actors;
-// the crypto is real.
+// CONNECT retransmission, keep-alive strikes and CRYPTSTART resend. The node is a scripted actor; the session
+// sends through a real udp_sender to a loopback socket the test reads; the crypto is real.
 #include <doctest/doctest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <botan/auto_rng.h>
 #include <caf/all.hpp>
@@ -9,6 +13,7 @@
 #include "actors/known_users.hpp"
 #include "actors/messages.hpp"
 #include "actors/peer_session.hpp"
+#include "actors/udp_socket.hpp"
 #include "core/crypto/random.hpp"
 #include "core/wire/messages.hpp"
 
@@ -19,15 +24,28 @@ namespace w = mk::wire;
 namespace {
 
 struct recorded {
-  std::vector<std::string> sent;  // datagrams the session handed to the socket
+  std::vector<std::string> sent;  // datagrams the session sent (read back from the loopback socket)
   std::vector<event> events;
 };
 
-// Scripted stand-ins for the socket and the node. (State is passed as a spawn argument: CAF 0.17 binds a null
-// reference for argument-less function actors, which UBSan rejects.)
-caf::behavior fake_socket(caf::event_based_actor*, std::shared_ptr<recorded> r) {
-  return {[r](send_atom, const endpoint&, const std::string& bytes) { r->sent.push_back(bytes); }};
-}
+// A UDP socket on 127.0.0.1 with a free port; closed at the end.
+struct loopback_socket {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  std::uint16_t port = 0;
+  loopback_socket() {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port = ntohs(a.sin_port);
+  }
+  ~loopback_socket() { ::close(fd); }
+};
+
+// A scripted stand-in for the node. (State is passed as a spawn argument: CAF 0.17 binds a null reference for
+// argument-less function actors, which UBSan rejects.)
 
 caf::behavior fake_node(caf::event_based_actor*, std::shared_ptr<recorded> r) {
   return {
@@ -47,7 +65,8 @@ struct session_fixture {
   crypto::identity bob = crypto::identity::generate(rng);
   std::shared_ptr<recorded> rec = std::make_shared<recorded>();
   std::shared_ptr<node_context> ctx;
-  endpoint peer = endpoint::loopback_v4(40000);
+  loopback_socket ours, theirs;  // the session sends from ours to theirs
+  endpoint peer = endpoint::loopback_v4(theirs.port);
   caf::actor session;
 
   static caf::actor_system_config& testing(caf::actor_system_config& c) {
@@ -60,14 +79,14 @@ struct session_fixture {
     ctx = std::make_shared<node_context>(alice);
     ctx->username = "alice";
     ctx->config.encrypt_by_default = encrypt_by_default;
-    ctx->socket = sys.spawn(fake_socket, rec);
+    ctx->sender = std::make_shared<udp_sender>(ours.fd, false);
     ctx->node = sys.spawn(fake_node, rec);
     ctx->known_users = spawn_known_users(sys, {}, {});
     sched.run();
   }
 
   ~session_fixture() {
-    for (auto& a : {session, ctx->socket, ctx->node, ctx->known_users})
+    for (auto& a : {session, ctx->node, ctx->known_users})
       if (a)
         caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
@@ -90,9 +109,17 @@ struct session_fixture {
     }
   }
 
-  std::size_t count_sent(const std::string& keyword) const {
+  // Every datagram the session sent so far (loopback delivers a send before sendto returns).
+  std::vector<std::string>& sent() {
+    char buf[65536];
+    for (ssize_t n; (n = ::recv(theirs.fd, buf, sizeof buf, 0)) >= 0;)
+      rec->sent.emplace_back(buf, static_cast<std::size_t>(n));
+    return rec->sent;
+  }
+
+  std::size_t count_sent(const std::string& keyword) {
     std::size_t n = 0;
-    for (auto& s : rec->sent)
+    for (auto& s : sent())
       if (s.rfind(keyword + " ", 0) == 0 || s == keyword + "\n")
         ++n;
     return n;
@@ -108,7 +135,7 @@ struct session_fixture {
   // Plays bob answering our CONNECT, which completes the handshake.
   void complete_handshake() {
     REQUIRE(count_sent("CONNECT") >= 1);
-    auto line = rec->sent.front();
+    auto line = sent().front();
     line.pop_back();
     auto c = std::get<w::connect_msg>(*w::parse_line(line));
     w::handshake_msg h{"bob", crypto::make_nonce(rng), c.nonce, bob.public_key().base64(), {}};
@@ -133,9 +160,9 @@ TEST_CASE("an unanswered CONNECT is retransmitted a few times, then the handshak
   CHECK_FALSE(f.has_event(event_kind::error, "timed out"));
   f.advance(2000ms);
   CHECK(f.has_event(event_kind::error, "timed out"));
-  auto sent_before = f.rec->sent.size();
+  auto sent_before = f.sent().size();
   f.advance(5000ms);  // the session is gone: nothing more is sent
-  CHECK(f.rec->sent.size() == sent_before);
+  CHECK(f.sent().size() == sent_before);
 }
 
 TEST_CASE("keep-alive: PINGs every ~1 s; six unanswered ones end the session with DISCONNECT timed out") {
@@ -150,7 +177,7 @@ TEST_CASE("keep-alive: PINGs every ~1 s; six unanswered ones end the session wit
   f.advance(7000ms);  // no PONG ever: strikes accumulate
   CHECK(f.has_event(event_kind::disconnected, "went offline"));
   CHECK(f.count_sent("DISCONNECT") == 1);
-  CHECK(f.rec->sent.back() == "DISCONNECT connection\\ timed\\ out\n");
+  CHECK(f.sent().back() == "DISCONNECT connection\\ timed\\ out\n");
 }
 
 TEST_CASE("keep-alive: answered PINGs keep the session up") {
@@ -159,13 +186,13 @@ TEST_CASE("keep-alive: answered PINGs keep the session up") {
   f.complete_handshake();
   for (int i = 0; i < 40; ++i) {  // 20 s of virtual time, answering every PING at once
     f.advance(500ms);
-    for (auto& s : std::vector<std::string>(f.rec->sent)) {
+    for (auto& s : std::vector<std::string>(f.sent())) {
       if (s.rfind("PING ", 0) == 0) {
         auto id = s.substr(5, s.size() - 6);
         caf::anon_send(f.session, route_atom::value, "PONG " + id);
       }
     }
-    f.rec->sent.clear();
+    f.sent().clear();
     f.sched.run();
   }
   CHECK_FALSE(f.has_event(event_kind::disconnected, ""));
@@ -177,14 +204,14 @@ TEST_CASE("CRYPTSTART is resent every 2 s while unanswered (PROTOCOL 11)") {
   f.complete_handshake();
   CHECK(f.count_sent("CRYPTSTART") == 1);
   std::string first;
-  for (auto& s : f.rec->sent)
+  for (auto& s : f.sent())
     if (s.rfind("CRYPTSTART ", 0) == 0)
       first = s;
   f.advance(2000ms);
   CHECK(f.count_sent("CRYPTSTART") == 2);
   f.advance(2000ms);
   CHECK(f.count_sent("CRYPTSTART") == 3);
-  for (auto& s : f.rec->sent)
+  for (auto& s : f.sent())
     if (s.rfind("CRYPTSTART ", 0) == 0)
       CHECK(s == first);  // the same ephemeral key: one slot per peer
 }

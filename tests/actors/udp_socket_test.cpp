@@ -131,3 +131,37 @@ TEST_CASE("udp socket: a lone datagram and a batch of one go out as plain sends"
   }
   CHECK(s.send({numbered(7, 1450)}) == std::vector<std::string>{numbered(7, 1450)});
 }
+
+TEST_CASE("udp sender: sessions on several threads send at once; every datagram arrives intact, in order per thread") {
+  pair_of_sockets s;
+  const auto to = endpoint::v4(0x7f000001, s.rx.port);
+  constexpr std::size_t threads = 4, per_thread = 100;
+  std::vector<std::thread> senders;
+  for (std::size_t t = 0; t < threads; ++t)
+    senders.emplace_back([&, t] {
+      for (std::size_t k = 0; k < per_thread; k += 10) {
+        std::vector<std::string> batch;
+        for (std::size_t i = k; i < k + 9; ++i)
+          batch.push_back(std::to_string(t) + "/" + numbered(i, 900));
+        s.tx.sender->send(to, batch);                                   // a GSO batch
+        s.tx.sender->send(to, std::to_string(t) + "/" + numbered(k + 9, 300));  // and a single datagram
+        std::this_thread::sleep_for(1ms);  // stay within the receive buffer
+      }
+    });
+  for (auto& th : senders)
+    th.join();
+  REQUIRE(s.in->wait_for(threads * per_thread));
+  std::lock_guard g{s.in->mx};
+  CHECK(s.in->got.size() == threads * per_thread);
+  std::vector<std::size_t> next(threads, 0);
+  for (auto& d : s.in->got) {
+    const auto t = static_cast<std::size_t>(d[0] - '0');
+    REQUIRE(t < threads);
+    const auto i = next[t]++;
+    CHECK(d == std::to_string(t) + "/" + numbered(i, i % 10 == 9 ? 300 : 900));
+  }
+  auto c = s.tx.sender->stats();
+  CHECK(c.sent == threads * per_thread);
+  CHECK(c.send_errors == 0);
+  CHECK(c.gso_sends >= 1);
+}
