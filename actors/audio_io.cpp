@@ -134,19 +134,21 @@ class wav_sink final : public sink {
   void write(std::span<const std::int16_t> in) override {
     if (finished_ || bytes_ >= limits::max_wav_sink_bytes)
       return;
-    buf_.clear();
     for (auto s : in) {  // little-endian whatever the host
       auto u = static_cast<std::uint16_t>(s);
       buf_.push_back(static_cast<char>(u & 0xff));
       buf_.push_back(static_cast<char>(u >> 8));
     }
-    out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
-    bytes_ += buf_.size();
+    bytes_ += 2 * in.size();
+    // libstdc++ hands any write of 1 KiB or more straight to the kernel: gather frames into larger writes.
+    if (buf_.size() >= flush_bytes)
+      flush();
   }
   result<void> finish() override {
     if (finished_)
       return {};
     finished_ = true;
+    flush();
     put_u32(4, static_cast<std::uint32_t>(36 + bytes_));  // RIFF chunk size (canonical 44-byte header)
     put_u32(40, static_cast<std::uint32_t>(bytes_));      // data chunk size
     out_.close();
@@ -172,6 +174,12 @@ class wav_sink final : public sink {
                  static_cast<char>(v >> 24)};
     out_.seekp(at);
     out_.write(b, 4);
+  }
+
+  static constexpr std::size_t flush_bytes = 64 * 1024;  // about 0.7 s of audio
+  void flush() {
+    out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+    buf_.clear();
   }
 
   std::filesystem::path path_, tmp_;
@@ -292,6 +300,7 @@ class device_source final : public source {
 class device_sink final : public sink {
  public:
   explicit device_sink(std::unique_ptr<device_stream> s, std::string name) : s_(std::move(s)), name_(std::move(name)) {}
+  bool device_paced() const noexcept override { return true; }
   void write(std::span<const std::int16_t> in) override {
     // The pipeline's clock and the device's drift apart: never let the queue toward the device grow past
     // limits::audio_device_max_fill (latency), dropping a frame instead.

@@ -51,6 +51,8 @@ class source {
 class sink {
  public:
   virtual ~sink() = default;
+  // true: a device drains what is written in real time; false: a file or nothing, written at the caller's pace.
+  virtual bool device_paced() const noexcept { return false; }
   virtual void write(std::span<const std::int16_t> in) = 0;
   // Flushes and closes (a WAV gets its final header). Called once at the end of a call.
   virtual result<void> finish() { return {}; }

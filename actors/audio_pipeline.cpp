@@ -20,20 +20,23 @@ constexpr int max_legacy_plc = 8;
 
 result<audio_pipeline> audio_pipeline::create(std::unique_ptr<audio_io::source> src,
                                               std::unique_ptr<audio_io::sink> snk, bool send_modern, int threshold,
-                                              clock::time_point now) {
-  auto enc = audio::opus_encoder::create(send_modern ? audio::profile::modern : audio::profile::legacy);
+                                              clock::time_point now, int complexity) {
+  auto enc = audio::opus_encoder::create(send_modern ? audio::profile::modern : audio::profile::legacy, -1,
+                                         complexity);
   if (!enc)
     return std::move(enc).error();
-  return audio_pipeline{std::move(src), std::move(snk), std::move(*enc), send_modern, threshold, now};
+  return audio_pipeline{std::move(src), std::move(snk), std::move(*enc), send_modern, threshold, now, complexity};
 }
 
 audio_pipeline::audio_pipeline(std::unique_ptr<audio_io::source> src, std::unique_ptr<audio_io::sink> snk,
-                               audio::opus_encoder enc, bool modern, int threshold, clock::time_point now)
+                               audio::opus_encoder enc, bool modern, int threshold, clock::time_point now,
+                               int complexity)
     : src_(std::move(src)),
       snk_(std::move(snk)),
       enc_(std::move(enc)),
       modern_(modern),
       threshold_(threshold),
+      complexity_(complexity),
       t0_(now),
       frame_(static_cast<std::size_t>(enc_.frame_samples())) {}
 
@@ -58,7 +61,7 @@ void audio_pipeline::on_voice(std::uint32_t seq, std::uint32_t ts, std::span<con
   // A peer that sends VOICE speaks the modern format. If the call started before its MKCAPS reached us (a call
   // placed right after connecting), we chose the original's 2.5 ms AUDIO: switch our sending to 20 ms frames too.
   if (!modern_) {
-    if (auto enc = audio::opus_encoder::create(audio::profile::modern)) {
+    if (auto enc = audio::opus_encoder::create(audio::profile::modern, -1, complexity_)) {
       enc_ = std::move(*enc);
       modern_ = true;
       frame_.assign(static_cast<std::size_t>(enc_.frame_samples()), 0);
@@ -98,15 +101,17 @@ void audio_pipeline::count_rejected(std::uint64_t n) noexcept {
   stats_.packets_rejected += n;
 }
 
-// How far playback may stray from its timeline to share a wake-up with capture. Only while frames flow: during a
-// start or refill the jitter buffer must be asked every 2.5 ms (an early silence frame would delay the start).
-// The sink's timeline (played_) is unchanged by this; only the moment a frame is handed to it moves.
+// How late a playback frame may be handed to the sink so that it shares the wake-up of the next capture tick.
+// Only while frames flow (during a start or refill the jitter buffer is asked every 2.5 ms, so playout starts
+// promptly) and only between clock-paced ends: a device sink is drained in real time and a device source is polled
+// anyway. The sink's timeline (played_) does not move, so the latency a WAV output shows is unchanged, and a late
+// pop only gives the jitter buffer more time. (Early pops were tried: they took that margin away and underran.)
 audio_pipeline::clock::duration audio_pipeline::play_slack() const noexcept {
   const bool flowing =
     (rx_ == rx_kind::modern && modern_rx_->playing()) || (rx_ == rx_kind::legacy && !legacy_refilling_);
-  if (!flowing || src_->device_paced())
+  if (!flowing || src_->device_paced() || snk_->device_paced())
     return clock::duration::zero();
-  return microseconds{static_cast<std::int64_t>(frame_.size()) * 1'000'000 / rate / 2};
+  return microseconds{static_cast<std::int64_t>(frame_.size()) * 1'000'000 / rate};
 }
 
 void audio_pipeline::tick(clock::time_point now, std::vector<std::string>& out) {
@@ -141,7 +146,7 @@ void audio_pipeline::tick(clock::time_point now, std::vector<std::string>& out) 
     snk_->write(zeros);
     played_ += skip;
   }
-  while (played_ <= due_samples(now + play_slack()))
+  while (played_ <= due)
     play_frame(now);
 }
 
@@ -149,10 +154,8 @@ audio_pipeline::clock::time_point audio_pipeline::next_wake(clock::time_point no
   auto at = [this](std::int64_t sample) { return t0_ + microseconds{sample * 1'000'000 / rate}; };
   const auto capture = at(captured_ + static_cast<std::int64_t>(frame_.size()));
   const auto play = at(played_);
-  const auto slack = play_slack();
-  // The capture tick serves the next playback frame too if it falls within its slack.
-  const bool shared = capture >= play - slack && capture <= play + slack;
-  const auto next = shared ? capture : std::min(capture, play);
+  // The capture tick serves the next playback frame too if it comes within the frame's slack.
+  const auto next = capture <= play + play_slack() ? capture : std::min(capture, play);
   return std::max(next, now + limits::audio_tick_floor);
 }
 

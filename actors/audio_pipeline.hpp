@@ -20,6 +20,7 @@
 #include "core/audio/legacy_fifo.hpp"
 #include "core/audio/opus_codec.hpp"
 #include "core/audio/voice_receiver.hpp"
+#include "core/limits.hpp"
 #include "core/result.hpp"
 
 namespace mk {
@@ -42,7 +43,8 @@ class audio_pipeline {
 
   // send_modern: VOICE 20 ms frames (peer is mokaccino) or AUDIO 2.5 ms (original peer). now = the call's t0.
   static result<audio_pipeline> create(std::unique_ptr<audio_io::source> src, std::unique_ptr<audio_io::sink> snk,
-                                       bool send_modern, int threshold, clock::time_point now);
+                                       bool send_modern, int threshold, clock::time_point now,
+                                       int complexity = limits::modern_complexity);
 
   // Received packets (only from the call partner; the caller checks that).
   void on_audio(std::span<const std::uint8_t> packet, clock::time_point now);
@@ -54,8 +56,8 @@ class audio_pipeline {
   // Captures and plays everything due at `now`; appends the protocol lines to send to `out`.
   void tick(clock::time_point now, std::vector<std::string>& out);
   // When tick() has work next (never earlier than limits::audio_tick_floor after `now`). While playout is steady,
-  // a playback frame is written at the capture tick nearest its due time (at most half a capture frame early or
-  // late), so a call wakes once per frame instead of once for capture and once for playback at another phase.
+  // a playback frame may wait for the next capture tick (at most one capture frame late, see play_slack), so a
+  // call wakes once per frame instead of once for capture and once for playback at another phase.
   clock::time_point next_wake(clock::time_point now) const;
 
   // Finishes the sink (a WAV output gets its header). Idempotent.
@@ -73,7 +75,7 @@ class audio_pipeline {
   enum class rx_kind { none, legacy, modern };
 
   audio_pipeline(std::unique_ptr<audio_io::source> src, std::unique_ptr<audio_io::sink> snk, audio::opus_encoder enc,
-                 bool modern, int threshold, clock::time_point now);
+                 bool modern, int threshold, clock::time_point now, int complexity);
 
   void capture_frame(std::vector<std::string>& out);
   void play_frame(clock::time_point now);
@@ -87,6 +89,7 @@ class audio_pipeline {
   audio::opus_encoder enc_;
   bool modern_;
   int threshold_;
+  int complexity_;  // Opus effort of the modern profile (network.audio.complexity)
   clock::time_point t0_;
 
   // capture side

@@ -92,7 +92,8 @@ struct audio_state {
 
   void start_call(const std::string& user, caf::actor session, bool modern, media m) {
     auto now = steady::now();
-    auto p = audio_pipeline::create(std::move(m.src), std::move(m.snk), modern, ctx->config.threshold, now);
+    auto p = audio_pipeline::create(std::move(m.src), std::move(m.snk), modern, ctx->config.threshold, now,
+                                    ctx->config.complexity);
     if (!p) {
       send_stop(session);
       return emit("failed", user, "Call with " + user + " failed: " + p.error().message);

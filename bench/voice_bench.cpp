@@ -239,9 +239,10 @@ void call_bench(double seconds) {
         const double t_cap = std::stod(field(*a_start, "capture_t0_us")) / 1000;
         const double t_play = std::stod(field(*b_start, "playback_t0_us")) / 1000;
         fmt::print("call latency alice -> bob (source to sink, no device buffers): {:.1f} ms (correlation {:.3f}; "
-                   "jitter-buffer target {} ms, measured jitter {} ms, lost {})\n",
+                   "jitter-buffer target {} ms, measured jitter {} ms, lost {}, underruns {}, dropped {})\n",
                    t_play + static_cast<double>(al.lag) * 1000 / rate - t_cap, al.correlation,
-                   field(*b_end, "target_delay_ms"), field(*b_end, "jitter_ms"), field(*b_end, "lost"));
+                   field(*b_end, "target_delay_ms"), field(*b_end, "jitter_ms"), field(*b_end, "lost"),
+                   field(*b_end, "underruns"), field(*b_end, "dropped"));
       }
     }
     for (auto* n : {&alice, &bob}) {

@@ -33,7 +33,7 @@ int frame_samples(profile p) noexcept {
 
 void opus_encoder::deleter::operator()(OpusEncoder* e) const noexcept { opus_encoder_destroy(e); }
 
-result<opus_encoder> opus_encoder::create(profile p, int expected_loss_pct) {
+result<opus_encoder> opus_encoder::create(profile p, int expected_loss_pct, int complexity) {
   int err = OPUS_OK;
   OpusEncoder* raw = opus_encoder_create(limits::audio_sample_rate, 1, OPUS_APPLICATION_VOIP, &err);
   if (err != OPUS_OK || raw == nullptr) return opus_failure("opus_encoder_create", err);
@@ -46,9 +46,11 @@ result<opus_encoder> opus_encoder::create(profile p, int expected_loss_pct) {
   }
   const int loss = expected_loss_pct < 0 ? limits::modern_expected_loss_pct : expected_loss_pct;
   if (loss > 100) return make_error(errc::bad_number, "expected loss percentage must be 0..100");
+  const int effort = complexity < 0 ? limits::modern_complexity : complexity;
+  if (effort > 10) return make_error(errc::bad_number, "Opus complexity must be 0..10");
   if ((err = opus_encoder_ctl(raw, OPUS_SET_BITRATE(limits::modern_bitrate))) != OPUS_OK)
     return opus_failure("OPUS_SET_BITRATE", err);
-  if ((err = opus_encoder_ctl(raw, OPUS_SET_COMPLEXITY(limits::modern_complexity))) != OPUS_OK)
+  if ((err = opus_encoder_ctl(raw, OPUS_SET_COMPLEXITY(effort))) != OPUS_OK)
     return opus_failure("OPUS_SET_COMPLEXITY", err);
   if ((err = opus_encoder_ctl(raw, OPUS_SET_INBAND_FEC(1))) != OPUS_OK)
     return opus_failure("OPUS_SET_INBAND_FEC", err);

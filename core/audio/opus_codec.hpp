@@ -23,8 +23,9 @@ int frame_samples(profile p) noexcept;
 
 class opus_encoder {
  public:
-  // expected_loss_pct tunes how much the modern profile spends on FEC; ignored by legacy.
-  static result<opus_encoder> create(profile p, int expected_loss_pct = -1);
+  // expected_loss_pct tunes how much the modern profile spends on FEC; complexity (0..10, Opus's speed/quality
+  // trade-off) defaults to limits::modern_complexity. Both are ignored by legacy (§9 fixes its settings).
+  static result<opus_encoder> create(profile p, int expected_loss_pct = -1, int complexity = -1);
 
   // Encodes exactly frame_samples() samples. Legacy packets are always exactly 60 bytes (§9 MUST).
   result<std::vector<std::uint8_t>> encode(std::span<const std::int16_t> frame);

@@ -39,6 +39,7 @@ struct node_config {                          // PROTOCOL §12 keys, with the or
   bool encrypt_by_default = true;             // network.connection.encrypt_by_default
   policy audio;                               // network.audio.whitelist / default_action
   int threshold = 40;                         // network.audio.threshold (0..32767)
+  int complexity = limits::modern_complexity; // network.audio.complexity (0..10): Opus effort between mokaccino nodes
   std::string audio_input;                    // network.audio.input ("" = default device; "wav:<path>", "tone:<hz>", "silence")
   std::string audio_output;                   // network.audio.output ("" = default device; "wav:<path>", "null")
   policy file;                                // network.file.whitelist / default_action (default prompt)

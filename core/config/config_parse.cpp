@@ -222,6 +222,7 @@ mk::result<node_config> parse_config(std::string_view toml_text, std::string_vie
                                                   {bool_field("encrypt_by_default", cfg.encrypt_by_default)})),
                    table_field("audio", with(policy_fields(cfg.audio),
                                              {int_field("threshold", cfg.threshold, 0, 32767, "an integer in 0..32767"),
+                                              int_field("complexity", cfg.complexity, 0, 10, "an integer in 0..10"),
                                               string_field("input", cfg.audio_input),
                                               string_field("output", cfg.audio_output)})),
                    table_field("file", with(policy_fields(cfg.file),

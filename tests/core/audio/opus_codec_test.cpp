@@ -150,6 +150,7 @@ TEST_CASE("codec errors are values") {
   CHECK(dec->decode(huge).error().code == mk::errc::too_long);
   CHECK_FALSE(dec->decode_plc(100).ok());  // not a multiple of 2.5 ms
   CHECK_FALSE(opus_encoder::create(profile::modern, 101).ok());
+  CHECK(opus_encoder::create(profile::modern, -1, 11).error().code == mk::errc::bad_number);
   auto legacy = opus_encoder::create(profile::legacy);
   REQUIRE(legacy.ok());
   CHECK(legacy->set_expected_loss(5).error().code == mk::errc::state_error);

@@ -37,6 +37,7 @@ TEST_CASE("config: empty text gives the original's defaults") {
   CHECK(c.audio.whitelist.empty());
   CHECK(c.audio.default_action == action::prompt);
   CHECK(c.threshold == 40);
+  CHECK(c.complexity == 1);
   CHECK(c.audio_input.empty());
   CHECK(c.audio_output.empty());
   CHECK(c.file.whitelist.empty());
@@ -102,10 +103,12 @@ time_format = "%T"
 }
 
 TEST_CASE("config: dotted keys and inline tables are the same keys") {
-  auto r = parse_config("network.port = 1\nnetwork.audio = { threshold = 32767 }\nterminal.time_format = ''\n", src);
+  auto r = parse_config(
+    "network.port = 1\nnetwork.audio = { threshold = 32767, complexity = 10 }\nterminal.time_format = ''\n", src);
   REQUIRE_MESSAGE(r.ok(), r.error().message);
   CHECK(r->port == 1);
   CHECK(r->threshold == 32767);
+  CHECK(r->complexity == 10);
   CHECK(r->time_format.empty());
 }
 
@@ -181,6 +184,8 @@ TEST_CASE("config: ranges") {
         "mokaccino.cfg:2: network.audio.threshold: expected an integer in 0..32767, got -1");
   CHECK(error_of("\n[network.audio]\nthreshold = 32768\n") ==
         "mokaccino.cfg:3: network.audio.threshold: expected an integer in 0..32767, got 32768");
+  CHECK(error_of("[network.audio]\ncomplexity = 11\n") ==
+        "mokaccino.cfg:2: network.audio.complexity: expected an integer in 0..10, got 11");
 
   CHECK(error_of("[network.file]\nmax_size = -1\n") ==
         "mokaccino.cfg:2: network.file.max_size: expected a non-negative integer (bytes), got -1");
