@@ -13,6 +13,7 @@
 #include "actors/node_context.hpp"
 #include "actors/peer_session.hpp"
 #include "actors/transfer_service.hpp"
+#include "actors/session_table.hpp"
 #include "actors/udp_socket.hpp"
 #include "core/crypto/public_key.hpp"
 #include "core/limits.hpp"
@@ -86,11 +87,15 @@ struct node_state {
 
   // -- sessions ---------------------------------------------------------------------------------------------
 
-  caf::actor spawn_session(const endpoint& ep, session_options opts) {
+  // `first_line` (a responder's CONNECT) is queued before the socket may deliver the peer's next lines directly.
+  caf::actor spawn_session(const endpoint& ep, session_options opts, std::string first_line = {}) {
     opts.peer = ep;
     auto s = spawn_peer_session(self->system(), ctx, std::move(opts));
     self->monitor(s);
+    if (!first_line.empty())
+      self->send(s, route_atom::value, std::move(first_line));
     by_endpoint[ep] = s;
+    ctx->routes->add(ep, s);
     endpoint_of[s.address()] = ep;
     return s;
   }
@@ -106,6 +111,7 @@ struct node_state {
     auto ep = it->second;
     endpoint_of.erase(it);
     by_endpoint.erase(ep);
+    ctx->routes->remove(ep);
     for (auto u = by_user.begin(); u != by_user.end(); ++u)
       if (u->second.ep == ep) {
         by_user.erase(u);
@@ -174,8 +180,7 @@ struct node_state {
       opts.preapproved = true;
       opts.expected_user = c.username;
     }
-    auto s = spawn_session(from, std::move(opts));
-    self->send(s, route_atom::value, std::string{line});
+    spawn_session(from, std::move(opts), std::string{line});
   }
 
   // -- introductions (§7) -----------------------------------------------------------------------------------
@@ -678,8 +683,10 @@ mk::result<node_handle> spawn_node(caf::actor_system& sys, node_options opts) {
   ctx->debug = opts.debug;
   ctx->known_users = spawn_known_users(sys, std::move(opts.known_users), opts.known_users_file);
   auto backlog = std::make_shared<inbound_backlog>();
+  ctx->backlog = backlog;
+  ctx->routes = std::make_shared<session_table>();
   auto node = sys.spawn(node_actor, ctx, backlog);
-  auto sock = spawn_udp_socket(sys, opts.config.port, node, backlog, opts.ipv6);
+  auto sock = spawn_udp_socket(sys, opts.config.port, node, backlog, opts.ipv6, ctx->routes);
   if (!sock) {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     return sock.error();

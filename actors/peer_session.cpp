@@ -617,6 +617,13 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
     [self](start_atom) { self->state.start_initiator(); },
     [self](route_atom, const std::string& line) { self->state.on_line(line, false); },
     [self](route_atom, std::vector<std::string>& lines) { self->state.on_lines(lines); },
+    [self](datagram_atom, std::vector<std::string>& lines) {  // straight from the socket (session_table)
+      auto& c = *self->state.ctx;
+      const auto n = static_cast<std::int64_t>(lines.size());
+      c.backlog->queued.fetch_sub(n, std::memory_order_relaxed);
+      c.counters->datagrams_in.fetch_add(lines.size(), std::memory_order_relaxed);
+      self->state.on_lines(lines);
+    },
     [self](tick_atom) {
       self->state.on_tick();
       self->delayed_send(self, tick_period, tick_atom::value);

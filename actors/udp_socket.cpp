@@ -14,6 +14,7 @@
 
 #include "actors/asio.hpp"
 #include "actors/messages.hpp"
+#include "actors/session_table.hpp"
 #include "core/limits.hpp"
 
 namespace mk {
@@ -84,8 +85,8 @@ endpoint from_sockaddr(const sockaddr_storage& ss) {
 // UDP descriptor are safe at the OS level; the Asio socket object itself is only touched by the io thread).
 class udp_io : public std::enable_shared_from_this<udp_io> {
  public:
-  udp_io(caf::actor receiver, std::shared_ptr<inbound_backlog> backlog)
-    : receiver_(std::move(receiver)), backlog_(std::move(backlog)), socket_(ioc_),
+  udp_io(caf::actor receiver, std::shared_ptr<inbound_backlog> backlog, std::shared_ptr<const session_table> routes)
+    : receiver_(std::move(receiver)), backlog_(std::move(backlog)), routes_(std::move(routes)), socket_(ioc_),
       guard_(boost::asio::make_work_guard(ioc_)) {}
 
   mk::result<void> open(std::uint16_t port, bool ipv6) {
@@ -199,7 +200,14 @@ class udp_io : public std::enable_shared_from_this<udp_io> {
     }
     if (!batch.empty()) {
       backlog_->queued.fetch_add(static_cast<std::int64_t>(batch.size()), std::memory_order_relaxed);
-      caf::anon_send(receiver_, datagram_atom::value, std::move(batch));
+      if (routes_) {  // a known peer's lines go straight to its session
+        session_table::routed direct;
+        routes_->split(batch, direct);
+        for (auto& [session, lines] : direct)
+          caf::anon_send(session, datagram_atom::value, std::move(lines));
+      }
+      if (!batch.empty())
+        caf::anon_send(receiver_, datagram_atom::value, std::move(batch));
     }
     arm();
   }
@@ -216,6 +224,7 @@ class udp_io : public std::enable_shared_from_this<udp_io> {
 
   caf::actor receiver_;
   std::shared_ptr<inbound_backlog> backlog_;
+  std::shared_ptr<const session_table> routes_;
   boost::asio::io_context ioc_;
   boost::asio::ip::udp::socket socket_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
@@ -365,8 +374,9 @@ caf::behavior udp_socket_actor(caf::stateful_actor<udp_state>* self, std::shared
 }  // namespace
 
 mk::result<udp_socket_handle> spawn_udp_socket(caf::actor_system& sys, std::uint16_t port, caf::actor receiver,
-                                               std::shared_ptr<inbound_backlog> backlog, bool ipv6) {
-  auto io = std::make_shared<udp_io>(std::move(receiver), std::move(backlog));
+                                               std::shared_ptr<inbound_backlog> backlog, bool ipv6,
+                                               std::shared_ptr<const session_table> routes) {
+  auto io = std::make_shared<udp_io>(std::move(receiver), std::move(backlog), std::move(routes));
   if (auto r = io->open(port, ipv6); !r)
     return r.error();
   io->start();

@@ -1,7 +1,7 @@
 #pragma once
 // The udp socket actor: owns one UDP socket and the Asio io_context thread that waits on it.
 // Received datagrams are drained in batches (recvmmsg) and sent to the `receiver` actor as
-// (datagram_atom, datagram_batch). Sending goes through udp_sender, from whichever thread has the datagrams (the
+// (datagram_atom, datagram_batch), or straight to a known peer's session (see session_table). Sending goes through udp_sender, from whichever thread has the datagrams (the
 // node's sessions call it directly); the actor also takes (send_atom, endpoint, bytes) and
 // (send_batch_atom, endpoint, std::vector<std::string>) for other users. (stats_atom) -> (sent, send_errors,
 // gso_sends) as std::uint64_t.
@@ -64,9 +64,14 @@ struct udp_socket_handle {
   bool dual_stack = false; // IPv6 socket that also carries IPv4
 };
 
-// Binds 0.0.0.0:port (or [::]:port dual-stack when `ipv6`), port 0 = any free port.
+class session_table;
+
+// Binds 0.0.0.0:port (or [::]:port dual-stack when `ipv6`), port 0 = any free port. With `routes`, the lines of
+// a peer in the table go to its session as (datagram_atom, std::vector<std::string> lines) and only the rest to
+// `receiver`; the backlog counts both until processed.
 mk::result<udp_socket_handle> spawn_udp_socket(caf::actor_system& sys, std::uint16_t port, caf::actor receiver,
-                                               std::shared_ptr<inbound_backlog> backlog, bool ipv6 = true);
+                                               std::shared_ptr<inbound_backlog> backlog, bool ipv6 = true,
+                                               std::shared_ptr<const session_table> routes = nullptr);
 
 // Blocking name resolution ("host" -> first IPv4, else IPv6 address). Call it from a detached actor or thread.
 std::optional<endpoint> resolve_host(const std::string& host, std::uint16_t port);

@@ -52,8 +52,13 @@ inline std::string call_field(const event& e, const std::string& key) {
   return {};
 }
 
+// On a timeout the node's events so far go to the test output (a call that never starts says why there).
 inline std::optional<event> wait_call(event_log& log, const std::string& state, std::chrono::milliseconds t = 10s) {
-  return log.wait_for([&](const event& e) { return e.kind == event_kind::call && call_field(e, "state") == state; }, t);
+  auto e =
+    log.wait_for([&](const event& e) { return e.kind == event_kind::call && call_field(e, "state") == state; }, t);
+  if (!e)
+    MESSAGE("no call event \"" << state << "\" within " << t.count() << " ms; the node's events:\n" << log.dump());
+  return e;
 }
 
 struct quality {

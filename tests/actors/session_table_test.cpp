@@ -1,0 +1,46 @@
+// The endpoint -> session table the socket's io thread uses to hand a known peer's lines straight to its session.
+#include <doctest/doctest.h>
+
+#include <caf/all.hpp>
+
+#include "actors/session_table.hpp"
+
+using namespace mk;
+
+TEST_CASE("session table: a known peer's valid lines go to its session in order; the rest stay for the node") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto idle = [](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; };
+  auto s1 = sys.spawn(idle);
+  auto s2 = sys.spawn(idle);
+  const auto a = endpoint::loopback_v4(1000), b = endpoint::loopback_v4(2000), stranger = endpoint::loopback_v4(3000);
+  const std::string nul_inside{"MSG \0 x\n", 8};
+  session_table t;
+  t.add(a, s1);
+  t.add(b, s2);
+
+  datagram_batch batch{{a, "MSG one\n"},        {stranger, "CONNECT x\n"}, {b, "MSG two\n"},
+                       {a, nul_inside},         {a, "MSG three"},          {b, "MSG four\n"},
+                       {a, std::string{"\n"}}};
+  session_table::routed direct;
+  t.split(batch, direct);
+  REQUIRE(direct.size() == 2);
+  CHECK(direct[0].first == s1);
+  CHECK(direct[0].second == std::vector<std::string>{"MSG one", "MSG three"});  // the LF is optional (§1)
+  CHECK(direct[1].first == s2);
+  CHECK(direct[1].second == std::vector<std::string>{"MSG two", "MSG four"});
+  // the unknown sender and the malformed datagrams, in their order, for the node actor to handle and count
+  REQUIRE(batch.size() == 3);
+  CHECK(batch[0].from == stranger);
+  CHECK(batch[1].bytes == nul_inside);
+  CHECK(batch[2].bytes == "\n");
+
+  t.remove(a);
+  datagram_batch later{{a, "MSG five\n"}};
+  session_table::routed none;
+  t.split(later, none);
+  CHECK(none.empty());
+  CHECK(later.size() == 1);  // a session that ended: the node decides
+  for (auto& s : {s1, s2})
+    caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+}
