@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 
+#include "core/wire/base64_simd.hpp"
+
 namespace mk::wire {
 
 namespace {
@@ -38,6 +40,10 @@ inline std::uint8_t uc(char c) { return static_cast<std::uint8_t>(c); }
 
 void encode_to(const std::uint8_t* in, std::size_t n, char* out) {
   std::size_t i = 0;
+  if (simd::have_avx2()) {
+    i = simd::encode_blocks(in, n, out);
+    out += i / 3 * 4;
+  }
   for (; i + 3 <= n; i += 3, out += 4) {
     std::uint32_t v = (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | in[i + 2];
     std::memcpy(out, enc12[v >> 12].data(), 2);
@@ -69,7 +75,16 @@ bool decode_to(std::string_view text, std::uint8_t* out) {
   std::size_t pad = (text[text.size() - 1] == '=') + (text[text.size() - 2] == '=');
   std::size_t full = pad ? quads - 1 : quads;
   std::uint32_t acc_bad = 0;
-  for (std::size_t q = 0; q < full; ++q, p += 4, out += 3) {
+  std::size_t q = 0;
+  if (simd::have_avx2()) {
+    const std::size_t chars = simd::decode_blocks(p, full * 4, out);
+    if (chars == SIZE_MAX)
+      return false;
+    q = chars / 4;
+    p += chars;
+    out += q * 3;
+  }
+  for (; q < full; ++q, p += 4, out += 3) {
     std::uint32_t v = dec0[uc(p[0])] | dec1[uc(p[1])] | dec2[uc(p[2])] | dec3[uc(p[3])];
     acc_bad |= v;
     out[0] = static_cast<std::uint8_t>(v >> 16);

@@ -103,6 +103,30 @@ TEST_CASE("base64: random corruption is either rejected or canonical") {
   CHECK(rejected > 1000);
 }
 
+TEST_CASE("base64: every byte value at every position of a long text: the alphabet decodes, the rest is rejected") {
+  // Long enough for the AVX2 blocks (32 characters) and the portable tail; every one of the 256 byte values at
+  // every position, so no range boundary ('@' 'A' 'Z' '[' '`' 'a' 'z' '{' '/' '0' '9' ':' '+' ',' 0x7f 0x80 0xff)
+  // can slip through either path.
+  std::mt19937 rng{11};
+  const auto text = base64_encode(random_bytes(rng, 90));  // 120 characters, no padding
+  REQUIRE(text.size() == 120);
+  std::vector<std::uint8_t> out;
+  const std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  int accepted = 0;
+  for (std::size_t pos = 0; pos < text.size(); ++pos)
+    for (int b = 0; b < 256; ++b) {
+      auto t = text;
+      t[pos] = static_cast<char>(b);
+      const bool in_alphabet = alphabet.find(static_cast<char>(b)) != std::string_view::npos;
+      REQUIRE_MESSAGE(base64_decode_into(t, out) == in_alphabet, "byte " << b << " at " << pos);
+      if (in_alphabet) {
+        REQUIRE(base64_encode(out) == t);  // each character's value lands in the right bits
+        ++accepted;
+      }
+    }
+  CHECK(accepted == 120 * 64);
+}
+
 TEST_CASE("base64: speed (printed, not asserted)") {
   std::mt19937 rng{1};
   auto data = random_bytes(rng, 1024);
