@@ -558,6 +558,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
     if (ctx->socket)
       caf::anon_send_exit(ctx->socket, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(ctx->known_users, caf::exit_reason::user_shutdown);
+    ctx->routes->clear();  // the table's session handles must not outlive the node (sessions hold the context)
   });
   self->delayed_send(self, limits::keepalive_tick, tick_atom::value);
   return {

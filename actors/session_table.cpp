@@ -17,6 +17,11 @@ void session_table::remove(const endpoint& ep) {
   sessions_.erase(ep);
 }
 
+void session_table::clear() {
+  std::lock_guard<std::mutex> g{mx_};
+  sessions_.clear();
+}
+
 void session_table::split(datagram_batch& batch, routed& direct) const {
   std::size_t kept = 0;
   std::lock_guard<std::mutex> g{mx_};

@@ -22,6 +22,7 @@ class session_table {
 
   void add(const endpoint& ep, caf::actor session);
   void remove(const endpoint& ep);
+  void clear();
 
   // Moves every datagram of `batch` that comes from a known endpoint and holds one valid protocol line into
   // `direct`, as that line (without its LF), grouped per session in arrival order. The rest (unknown senders,
