@@ -1,5 +1,7 @@
 #include "actors/call_media.hpp"
 
+#include <pthread.h>
+
 #include <caf/all.hpp>
 
 #include "actors/messages.hpp"
@@ -39,6 +41,7 @@ audio_pipeline& call_media::stop() {
 }
 
 void call_media::run() {
+  ::pthread_setname_np(::pthread_self(), "mk.call");  // shows in top -H and perf
   std::vector<packet> batch;
   std::vector<std::string> lines;
   std::uint64_t dropped = 0;

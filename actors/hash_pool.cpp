@@ -1,5 +1,7 @@
 #include "actors/hash_pool.hpp"
 
+#include <pthread.h>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,7 +18,10 @@ namespace mk {
 
 hash_pool::hash_pool(std::size_t threads) {
   for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i)
-    threads_.emplace_back([this] { run(); });
+    threads_.emplace_back([this] {
+      ::pthread_setname_np(::pthread_self(), "mk.hash");  // shows in top -H and perf
+      run();
+    });
 }
 
 hash_pool::~hash_pool() {

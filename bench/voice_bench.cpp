@@ -18,6 +18,9 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -52,6 +55,46 @@ double thread_cpu_s() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// CPU seconds so far of this process's threads, summed by thread name (mk.call = a call's media thread, mk.udp =
+// a socket's receive thread; CAF names its scheduler workers caf.multiplexer in 0.17 and its timer thread caf.clock).
+std::map<std::string, double> cpu_by_thread_name() {
+  std::map<std::string, double> out;
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::error_code ec;
+  for (auto& t : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm{t.path() / "comm"}, stat{t.path() / "stat"};
+    std::string name, text;
+    std::getline(comm, name);
+    std::getline(stat, text);
+    auto close = text.rfind(')');  // fields after the name: state is field 3, utime 14, stime 15
+    if (close == std::string::npos)
+      continue;
+    std::istringstream rest{text.substr(close + 2)};
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14)
+        utime = std::stod(field);
+      if (i == 15)
+        stime = std::stod(field);
+    }
+    out[name] += (utime + stime) / tick;
+  }
+  return out;
+}
+
+std::string cpu_breakdown(const std::map<std::string, double>& before, const std::map<std::string, double>& after,
+                          double seconds) {
+  std::string out;
+  for (auto& [name, cpu] : after) {
+    auto it = before.find(name);
+    const double pct = (cpu - (it == before.end() ? 0 : it->second)) / seconds * 100;
+    if (pct >= 0.05)
+      out += fmt::format("{}{} {:.2f}%", out.empty() ? "" : ", ", name, pct);
+  }
+  return out;
 }
 
 double process_cpu_s() {
@@ -223,8 +266,10 @@ void call_bench(double seconds) {
     auto a_start = wait_call(*alice.rec, "started");
     auto b_start = wait_call(*bob.rec, "started");
     c0 = process_cpu_s();
+    const auto threads0 = cpu_by_thread_name();
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
     const double busy = process_cpu_s() - c0;
+    const auto threads1 = cpu_by_thread_name();
     ask<command_reply>(sys, alice.h.node, voice_stop_atom::value);
     auto b_end = wait_call(*bob.rec, "ended");
     wait_call(*alice.rec, "ended");
@@ -232,6 +277,7 @@ void call_bench(double seconds) {
                "{:.2f}% per call ({:.2f}% per node)\n",
                idle / seconds * 100, busy / seconds * 100, (busy - idle) / seconds * 100,
                (busy - idle) / seconds * 50);
+    fmt::print("  by thread, both nodes (10 ms clock ticks): {}\n", cpu_breakdown(threads0, threads1, seconds));
     if (a_start && b_start && b_end) {
       auto out = audio::read_wav_file(dir / "bob-out.wav");
       if (out) {
