@@ -684,8 +684,7 @@ mk::result<node_handle> spawn_node(caf::actor_system& sys, node_options opts) {
   ctx->debug = opts.debug;
   ctx->known_users = spawn_known_users(sys, std::move(opts.known_users), opts.known_users_file);
   auto backlog = std::make_shared<inbound_backlog>();
-  ctx->backlog = backlog;
-  ctx->routes = std::make_shared<session_table>();
+  ctx->routes = std::make_shared<session_table>(backlog);
   auto node = sys.spawn(node_actor, ctx, backlog);
   auto sock = spawn_udp_socket(sys, opts.config.port, node, backlog, opts.ipv6, ctx->routes);
   if (!sock) {

@@ -18,7 +18,6 @@ namespace mk {
 class call_router;  // actors/call_media.hpp
 class udp_sender;   // actors/udp_socket.hpp
 class session_table;  // actors/session_table.hpp
-struct inbound_backlog;  // actors/udp_socket.hpp
 
 struct node_counters {
   std::atomic<std::uint64_t> datagrams_in{0}, datagrams_out{0};
@@ -36,7 +35,6 @@ struct node_context {
   caf::actor socket;        // udp socket actor
   std::shared_ptr<udp_sender> sender;  // sends on the socket from any thread (sessions send directly)
   std::shared_ptr<session_table> routes;     // endpoint -> session: the socket delivers a peer's lines directly
-  std::shared_ptr<inbound_backlog> backlog;  // received datagrams not yet processed (node actor and sessions)
   caf::actor known_users;   // known-users actor
   caf::actor node;          // the node (directory) actor
   caf::actor transfers;     // file-transfer service (FILE*), may be invalid

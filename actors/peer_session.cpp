@@ -8,6 +8,7 @@
 
 #include "actors/call_media.hpp"
 #include "actors/messages.hpp"
+#include "actors/session_table.hpp"
 #include "actors/udp_socket.hpp"
 #include "core/crypto/public_key.hpp"
 #include "core/crypto/random.hpp"
@@ -618,11 +619,10 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
     [self](route_atom, const std::string& line) { self->state.on_line(line, false); },
     [self](route_atom, std::vector<std::string>& lines) { self->state.on_lines(lines); },
     [self](datagram_atom, std::vector<std::string>& lines) {  // straight from the socket (session_table)
-      auto& c = *self->state.ctx;
-      const auto n = static_cast<std::int64_t>(lines.size());
-      c.backlog->queued.fetch_sub(n, std::memory_order_relaxed);
-      c.counters->datagrams_in.fetch_add(lines.size(), std::memory_order_relaxed);
-      self->state.on_lines(lines);
+      auto& st = self->state;
+      st.ctx->routes->processed(st.opts.peer, lines.size());
+      st.ctx->counters->datagrams_in.fetch_add(lines.size(), std::memory_order_relaxed);
+      st.on_lines(lines);
     },
     [self](tick_atom) {
       self->state.on_tick();

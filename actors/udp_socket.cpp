@@ -86,7 +86,7 @@ endpoint from_sockaddr(const sockaddr_storage& ss) {
 // UDP descriptor are safe at the OS level; the Asio socket object itself is only touched by the io thread).
 class udp_io : public std::enable_shared_from_this<udp_io> {
  public:
-  udp_io(caf::actor receiver, std::shared_ptr<inbound_backlog> backlog, std::shared_ptr<const session_table> routes)
+  udp_io(caf::actor receiver, std::shared_ptr<inbound_backlog> backlog, std::shared_ptr<session_table> routes)
     : receiver_(std::move(receiver)), backlog_(std::move(backlog)), routes_(std::move(routes)), socket_(ioc_),
       guard_(boost::asio::make_work_guard(ioc_)) {}
 
@@ -228,7 +228,7 @@ class udp_io : public std::enable_shared_from_this<udp_io> {
 
   caf::actor receiver_;
   std::shared_ptr<inbound_backlog> backlog_;
-  std::shared_ptr<const session_table> routes_;
+  std::shared_ptr<session_table> routes_;
   boost::asio::io_context ioc_;
   boost::asio::ip::udp::socket socket_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
@@ -379,7 +379,7 @@ caf::behavior udp_socket_actor(caf::stateful_actor<udp_state>* self, std::shared
 
 mk::result<udp_socket_handle> spawn_udp_socket(caf::actor_system& sys, std::uint16_t port, caf::actor receiver,
                                                std::shared_ptr<inbound_backlog> backlog, bool ipv6,
-                                               std::shared_ptr<const session_table> routes) {
+                                               std::shared_ptr<session_table> routes) {
   auto io = std::make_shared<udp_io>(std::move(receiver), std::move(backlog), std::move(routes));
   if (auto r = io->open(port, ipv6); !r)
     return r.error();

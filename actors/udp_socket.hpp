@@ -71,7 +71,7 @@ class session_table;
 // `receiver`; the backlog counts both until processed.
 mk::result<udp_socket_handle> spawn_udp_socket(caf::actor_system& sys, std::uint16_t port, caf::actor receiver,
                                                std::shared_ptr<inbound_backlog> backlog, bool ipv6 = true,
-                                               std::shared_ptr<const session_table> routes = nullptr);
+                                               std::shared_ptr<session_table> routes = nullptr);
 
 // Blocking name resolution ("host" -> first IPv4, else IPv6 address). Call it from a detached actor or thread.
 std::optional<endpoint> resolve_host(const std::string& host, std::uint16_t port);

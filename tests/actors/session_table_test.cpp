@@ -4,6 +4,7 @@
 #include <caf/all.hpp>
 
 #include "actors/session_table.hpp"
+#include "actors/udp_socket.hpp"
 
 using namespace mk;
 
@@ -15,13 +16,15 @@ TEST_CASE("session table: a known peer's valid lines go to its session in order;
   auto s2 = sys.spawn(idle);
   const auto a = endpoint::loopback_v4(1000), b = endpoint::loopback_v4(2000), stranger = endpoint::loopback_v4(3000);
   const std::string nul_inside{"MSG \0 x\n", 8};
-  session_table t;
+  auto backlog = std::make_shared<inbound_backlog>();
+  session_table t{backlog};
   t.add(a, s1);
   t.add(b, s2);
 
   datagram_batch batch{{a, "MSG one\n"},        {stranger, "CONNECT x\n"}, {b, "MSG two\n"},
                        {a, nul_inside},         {a, "MSG three"},          {b, "MSG four\n"},
                        {a, std::string{"\n"}}};
+  backlog->queued += static_cast<std::int64_t>(batch.size());  // as the socket counts a batch
   session_table::routed direct;
   t.split(batch, direct);
   REQUIRE(direct.size() == 2);
@@ -35,7 +38,17 @@ TEST_CASE("session table: a known peer's valid lines go to its session in order;
   CHECK(batch[1].bytes == nul_inside);
   CHECK(batch[2].bytes == "\n");
 
+  // The node processes its 3; s2 processes its 2 lines; s1 processes one of its 2 and then ends: removing its
+  // entry takes the unprocessed line off the backlog too (no slow leak toward a deaf node).
+  backlog->queued -= 3;
+  t.processed(b, 2);
+  t.processed(a, 1);
+  CHECK(backlog->queued == 1);
   t.remove(a);
+  CHECK(backlog->queued == 0);
+  t.processed(a, 1);  // a late report of an ended session changes nothing
+  CHECK(backlog->queued == 0);
+
   datagram_batch later{{a, "MSG five\n"}};
   session_table::routed none;
   t.split(later, none);
