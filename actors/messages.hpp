@@ -24,11 +24,13 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mk::wire::message>)
 namespace mk {
 
 // -- udp socket <-> node / sessions ------------------------------------------------------------------------
-using datagram_atom = caf::atom_constant<caf::atom("dgram")>;     // (datagram_atom, datagram_batch) socket -> node
+// (datagram_atom, datagram_batch) socket -> node: strangers and malformed datagrams;
+// (datagram_atom, std::vector<std::string> lines) socket -> session: all lines of one socket wake-up from that peer
+// in one message (a fast transfer would otherwise cost a message per chunk), see session_table.
+using datagram_atom = caf::atom_constant<caf::atom("dgram")>;
 using send_atom = caf::atom_constant<caf::atom("send")>;          // (send_atom, endpoint, std::string bytes) -> socket
 using send_batch_atom = caf::atom_constant<caf::atom("sendb")>;   // (send_batch_atom, endpoint, std::vector<std::string>)
-// node -> session: (route_atom, std::string line), or (route_atom, std::vector<std::string> lines): all lines of
-// one socket wake-up from that peer in one message (a fast transfer would otherwise cost a message per chunk).
+// node -> session: (route_atom, std::string line), the first line of a responder's session (its CONNECT).
 using route_atom = caf::atom_constant<caf::atom("route")>;
 
 // -- node <-> sessions ---------------------------------------------------------------------------------------

@@ -123,34 +123,23 @@ struct node_state {
 
   // -- inbound datagrams --------------------------------------------------------------------------------------
 
+  // The socket hands a known peer's lines to its session itself (session_table). What reaches the node is
+  // strangers, malformed datagrams, and the few lines queued here before their session's entry existed, which go
+  // on the same way (the table counts them until the session has processed them).
   void on_datagrams(datagram_batch& batch) {
+    session_table::routed late;
+    ctx->routes->split(batch, late);
+    for (auto& [session, lines] : late)
+      self->send(session, datagram_atom::value, std::move(lines));
     backlog->queued.fetch_sub(static_cast<std::int64_t>(batch.size()), std::memory_order_relaxed);
     ctx->counters->datagrams_in.fetch_add(batch.size(), std::memory_order_relaxed);
-    // One message per session per wake-up: a batch usually comes from one or two peers.
-    std::vector<std::pair<caf::actor, std::vector<std::string>>> routed;
     for (auto& d : batch) {
       auto line = w::line_of_datagram(
         std::span{reinterpret_cast<const std::uint8_t*>(d.bytes.data()), d.bytes.size()});
-      if (!line) {
-        ctx->counters->malformed.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      if (auto it = by_endpoint.find(d.from); it != by_endpoint.end()) {
-        auto r = std::find_if(routed.begin(), routed.end(), [&](auto& x) { return x.first == it->second; });
-        if (r == routed.end())
-          r = routed.insert(routed.end(), {it->second, {}});
-        // The line is the datagram minus its LF: drop the LF in place instead of copying.
-        d.bytes.resize(line->size());
-        r->second.push_back(std::move(d.bytes));
-        continue;
-      }
-      on_unknown_source(d.from, *line);
-    }
-    for (auto& [session, lines] : routed) {
-      if (lines.size() == 1)
-        self->send(session, route_atom::value, std::move(lines.front()));
+      if (line)
+        on_unknown_source(d.from, *line);
       else
-        self->send(session, route_atom::value, std::move(lines));
+        ctx->counters->malformed.fetch_add(1, std::memory_order_relaxed);
     }
   }
 

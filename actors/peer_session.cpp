@@ -617,8 +617,7 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
   return {
     [self](start_atom) { self->state.start_initiator(); },
     [self](route_atom, const std::string& line) { self->state.on_line(line, false); },
-    [self](route_atom, std::vector<std::string>& lines) { self->state.on_lines(lines); },
-    [self](datagram_atom, std::vector<std::string>& lines) {  // straight from the socket (session_table)
+    [self](datagram_atom, std::vector<std::string>& lines) {  // a wake-up's lines, counted by the session_table
       auto& st = self->state;
       st.ctx->routes->processed(st.opts.peer, lines.size());
       st.ctx->counters->datagrams_in.fetch_add(lines.size(), std::memory_order_relaxed);

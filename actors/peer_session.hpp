@@ -5,7 +5,9 @@
 //
 // Messages it handles (see messages.hpp):
 //   (start_atom)                       initiator: send CONNECT (retransmitted until answered)
-//   (route_atom, std::string line)     a received protocol line (datagram without LF) from its endpoint
+//   (route_atom, std::string line)     the first line from its endpoint (a responder's CONNECT, via the node)
+//   (datagram_atom, std::vector<std::string> lines)  the received lines (datagrams without LF) of one socket
+//                                      wake-up from its endpoint, sent by the socket (or the node) via session_table
 //   (send_atom, std::string line)      send a protocol line built by the node (REQUEST, KEY, REQUESTED, FAIL)
 //   (msg_atom, std::string text)       -> command_reply
 //   (encrypt_atom, bool on)            -> command_reply

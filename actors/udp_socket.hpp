@@ -1,10 +1,10 @@
 #pragma once
 // The udp socket actor: owns one UDP socket and the Asio io_context thread that waits on it.
 // Received datagrams are drained in batches (recvmmsg) and sent to the `receiver` actor as
-// (datagram_atom, datagram_batch), or straight to a known peer's session (see session_table). Sending goes through udp_sender, from whichever thread has the datagrams (the
-// node's sessions call it directly); the actor also takes (send_atom, endpoint, bytes) and
-// (send_batch_atom, endpoint, std::vector<std::string>) for other users. (stats_atom) -> (sent, send_errors,
-// gso_sends) as std::uint64_t.
+// (datagram_atom, datagram_batch), or straight to a known peer's session (see session_table). Sending goes
+// through udp_sender, from whichever thread has the datagrams (the node's sessions call it directly); the actor
+// also takes (send_atom, endpoint, bytes) and (send_batch_atom, endpoint, std::vector<std::string>) for other
+// users. (stats_atom) -> (sent, send_errors, gso_sends) as std::uint64_t.
 
 #include <atomic>
 #include <cstddef>
