@@ -102,13 +102,12 @@ void audio_pipeline::count_rejected(std::uint64_t n) noexcept {
 }
 
 // How late a playback frame may be handed to the sink so that it shares the wake-up of the next capture tick.
-// Only while frames flow (during a start or refill the jitter buffer is asked every 2.5 ms, so playout starts
+// Only while modern frames flow (during a start or refill the jitter buffer is asked every 2.5 ms, so playout starts
 // promptly) and only between clock-paced ends: a device sink is drained in real time and a device source is polled
 // anyway. The sink's timeline (played_) does not move, so the latency a WAV output shows is unchanged, and a late
 // pop only gives the jitter buffer more time. (Early pops were tried: they took that margin away and underran.)
 audio_pipeline::clock::duration audio_pipeline::play_slack() const noexcept {
-  const bool flowing =
-    (rx_ == rx_kind::modern && modern_rx_->playing()) || (rx_ == rx_kind::legacy && !legacy_refilling_);
+  const bool flowing = rx_ == rx_kind::modern && modern_rx_->playing();
   if (!flowing || src_->device_paced() || snk_->device_paced())
     return clock::duration::zero();
   return microseconds{static_cast<std::int64_t>(frame_.size()) * 1'000'000 / rate};
