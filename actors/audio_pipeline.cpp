@@ -187,22 +187,13 @@ void audio_pipeline::capture_frame(std::vector<std::string>& out) {
 std::vector<std::int16_t> audio_pipeline::legacy_frame() {
   const auto fs = static_cast<std::size_t>(limits::legacy_frame_samples);
   std::vector<std::int16_t> pcm;
-  // The original's packets carry no timing, so a small prebuffer is the only jitter protection: play once it
-  // holds limits::legacy_prebuffer, and refill after running dry (each refill is one short concealed gap, instead
-  // of a concealed frame for every late packet).
-  const auto prebuffer = static_cast<std::size_t>(limits::legacy_prebuffer.count() * rate / 1000) / fs;
-  if (legacy_refilling_ && legacy_rx_->stats().depth >= prebuffer)
-    legacy_refilling_ = false;
-  if (legacy_refilling_) {
-    // nothing to play yet: conceal below
-  } else if (auto p = legacy_rx_->pop()) {
+  // The FIFO holds the prebuffer back and sheds standing excess delay (legacy_fifo.hpp): nullopt means conceal.
+  if (auto p = legacy_rx_->pop()) {
     if (auto d = legacy_dec_->decode(*p); d && !d->empty()) {
       pcm = std::move(*d);
       legacy_decoded_any_ = true;
       legacy_underrun_run_ = 0;
     }
-  } else {
-    legacy_refilling_ = true;
   }
   // §14 FIX: the original played silence for a missing packet; we conceal a short gap.
   if (pcm.empty() && legacy_decoded_any_ && legacy_underrun_run_ < max_legacy_plc) {

@@ -106,7 +106,6 @@ class audio_pipeline {
   std::optional<audio::opus_decoder> legacy_dec_;
   bool legacy_decoded_any_ = false;
   int legacy_underrun_run_ = 0;
-  bool legacy_refilling_ = true;
 
   bool finished_ = false;
   call_stats stats_;

@@ -132,6 +132,7 @@ struct audio_state {
                {"late", std::to_string(j.late)},
                {"underruns", std::to_string(j.underruns + l.underruns)},
                {"dropped", std::to_string(j.dropped + l.dropped)},
+               {"shed", std::to_string(l.shed)},
                {"jitter_ms", ms(j.jitter)},
                {"target_delay_ms", ms(j.target_delay)},
                {"skipped_samples", std::to_string(s.skipped_samples)}};

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -82,7 +83,14 @@ inline quality measure(const std::vector<std::int16_t>& input, const std::vector
   auto tone_len = static_cast<std::size_t>((tone_seconds - 0.5) * voice_rate);
   if (al.lag >= 0 && pair.received.size() >= tone_start + tone_len) {
     auto part = pair.received.subspan(tone_start, tone_len);
-    q.tone_freq = audio::dominant_frequency(part, voice_rate);
+    // The median over four quarters: a timeline edit (a refill, a shed packet) is a phase jump that smears the
+    // spectrum of the window it falls in, without changing the pitch that was played.
+    std::vector<double> freqs;
+    const std::size_t quarter = tone_len / 4;
+    for (std::size_t k = 0; k < 4; ++k)
+      freqs.push_back(audio::dominant_frequency(part.subspan(k * quarter, quarter), voice_rate));
+    std::ranges::sort(freqs);
+    q.tone_freq = (freqs[1] + freqs[2]) / 2;
     q.tone_rms = audio::rms(part);
   }
   return q;
@@ -97,6 +105,22 @@ inline double segmented_correlation(const std::vector<std::int16_t>& input, cons
   for (std::size_t off = 0; off + piece <= input.size(); off += piece, ++n)
     sum += audio::best_alignment(std::span{input}.subspan(off, piece), rec, rec.size()).correlation;
   return n ? sum / n : 0;
+}
+
+// Where the input's first sample lands in the recording, judged separately for each 0.5 s piece of the sweep
+// (the tone repeats every period, so only the sweep aligns unambiguously). When the jitter buffer shifts the
+// timeline mid-call (a refill, a shed frame), one global lag is a compromise that can land on a side lobe; the
+// per-piece lags say what latency each part of the call really had.
+inline std::vector<double> sweep_piece_lags_ms(const std::vector<std::int16_t>& input,
+                                               const std::vector<std::int16_t>& rec) {
+  const std::size_t piece = voice_rate / 2;
+  const auto sweep_len = static_cast<std::size_t>(sweep_seconds * voice_rate);
+  std::vector<double> lags;
+  for (std::size_t off = 0; off + piece <= sweep_len && off + piece <= input.size(); off += piece) {
+    auto al = audio::best_alignment(std::span{input}.subspan(off, piece), rec, rec.size());
+    lags.push_back(static_cast<double>(al.lag - static_cast<std::ptrdiff_t>(off)) * 1000 / voice_rate);
+  }
+  return lags;
 }
 
 }  // namespace mk::test

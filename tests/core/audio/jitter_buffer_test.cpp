@@ -207,6 +207,7 @@ TEST_CASE("jitter buffer: a new stream (seq jump) and a long silence resync") {
 TEST_CASE("legacy FIFO: plays in order and bounds latency to 40 ms") {
   legacy_fifo fifo;
   CHECK(fifo.max_depth() == 16);  // 40 ms of 2.5 ms frames
+  CHECK(fifo.prebuffer() == 4);   // 10 ms
   CHECK_FALSE(fifo.pop().has_value());
   CHECK(fifo.stats().underruns == 0);  // not started yet
   for (std::uint32_t i = 0; i < 256; ++i) CHECK(fifo.push(pkt(i)));
@@ -222,4 +223,64 @@ TEST_CASE("legacy FIFO: plays in order and bounds latency to 40 ms") {
   CHECK(fifo.stats().played == 16);
   CHECK_FALSE(fifo.push({}));
   CHECK(fifo.stats().invalid == 1);
+}
+
+TEST_CASE("legacy FIFO: holds the prebuffer back at the start and after running dry") {
+  legacy_fifo fifo;
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    fifo.push(pkt(i));
+    CHECK_FALSE(fifo.pop().has_value());  // under 10 ms queued: the player conceals
+  }
+  fifo.push(pkt(3));
+  for (std::uint32_t i = 0; i < 4; ++i) CHECK(fifo.pop() == pkt(i));
+  CHECK_FALSE(fifo.pop().has_value());
+  CHECK(fifo.stats().underruns == 1);
+  fifo.push(pkt(4));
+  CHECK_FALSE(fifo.pop().has_value());  // refilling: one packet is not enough
+  CHECK(fifo.stats().underruns == 1);   // and waiting is not another underrun
+  for (std::uint32_t i = 5; i < 8; ++i) fifo.push(pkt(i));
+  CHECK(fifo.pop() == pkt(4));
+}
+
+TEST_CASE("legacy FIFO: a burst after a stall leaves no standing delay; steady jitter keeps every packet") {
+  legacy_fifo fifo;
+  std::uint32_t next_in = 0;
+  // Steady flow with the player taking two packets per 5 ms tick: the queue dips to the prebuffer's margin each
+  // tick, so nothing is shed.
+  for (int i = 0; i < 4; ++i) fifo.push(pkt(next_in++));
+  for (int tick = 0; tick < 400; ++tick) {
+    fifo.push(pkt(next_in++));
+    fifo.push(pkt(next_in++));
+    REQUIRE(fifo.pop().has_value());
+    REQUIRE(fifo.pop().has_value());
+  }
+  CHECK(fifo.stats().shed == 0);
+  CHECK(fifo.stats().underruns == 0);
+  // A 25 ms stall arrives as a burst: 10 packets more delay than needed, and they stay unless shed.
+  for (int i = 0; i < 10; ++i) fifo.push(pkt(next_in++));
+  CHECK(fifo.stats().depth == 14);
+  const auto dropped_at_cap = fifo.stats().dropped;
+  const auto played_before = fifo.stats().played;
+  std::uint8_t last = 0;
+  bool first = true;
+  for (int tick = 0; tick < 800; ++tick) {  // 4 s
+    fifo.push(pkt(next_in++));
+    fifo.push(pkt(next_in++));
+    for (int k = 0; k < 2; ++k) {
+      auto p = fifo.pop();
+      REQUIRE(p.has_value());
+      // in order: the next packet, or the one after it when one was shed
+      const auto step = static_cast<std::uint8_t>((*p)[0] - last);
+      CHECK((first || step == 1 || step == 2));
+      first = false;
+      last = (*p)[0];
+    }
+  }
+  CHECK(fifo.stats().shed > 0);
+  CHECK(fifo.stats().depth <= fifo.prebuffer() + 2);  // back at the prebuffer plus its margin
+  CHECK(fifo.stats().underruns == 0);                 // shedding never ran the queue dry
+  CHECK(fifo.stats().dropped == dropped_at_cap);
+  CHECK(fifo.stats().played - played_before == 1600);
+  CHECK(fifo.stats().depth == 14 - fifo.stats().shed);  // every packet was played or shed, none lost otherwise
+  MESSAGE("shed " << fifo.stats().shed << " packets, depth now " << fifo.stats().depth);
 }
