@@ -172,9 +172,11 @@ TEST_CASE("embed: every command of the typed node_actor interface is answered wi
 
   r = ask<mo::command_reply>(sys, alice->handle, mo::disconnect_atom::value, std::string{"bob"});
   CHECK_MESSAGE(r.ok, r.message);
-  CHECK(b_events.wait_kind(mo::event_kind::disconnected, "alice"));
+  // Gone at once for alice, although the session ends asynchronously: no second disconnect, not in the list.
   r = ask<mo::command_reply>(sys, alice->handle, mo::disconnect_atom::value, std::string{"bob"});
   CHECK(!r.ok);
+  CHECK(ask<std::vector<mo::peer_info>>(sys, alice->handle, mo::user_list_atom::value).empty());
+  CHECK(b_events.wait_kind(mo::event_kind::disconnected, "alice"));
 
   stop(sys, *alice);
   stop(sys, *bob);
