@@ -29,8 +29,7 @@ void jitter_buffer::start_stream(std::uint32_t seq, time_point now) {
   playing_ = false;
   ever_played_ = false;
   refill_since_ = now;
-  pops_in_window_ = 0;
-  min_depth_in_window_ = SIZE_MAX;
+  surplus_.restart();
 }
 
 void jitter_buffer::advance(std::size_t frames) {
@@ -180,8 +179,7 @@ playout jitter_buffer::pop_frame(time_point now) {
   if (slots_.empty()) {
     ++stats_.underruns;
     playing_ = false;
-    pops_in_window_ = 0;
-    min_depth_in_window_ = SIZE_MAX;
+    surplus_.restart();
     out.kind = playout_kind::underrun;
     out.seq = next_;
     update_stats();
@@ -205,15 +203,9 @@ playout jitter_buffer::pop_frame(time_point now) {
   }
   advance(1);
 
-  // Latency only grows in steps (a refill after an underrun, sender clock drift, a start before the jitter was
-  // known). If even the tightest moment of a whole window left `target` frames waiting (the target already
-  // includes one frame of margin), the surplus is pure delay: shed one frame.
-  min_depth_in_window_ = std::min(min_depth_in_window_, slots_.size());
-  if (++pops_in_window_ >= shrink_window) {
-    if (min_depth_in_window_ >= target_frames()) drop_front();
-    pops_in_window_ = 0;
-    min_depth_in_window_ = SIZE_MAX;
-  }
+  // Standing delay (standing_delay.hpp): the target already includes one frame of margin, so a window whose
+  // tightest moment still left `target` frames waiting sheds one.
+  if (surplus_.shed_due(slots_.size(), target_frames() - 1)) drop_front();
   update_stats();
   return out;
 }

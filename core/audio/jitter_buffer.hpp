@@ -18,6 +18,7 @@
 #include <span>
 #include <vector>
 
+#include "core/audio/standing_delay.hpp"
 #include "core/limits.hpp"
 
 namespace mk::audio {
@@ -82,7 +83,7 @@ class jitter_buffer {
 
  private:
   static constexpr std::size_t transit_window = 100;  // 2 s of 20 ms frames for the jitter estimate
-  static constexpr int shrink_window = 50;            // pops (1 s) over which surplus depth is measured
+  static constexpr std::size_t shrink_window = 50;            // pops (1 s) over which surplus depth is measured
 
   void start_stream(std::uint32_t seq, time_point now);
   void advance(std::size_t frames);
@@ -112,8 +113,7 @@ class jitter_buffer {
   std::int64_t ext_ts_ = 0;
   bool have_ts_ = false;
 
-  int pops_in_window_ = 0;
-  std::size_t min_depth_in_window_ = SIZE_MAX;
+  standing_delay surplus_{shrink_window};
 
   jitter_stats stats_;
 };

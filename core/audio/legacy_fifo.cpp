@@ -28,24 +28,18 @@ std::optional<std::vector<std::uint8_t>> legacy_fifo::pop() {
     if (queue_.size() < prebuffer_)
       return std::nullopt;
     filling_ = false;
-    window_pops_ = 0;
-    window_min_depth_ = SIZE_MAX;
+    surplus_.restart();
   }
   if (queue_.empty()) {
     if (started_) ++stats_.underruns;
     filling_ = true;
     return std::nullopt;
   }
-  // The least depth seen over a window is delay that jitter never needed; one packet above the prebuffer is
-  // left as margin.
-  window_min_depth_ = std::min(window_min_depth_, queue_.size());
-  if (++window_pops_ == shed_window) {
-    if (window_min_depth_ > prebuffer_ + 1) {
-      queue_.pop_front();
-      ++stats_.shed;
-    }
-    window_pops_ = 0;
-    window_min_depth_ = SIZE_MAX;
+  // Standing delay (standing_delay.hpp), with one packet above the prebuffer left as margin. The queue then
+  // still holds at least two packets, so the pop below always has one.
+  if (surplus_.shed_due(queue_.size(), prebuffer_ + 1)) {
+    queue_.pop_front();
+    ++stats_.shed;
   }
   auto p = std::move(queue_.front());
   queue_.pop_front();

@@ -15,6 +15,7 @@
 #include <span>
 #include <vector>
 
+#include "core/audio/standing_delay.hpp"
 #include "core/limits.hpp"
 
 namespace mk::audio {
@@ -55,8 +56,7 @@ class legacy_fifo {
   std::size_t prebuffer_;
   bool started_ = false;    // a packet has arrived
   bool filling_ = true;     // waiting until the queue holds the prebuffer
-  std::size_t window_pops_ = 0;
-  std::size_t window_min_depth_ = SIZE_MAX;
+  standing_delay surplus_{shed_window};
   std::deque<std::vector<std::uint8_t>> queue_;
   legacy_fifo_stats stats_;
 };
