@@ -3,7 +3,6 @@
 // AUDIO must play on the mokaccino side. Both directions are judged against the known signal.
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -128,16 +127,11 @@ TEST_CASE("a call with an original node uses legacy AUDIO: 60-byte 2.5 ms packet
   const double t_play = std::stod(call_field(*started, "playback_t0_us")) / 1000;
   const double t_capture =
     static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(t0.time_since_epoch()).count()) / 1000;
-  // Per sweep piece: an underrun and its refill shift the rest of the timeline, and the FIFO then sheds that
-  // standing delay again, so the latency is judged where each part of the signal really played.
-  std::vector<double> piece_ms;
-  std::string pieces;
-  for (double lag : sweep_piece_lags_ms(input, rec)) {
-    piece_ms.push_back(t_play + lag - t_capture);
-    pieces += std::to_string(static_cast<int>(piece_ms.back())) + " ";
-  }
-  REQUIRE(piece_ms.size() == 4);
-  MESSAGE("legacy, played by mokaccino: latency per sweep piece " << pieces << "ms (global alignment "
+  // Per piece (judge_pieces): an underrun and its refill shift the rest of the timeline, and the FIFO then sheds
+  // that standing delay again, so latency and correlation are judged where each part of the signal really played.
+  const auto pieces = judge_pieces(input, rec, t_play - t_capture);
+  REQUIRE(pieces.latency_ms.size() == 4);
+  MESSAGE("legacy, played by mokaccino: " << pieces.text() << " (global alignment "
                                                   << t_play + q.lag_ms - t_capture << " ms), correlation " << q.correlation << ", SNR "
                                                   << q.snr << " dB, tone " << q.tone_freq << " Hz, received "
                                                   << call_field(*ended, "received") << ", underruns "
@@ -145,16 +139,11 @@ TEST_CASE("a call with an original node uses legacy AUDIO: 60-byte 2.5 ms packet
                                                   << call_field(*ended, "dropped") << ", shed "
                                                   << call_field(*ended, "shed"));
   CHECK(std::stoi(call_field(*ended, "received")) == carol_sent.load());
-  // Judged per 0.5 s piece: an underrun (a slow machine, a sanitizer build) shifts the rest of the timeline,
-  // which ruins one global correlation without losing any of the signal.
-  const double seg = segmented_correlation(input, rec);
-  MESSAGE("  per 0.5 s piece: mean correlation " << seg);
-  CHECK(seg > 0.8);
+  CHECK(pieces.mean_correlation > 0.8);
   CHECK(q.tone_freq == doctest::Approx(tone_hz).epsilon(0.003));
-  std::ranges::sort(piece_ms);
-  CHECK(piece_ms.front() > 2.5);
-  CHECK((piece_ms[1] + piece_ms[2]) / 2 < 60);  // the median piece
+  CHECK(pieces.min_ms() > 2.5);
+  CHECK(pieces.median_ms() < 60);
   // The worst piece is bounded by the FIFO's 40 ms cap on top of the usual delay.
-  CHECK(piece_ms.back() < 100);
+  CHECK(pieces.max_ms() < 100);
   stop_node(bob);
 }

@@ -3,7 +3,6 @@
 // latency.
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <thread>
 
 #include "support/voice_harness.hpp"
@@ -63,17 +62,9 @@ TEST_CASE("a call through 5% loss and 30 ms of jitter stays recognisable with bo
     auto q = measure(input, rec);
     const double origin_ms = std::stod(call_field(*receiver, "playback_t0_us")) / 1000 -
                              std::stod(call_field(*sender, "capture_t0_us")) / 1000;
-    const double latency_ms = origin_ms + q.lag_ms;
-    // The jitter buffer may shift the timeline under loss and jitter, so the bound is checked on every piece.
-    std::string pieces;
-    double max_ms = 0, min_ms = 1e9;
-    for (double lag : sweep_piece_lags_ms(input, rec)) {
-      pieces += std::to_string(static_cast<int>(origin_ms + lag)) + " ";
-      max_ms = std::max(max_ms, origin_ms + lag);
-      min_ms = std::min(min_ms, origin_ms + lag);
-    }
-    MESSAGE("5% loss + 30 ms jitter, to " << who << ": latency per sweep piece " << pieces << "ms (global alignment "
-                                          << latency_ms << " ms), correlation "
+    const auto pieces = judge_pieces(input, rec, origin_ms);
+    MESSAGE("5% loss + 30 ms jitter, to " << who << ": " << pieces.text() << " (global alignment "
+                                          << origin_ms + q.lag_ms << " ms), correlation "
                                           << q.correlation << ", SNR " << q.snr << " dB, tone " << q.tone_freq
                                           << " Hz; received " << call_field(*rx_end, "received") << ", lost "
                                           << call_field(*rx_end, "lost") << " (fec " << call_field(*rx_end, "fec") << ", plc "
@@ -81,12 +72,10 @@ TEST_CASE("a call through 5% loss and 30 ms of jitter stays recognisable with bo
                                           << ", target delay " << call_field(*rx_end, "target_delay_ms") << " ms, jitter "
                                           << call_field(*rx_end, "jitter_ms") << " ms");
     lost_total += std::stoi(call_field(*rx_end, "lost"));
-    const double seg = segmented_correlation(input, rec);
-    MESSAGE("  per 0.5 s piece: mean correlation " << seg);
-    CHECK(seg > 0.8);  // every piece of the signal is there, well recognisable
+    CHECK(pieces.mean_correlation > 0.8);  // every piece of the signal is there, well recognisable
     CHECK(q.tone_freq == doctest::Approx(tone_hz).epsilon(0.003));
-    CHECK(min_ms > 20);
-    CHECK(max_ms < 200);  // frame + relay delay (<= 30 ms) + jitter buffer (<= 120 ms), for every piece
+    CHECK(pieces.min_ms() > 20);
+    CHECK(pieces.max_ms() < 200);  // frame + relay delay (<= 30 ms) + jitter buffer (<= 120 ms), for every piece
     CHECK(std::stod(call_field(*rx_end, "target_delay_ms")) <= 120);
   }
   CHECK(lost_total > 0);  // the relay's losses were seen and repaired (FEC or PLC), not silently absent

@@ -96,31 +96,51 @@ inline quality measure(const std::vector<std::int16_t>& input, const std::vector
   return q;
 }
 
-// Mean over 0.5 s pieces of the input of each piece's best correlation in the recording. Under loss the jitter
-// buffer may shift the timeline (a refill, a shed frame); one global lag then undersells what was heard.
-inline double segmented_correlation(const std::vector<std::int16_t>& input, const std::vector<std::int16_t>& rec) {
-  const std::size_t piece = voice_rate / 2;
-  double sum = 0;
-  int n = 0;
-  for (std::size_t off = 0; off + piece <= input.size(); off += piece, ++n)
-    sum += audio::best_alignment(std::span{input}.subspan(off, piece), rec, rec.size()).correlation;
-  return n ? sum / n : 0;
-}
+// The recording judged piece by piece: each 0.5 s piece of the input is aligned in the recording on its own. Under
+// loss or a slow machine the jitter buffer may shift the timeline mid-call (a refill, a shed frame); one global
+// alignment is then a compromise that undersells what was heard and can even land on a side lobe, while each
+// piece says how well and how late that part of the call really played.
+struct piece_judgement {
+  double mean_correlation = 0;      // over all pieces, each at its own best alignment
+  std::vector<double> latency_ms;   // per sweep piece, in order (a tone repeats every period: no unique lag)
 
-// Where the input's first sample lands in the recording, judged separately for each 0.5 s piece of the sweep
-// (the tone repeats every period, so only the sweep aligns unambiguously). When the jitter buffer shifts the
-// timeline mid-call (a refill, a shed frame), one global lag is a compromise that can land on a side lobe; the
-// per-piece lags say what latency each part of the call really had.
-inline std::vector<double> sweep_piece_lags_ms(const std::vector<std::int16_t>& input,
-                                               const std::vector<std::int16_t>& rec) {
+  double min_ms() const { return *std::ranges::min_element(latency_ms); }
+  double max_ms() const { return *std::ranges::max_element(latency_ms); }
+  double median_ms() const {
+    auto v = latency_ms;
+    std::ranges::sort(v);
+    return (v[(v.size() - 1) / 2] + v[v.size() / 2]) / 2;
+  }
+  std::string text() const {
+    std::string t = "latency per sweep piece";
+    for (double ms : latency_ms) {
+      t += ' ';
+      t += std::to_string(static_cast<int>(ms));
+    }
+    t += " ms, mean correlation per 0.5 s piece ";
+    t += std::to_string(mean_correlation);
+    return t;
+  }
+};
+
+// `origin_ms`: the receiver's playback origin minus the sender's capture origin (steady-clock milliseconds), so
+// that origin + where the input's first sample lands in the recording is the latency.
+inline piece_judgement judge_pieces(const std::vector<std::int16_t>& input, const std::vector<std::int16_t>& rec,
+                                    double origin_ms) {
   const std::size_t piece = voice_rate / 2;
   const auto sweep_len = static_cast<std::size_t>(sweep_seconds * voice_rate);
-  std::vector<double> lags;
-  for (std::size_t off = 0; off + piece <= sweep_len && off + piece <= input.size(); off += piece) {
+  piece_judgement j;
+  int n = 0;
+  for (std::size_t off = 0; off + piece <= input.size(); off += piece, ++n) {
     auto al = audio::best_alignment(std::span{input}.subspan(off, piece), rec, rec.size());
-    lags.push_back(static_cast<double>(al.lag - static_cast<std::ptrdiff_t>(off)) * 1000 / voice_rate);
+    j.mean_correlation += al.correlation;
+    if (off + piece <= sweep_len)
+      j.latency_ms.push_back(origin_ms +
+                             static_cast<double>(al.lag - static_cast<std::ptrdiff_t>(off)) * 1000 / voice_rate);
   }
-  return lags;
+  REQUIRE(!j.latency_ms.empty());
+  j.mean_correlation = n ? j.mean_correlation / n : 0;
+  return j;
 }
 
 }  // namespace mk::test
