@@ -34,6 +34,7 @@ mk::config::node_config to_internal(const node_config& c) {
   n.port = c.port;
   n.connection = to_internal(c.connection);
   n.encrypt_by_default = c.encrypt_by_default;
+  n.require_encryption = c.require_encryption;
   n.audio = to_internal(c.audio);
   n.threshold = c.threshold;
   n.audio_input = c.audio_input;

@@ -495,6 +495,8 @@ struct node_state {
     s.unknown_source = c.unknown_source.load();
     s.rejected = c.rejected.load();
     s.auth_failures = c.auth_failures.load();
+    s.replayed = c.replayed.load();
+    s.unauthenticated = c.unauthenticated.load();
     s.half_open_limit = c.half_open_limit.load() + backlog->dropped.load();
     s.peers = by_user.size();
     s.half_open = half_open();

@@ -22,6 +22,8 @@ class session_table;  // actors/session_table.hpp
 struct node_counters {
   std::atomic<std::uint64_t> datagrams_in{0}, datagrams_out{0};
   std::atomic<std::uint64_t> malformed{0}, unknown_source{0}, rejected{0}, auth_failures{0}, half_open_limit{0};
+  std::atomic<std::uint64_t> replayed{0};         // replayed, reflected or too-old sealed datagrams
+  std::atomic<std::uint64_t> unauthenticated{0};  // control lines refused: plaintext while encrypted, bad CRYPT signatures
 };
 
 struct node_context {

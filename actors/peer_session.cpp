@@ -18,7 +18,9 @@
 #include "core/session/keepalive.hpp"
 #include "core/wire/datagram.hpp"
 #include "core/wire/messages.hpp"
+#include "core/wire/record.hpp"
 #include "core/wire/signed_line.hpp"
+#include "core/wire/tokens.hpp"
 
 namespace mk {
 
@@ -30,6 +32,7 @@ namespace w = mk::wire;
 constexpr auto tick_period = limits::keepalive_tick;  // one 500 ms tick drives every timer of a session
 constexpr int ticks_per_resend = static_cast<int>(limits::crypt_resend / tick_period);
 constexpr std::uint32_t caps_version = 1;
+constexpr std::string_view envelope_feature = "env1";  // the sealed envelope (core/crypto/secure_channel.hpp)
 
 enum class phase {
   connecting,          // initiator: CONNECT sent, waiting for HANDSHAKE
@@ -63,6 +66,9 @@ struct session_state {
   std::vector<std::string> seen_connects;  // nonces of the CONNECTs this peer sent (bounded)
   std::string last_connect_line;
   int handshake_sends = 0;
+  bool we_initiated = false;    // whose CONNECT made this session: the envelope's keys are bound to the roles
+  std::string restart_nonce;    // our HANDSHAKE to an established peer's new CONNECT; only its CONNECTED restarts
+  std::string restart_their_nonce;
   std::size_t verify_tokens = limits::max_verify_burst;
   int tick_count = 0;
 
@@ -70,12 +76,16 @@ struct session_state {
   std::optional<session::keepalive> alive;
   std::optional<session::crypt_negotiation> crypt;
   bool peer_is_mokaccino = false;
+  bool peer_envelope = false;  // its MKCAPS listed env1
   std::uint64_t sent = 0, received = 0, dropped = 0;
   std::vector<std::string> held;  // lines waiting for the CRYPT handshake to finish
   bool closing = false;           // close() ran: the actor quits after this message
   bool in_batch = false;          // routing a batch of lines: FILE* messages collect in to_transfers
   wire_batch to_transfers;
+  std::string opened_buf;  // the plaintext of the sealed datagram being dispatched (reused)
   caf::actor_clock::time_point held_since{};
+  caf::actor_clock::time_point unencrypted_since{};  // require_encryption: how long content has had to wait
+  caf::actor_clock::time_point epoch_started{};      // envelope: when the current keys came in (rekey by time)
   static constexpr std::size_t max_held = 1024;  // per-peer queue bound
 
   // -- output ----------------------------------------------------------------------------------------------
@@ -83,33 +93,61 @@ struct session_state {
   void send_raw(std::string line) {
     if (ctx->debug)
       emit(event_kind::debug, "sent: " + line.substr(0, 40));
-    ++sent;
-    ctx->counters->datagrams_out.fetch_add(1, std::memory_order_relaxed);
-    ctx->sender->send(opts.peer, w::into_datagram(std::move(line)));
+    send_datagram(w::into_datagram(std::move(line)));
   }
 
-  // Every line except the few that are always plaintext (§11) is wrapped while encrypting. While the CRYPT
-  // handshake runs, lines wait: sent in plaintext they would be refused by a peer that switched on first.
-  void send_line(std::string line) {
-    if (crypt && crypt->negotiating()) {
-      if (held.empty())
-        held_since = self->clock().now();
-      if (held.size() >= max_held) {
-        held.erase(held.begin());
-        ++dropped;
-      }
-      held.push_back(std::move(line));
-      return;
+  void send_datagram(std::string bytes) {
+    ++sent;
+    ctx->counters->datagrams_out.fetch_add(1, std::memory_order_relaxed);
+    ctx->sender->send(opts.peer, std::move(bytes));
+  }
+
+  // The lines that may travel in plaintext even when encryption is required: they carry no user content and
+  // either set encryption up or keep the connection alive until it is.
+  static bool control_line(std::string_view line) {
+    auto kw = w::keyword_of(line);
+    return kw == w::ping_msg::keyword || kw == w::pong_msg::keyword || kw == w::caps_msg::keyword ||
+           kw == w::crypt_start_msg::keyword || kw == w::crypt_accept_msg::keyword ||
+           kw == w::crypt_ack_msg::keyword || kw == w::crypt_stop_msg::keyword || kw == w::disconnect_msg::keyword;
+  }
+
+  // While the CRYPT handshake runs, lines wait: sent in plaintext they would be refused by a peer that switched
+  // on first. With require_encryption, content also waits (and encryption starts) whenever the session is not
+  // encrypted: it is sent sealed or not at all.
+  bool must_hold(std::string_view line) {
+    if (!crypt)
+      return false;
+    if (crypt->negotiating())
+      return true;
+    if (crypt->encrypting() || !ctx->config.require_encryption || control_line(line))
+      return false;
+    apply_crypt(crypt->start(rng));
+    return true;
+  }
+
+  void hold(std::string line) {
+    if (held.empty())
+      held_since = self->clock().now();
+    if (held.size() >= max_held) {
+      held.erase(held.begin());
+      ++dropped;
     }
+    held.push_back(std::move(line));
+  }
+
+  // Every line except the few that are always plaintext (§11) is sealed while encrypting.
+  void send_line(std::string line) {
+    if (must_hold(line))
+      return hold(std::move(line));
     if (crypt && crypt->encrypting())
-      send_raw(crypt->seal(line, rng));
+      send_datagram(crypt->seal(line, rng));
     else
       send_raw(std::move(line));
   }
 
   // Many lines at once (file chunks): sealed here, handed to the socket as one sendmmsg batch.
   void send_lines(std::vector<std::string>& lines) {
-    if (crypt && crypt->negotiating()) {
+    if (!lines.empty() && must_hold(lines.front())) {
       for (auto& l : lines)
         send_line(std::move(l));
       return;
@@ -118,7 +156,7 @@ struct session_state {
     std::vector<std::string> out;
     out.reserve(lines.size());
     for (auto& l : lines)
-      out.push_back(w::into_datagram(seal ? crypt->seal(l, rng) : std::move(l)));
+      out.push_back(seal ? crypt->seal(l, rng) : w::into_datagram(std::move(l)));
     sent += out.size();
     ctx->counters->datagrams_out.fetch_add(out.size(), std::memory_order_relaxed);
     ctx->sender->send(opts.peer, out);
@@ -151,7 +189,7 @@ struct session_state {
       // Cannot wait for a CRYPT handshake to finish: sealed while encrypting, plaintext otherwise (a key held
       // mid-negotiation may not be the one the peer ends with, so it could not read it).
       auto line = w::serialize(w::disconnect_msg{std::move(reason_to_peer)});
-      send_raw(crypt && crypt->encrypting() ? crypt->seal(line, rng) : line);
+      send_datagram(crypt && crypt->encrypting() ? crypt->seal(line, rng) : w::into_datagram(std::move(line)));
     }
     if (!event_text.empty()) {
       if (ph == phase::established)
@@ -201,10 +239,14 @@ struct session_state {
     }
     user = m.username;
     their_nonce = m.nonce;
-    check_pin(*key, [this, key = *key] {
-      peer_key = key;
-      send_connected();
-      register_established();
+    we_initiated = true;
+    // We asked for this connection ourselves: accepting it is ours to do, so an unknown key is pinned now.
+    check_pin(*key, [this, key = *key](bool known) {
+      pin_then(key, known, [this, key] {
+        peer_key = key;
+        send_connected();
+        register_established();
+      });
     });
   }
 
@@ -237,10 +279,16 @@ struct session_state {
     if (!opts.expected_user.empty() && m.username != opts.expected_user)
       return drop("CONNECT from another user than the one we are connecting to");
     if (ph == phase::established) {
-      // The peer restarted (same endpoint, same name, proven by its pinned key): handshake again.
+      // The peer may have restarted (same endpoint, same name, its pinned key) — or someone replays its CONNECT
+      // of an earlier session. Answer, but change nothing: only a CONNECTED to this HANDSHAKE's fresh nonce, which
+      // a replayer cannot sign, proves a restart (see on_connected).
       if (m.username != user || !peer_key || m.pubkey != peer_key->base64() || !verify_signed(*peer_key, raw))
         return drop("CONNECT from an established peer");
-      restart_as_responder(m, true);
+      restart_nonce = crypto::make_nonce(rng);
+      restart_their_nonce = m.nonce;
+      w::handshake_msg h{ctx->username, restart_nonce, m.nonce, ctx->identity.public_key().base64(), {}};
+      h.signature = ctx->identity.sign(w::signed_text(h), rng);
+      send_raw(w::serialize(h));
       return;
     }
     auto key = crypto::public_key::from_base64(m.pubkey);
@@ -252,21 +300,18 @@ struct session_state {
     user = m.username;
     their_nonce = m.nonce;
     ph = phase::deciding;
-    check_pin(*key, [this, key = *key] { decide(key); });
+    check_pin(*key, [this, key = *key](bool known) { decide(key, known); });
   }
 
-  void restart_as_responder(const w::connect_msg& m, bool preapproved) {
-    their_nonce = m.nonce;
-    ph = phase::deciding;
-    if (preapproved)
-      send_handshake(*peer_key);
-  }
-
-  void decide(const crypto::public_key& key) {
+  void decide(const crypto::public_key& key, bool known) {
     const auto& policy = ctx->config.connection;
-    auto proceed = [this, key] {
-      peer_key = key;
-      send_handshake(key);
+    // Pinned only once accepted (policy, whitelist or the user's "y"): a refused or unanswered stranger leaves
+    // no trace in known_users.toml, so nobody can squat a name by being refused.
+    auto proceed = [this, key, known] {
+      pin_then(key, known, [this, key] {
+        peer_key = key;
+        send_handshake(key);
+      });
     };
     // We asked for this peer ourselves (simultaneous connect, or an introduction we requested): no question.
     bool we_asked = opts.preapproved || !initiator_nonce.empty();
@@ -300,6 +345,17 @@ struct session_state {
   }
 
   void on_connected(const w::connected_msg& m, std::string_view raw) {
+    if (ph == phase::established && !restart_nonce.empty() && m.nonce == restart_nonce) {
+      if (!verify_signed(*peer_key, raw))
+        return drop("CONNECTED with a wrong signature");
+      // The peer really restarted: a new session with it on the same address, as responder this time.
+      our_nonce = std::exchange(restart_nonce, {});
+      their_nonce = std::exchange(restart_their_nonce, {});
+      initiator_nonce.clear();
+      we_initiated = false;
+      held.clear();
+      return register_established();
+    }
     if (ph != phase::awaiting_connected)
       return drop("CONNECTED without our HANDSHAKE");
     if (m.nonce != our_nonce || !verify_signed(*peer_key, raw))
@@ -309,6 +365,8 @@ struct session_state {
 
   // -- pinning (TOFU by username, §3), with the §14 fixes ---------------------------------------------------
 
+  // A blacklisted name or a key other than the pinned one is refused; otherwise `next(known)` runs, where `known`
+  // says whether a pin exists (an unknown key is pinned by pin_then, once the connection is accepted).
   template <class Continue>
   void check_pin(const crypto::public_key& presented, Continue next) {
     self->request(ctx->known_users, 5s, key_get_atom::value, user)
@@ -326,16 +384,22 @@ struct session_state {
                   {"presented", presented.fingerprint()}});
             return close("authentication error", {}, true);
           }
-          if (!known) {  // trust on first use, only after the signature verified
-            self->request(ctx->known_users, 5s, key_pin_atom::value, user, presented.base64())
-              .await([this, presented, next](const std::string& now_pinned) {
-                if (now_pinned != presented.base64())
-                  return close("authentication error", "Refused \"" + user + "\": key pinned concurrently", true);
-                emit(event_kind::info, "Pinned the key of \"" + user + "\" (" + presented.fingerprint() + ")");
-                next();
-              });
-            return;
-          }
+          next(known);
+        },
+        [this](caf::error&) { close({}, "Known-users store unavailable", true); });
+  }
+
+  // Trust on first use (§3), after the signature verified and the connection was accepted.
+  template <class Continue>
+  void pin_then(const crypto::public_key& presented, bool known, Continue next) {
+    if (known)
+      return next();
+    self->request(ctx->known_users, 5s, key_pin_atom::value, user, presented.base64())
+      .await(
+        [this, presented, next](const std::string& now_pinned) {
+          if (now_pinned != presented.base64())
+            return close("authentication error", "Refused \"" + user + "\": key pinned concurrently", true);
+          emit(event_kind::info, "Pinned the key of \"" + user + "\" (" + presented.fingerprint() + ")");
           next();
         },
         [this](caf::error&) { close({}, "Known-users store unavailable", true); });
@@ -353,39 +417,101 @@ struct session_state {
           alive.emplace(rng.next_byte() | (std::uint64_t{rng.next_byte()} << 8) | (std::uint64_t{rng.next_byte()} << 16),
                         self->clock().now());
           crypt.emplace(ctx->identity, *peer_key);
+          crypt->bind_transcript(we_initiated, transcript());
+          if (peer_is_mokaccino && peer_envelope)
+            crypt->peer_speaks_envelope();
+          unencrypted_since = self->clock().now();
           emit(event_kind::connected, "Connected to \"" + user + "\" at " + opts.peer.to_string(),
                {{"address", opts.peer.to_string()}, {"fingerprint", peer_key->fingerprint()}});
           send_caps();
-          if (ctx->config.encrypt_by_default)
+          if (ctx->config.encrypt_by_default || ctx->config.require_encryption)
             apply_crypt(crypt->start(rng));
         },
         [this](caf::error&) { close({}, "Node unavailable", true); });
   }
 
-  // MKCAPS: what we speak beyond the original (selective ACKs, 20 ms voice frames); an original ignores it.
-  void send_caps() { send_line(w::serialize(w::caps_msg{caps_version, {"sack", "voice20"}})); }
+  // What the envelope's keys are bound to: both names, both identity keys, both handshake nonces, by role.
+  crypto::channel_transcript transcript() const {
+    crypto::channel_transcript t;
+    auto mine = ctx->identity.public_key().base64();
+    if (we_initiated) {
+      t = {ctx->username, user, mine, peer_key->base64(), initiator_nonce, their_nonce};
+    } else {
+      t = {user, ctx->username, peer_key->base64(), mine, their_nonce, our_nonce};
+    }
+    return t;
+  }
+
+  // MKCAPS: what we speak beyond the original (selective ACKs, 20 ms voice frames, the sealed envelope); an
+  // original ignores it.
+  void send_caps() {
+    send_line(w::serialize(w::caps_msg{caps_version, {"sack", "voice20", std::string{envelope_feature}}}));
+  }
+
+  void on_caps(const w::caps_msg& m) {
+    bool first = !peer_is_mokaccino;
+    peer_is_mokaccino = true;
+    if (std::find(m.features.begin(), m.features.end(), envelope_feature) != m.features.end()) {
+      peer_envelope = true;
+      crypt->peer_speaks_envelope();
+    }
+    if (first) {
+      forward_intro("CAPS", user, {}, {});
+      // Ours went out once, right after the handshake, and may have been lost or dropped by a peer not yet
+      // established: answer the first one with ours again so both ends agree on the extended formats.
+      send_caps();
+    }
+  }
 
   void apply_crypt(session::crypt_negotiation::output out) {
     for (auto& line : out.plaintext_lines)
       send_raw(std::move(line));
-    if (!out.problem.empty())
+    for (auto& line : out.sealed_lines)
+      send_line(std::move(line));
+    if (out.refused) {
+      ++dropped;
+      ctx->counters->unauthenticated.fetch_add(1, std::memory_order_relaxed);
+      if (ctx->debug)
+        emit(event_kind::debug, "Encryption with \"" + user + "\": " + out.problem);
+    } else if (!out.problem.empty()) {
       emit(event_kind::error, "Encryption with \"" + user + "\": " + out.problem);
+    }
     if (out.encryption_changed)
-      emit(event_kind::encryption,
-           *out.encryption_changed ? "Connection with " + user + " is now encrypted"
-                                   : "Connection with " + user + " is no longer encrypted",
-           {{"state", *out.encryption_changed ? "on" : "off"}});
+      on_encryption_changed(*out.encryption_changed);
     flush_held();
   }
 
-  void on_established_message(w::message& m, std::string_view raw, bool was_encrypted) {
-    // §14 FIX: once encrypted, only control messages may come in plaintext: the CRYPT ones (§11) and DISCONNECT,
-    // which a peer still negotiating cannot seal with our key (like CRYPTSTOP it ends, never injects, content).
-    if (crypt->encrypting() && !was_encrypted &&
+  void on_encryption_changed(bool on) {
+    auto now = self->clock().now();
+    emit(event_kind::encryption,
+         on ? "Connection with " + user + " is now encrypted" : "Connection with " + user + " is no longer encrypted",
+         {{"state", on ? "on" : "off"}});
+    if (on) {
+      epoch_started = now;
+      // MKCAPS went out in plaintext, where an on-path attacker could drop it to keep us off the envelope; say it
+      // again sealed, where it cannot be told from other traffic.
+      if (!peer_envelope)
+        send_caps();
+    } else {
+      unencrypted_since = now;
+    }
+  }
+
+  void refuse_unauthenticated(const char* why) {
+    ctx->counters->unauthenticated.fetch_add(1, std::memory_order_relaxed);
+    drop(why);
+  }
+
+  void on_established_message(w::message& m, std::string_view raw, bool sealed) {
+    // §14 FIX: once encrypted, only the CRYPT lines may come in plaintext (the state machine decides which of them
+    // count); a peer that seals in envelopes sends nothing in plaintext at all. The original seals DISCONNECT too,
+    // so a plaintext one can only be forged.
+    if (!sealed && crypt->envelope_active())
+      return refuse_unauthenticated("plaintext from a peer that seals everything");
+    if (crypt->encrypting() && !sealed &&
         !(std::holds_alternative<w::crypt_start_msg>(m) || std::holds_alternative<w::crypt_accept_msg>(m) ||
-          std::holds_alternative<w::crypt_ack_msg>(m) || std::holds_alternative<w::crypt_stop_msg>(m) ||
-          std::holds_alternative<w::disconnect_msg>(m)))
-      return drop("plaintext from an encrypted peer");
+          std::holds_alternative<w::crypt_ack_msg>(m) || std::holds_alternative<w::crypt_stop_msg>(m)))
+      return refuse_unauthenticated("plaintext from an encrypted peer");
     std::visit(
       [&](const auto& msg) {
         using T = std::decay_t<decltype(msg)>;
@@ -399,21 +525,20 @@ struct session_state {
           close({}, "\"" + user + "\" disconnected" + (msg.reason.empty() ? "" : ", reason: " + session::display_text(msg.reason)),
                 false);
         } else if constexpr (std::is_same_v<T, w::crypt_start_msg>) {
-          apply_crypt(crypt->on_crypt_start(msg, raw, rng));
+          apply_crypt(crypt->on_crypt_start(msg, raw, sealed, rng));
         } else if constexpr (std::is_same_v<T, w::crypt_accept_msg>) {
-          apply_crypt(crypt->on_crypt_accept(msg, raw));
+          apply_crypt(crypt->on_crypt_accept(msg, raw, sealed));
         } else if constexpr (std::is_same_v<T, w::crypt_ack_msg>) {
-          apply_crypt(crypt->on_crypt_ack());
+          apply_crypt(crypt->on_crypt_ack(sealed));
         } else if constexpr (std::is_same_v<T, w::crypt_stop_msg>) {
-          apply_crypt(crypt->on_crypt_stop());
+          bool was = crypt->encrypting();
+          apply_crypt(crypt->on_crypt_stop(sealed));
+          // An original stops with a plaintext CRYPTSTOP; when our content must not travel in plaintext, start
+          // again at once (what waits meanwhile is held, bounded).
+          if (was && !crypt->encrypting() && (ctx->config.require_encryption || ctx->config.encrypt_by_default))
+            apply_crypt(crypt->start(rng));
         } else if constexpr (std::is_same_v<T, w::caps_msg>) {
-          if (!peer_is_mokaccino) {
-            peer_is_mokaccino = true;
-            forward_intro("CAPS", user, {}, {});
-            // Ours went out once, right after the handshake, and may have been lost or dropped by a peer not yet
-            // established: answer the first one with ours again so both ends agree on the extended formats.
-            send_caps();
-          }
+          on_caps(msg);
         } else if constexpr (std::is_same_v<T, w::request_msg>) {
           forward_intro("REQUEST", msg.username, {}, {});
         } else if constexpr (std::is_same_v<T, w::fail_msg>) {
@@ -461,7 +586,7 @@ struct session_state {
   void on_lines(std::vector<std::string>& lines) {
     in_batch = true;
     for (auto& l : lines) {
-      on_line(l, false);
+      on_line(l);
       if (closing)
         break;  // a DISCONNECT in the batch closed the session
     }
@@ -481,11 +606,43 @@ struct session_state {
 
   // -- input ------------------------------------------------------------------------------------------------
 
-  void on_line(std::string_view raw, bool was_encrypted) {
-    if (ctx->debug)
-      emit(event_kind::debug, std::string{"received: "} + std::string{raw.substr(0, 40)});
+  // One datagram of this peer (a text line without its LF, or a whole envelope): open it if sealed, then
+  // dispatch the message once.
+  void on_line(std::string_view bytes) {
+    if (ctx->debug && !crypto::secure_channel::is_envelope(bytes))
+      emit(event_kind::debug, std::string{"received: "} + std::string{bytes.substr(0, 40)});
     ++received;
-    auto parsed = w::parse_line(raw);
+    bool sealed = false;
+    std::string_view raw = bytes;  // the line a signature covers
+    mk::result<w::message> parsed = mk::make_error(errc::malformed, "");
+    if (crypto::secure_channel::is_envelope(bytes)) {
+      if (!crypt)
+        return drop("envelope before the handshake completed");
+      auto o = crypt->open_envelope(bytes, opened_buf);
+      if (!count_refusal(o.why))
+        return;
+      sealed = true;
+      if (o.switched_on)
+        on_switched_on();
+      parsed = w::parse_record(opened_buf);
+      if (!opened_buf.empty() && opened_buf[0] == w::record_line)
+        raw = std::string_view{opened_buf}.substr(1);
+    } else {
+      parsed = w::parse_line(bytes);
+      if (parsed)
+        if (auto* c = std::get_if<w::crypt_msg>(&*parsed)) {
+          if (!crypt)
+            return drop("C outside an encrypted session");
+          auto o = crypt->open(*c, opened_buf);
+          if (!count_refusal(o.why))
+            return;
+          sealed = true;
+          if (o.switched_on)
+            on_switched_on();
+          raw = opened_buf;
+          parsed = w::parse_line(raw);
+        }
+    }
     if (!parsed) {
       ++dropped;
       ctx->counters->malformed.fetch_add(1, std::memory_order_relaxed);
@@ -494,22 +651,8 @@ struct session_state {
       return;
     }
     auto& m = *parsed;
-    if (auto* c = std::get_if<w::crypt_msg>(&m)) {
-      if (was_encrypted || !crypt)
-        return drop("C outside an encrypted session");
-      bool switched_on = false;
-      auto plain = crypt->open(*c, switched_on);
-      if (!plain) {
-        ctx->counters->auth_failures.fetch_add(1, std::memory_order_relaxed);
-        return drop("C that does not authenticate");
-      }
-      if (switched_on) {
-        emit(event_kind::encryption, "Connection with " + user + " is now encrypted", {{"state", "on"}});
-        flush_held();
-      }
-      --received;  // counted once, as the inner line
-      return on_line(*plain, true);
-    }
+    if (std::holds_alternative<w::crypt_msg>(m))
+      return drop("C inside a sealed line");
     if (is_signed(m) && !take_verify_token())
       return drop("signature check rate limit");  // a P-521 verify costs ~1.3 ms: bound what a flood can cost
     if (auto* c = std::get_if<w::connect_msg>(&m))
@@ -525,7 +668,35 @@ struct session_state {
                            (d->reason.empty() ? "" : ": " + session::display_text(d->reason)), true);
       return drop("message before the handshake completed");
     }
-    on_established_message(m, raw, was_encrypted);
+    on_established_message(m, raw, sealed);
+  }
+
+  // Counts a sealed datagram that did not open; true if it opened.
+  bool count_refusal(session::crypt_negotiation::refusal why) {
+    using r = session::crypt_negotiation::refusal;
+    switch (why) {
+      case r::none: return true;
+      case r::replayed:
+      case r::reflected:
+        ctx->counters->replayed.fetch_add(1, std::memory_order_relaxed);
+        drop(why == r::replayed ? "sealed datagram replayed" : "our own sealed datagram reflected back");
+        return false;
+      case r::downgrade:
+        refuse_unauthenticated("legacy C from a peer that seals in envelopes");
+        return false;
+      case r::no_key: drop("sealed datagram while no key is valid"); return false;
+      case r::forged:
+        ctx->counters->auth_failures.fetch_add(1, std::memory_order_relaxed);
+        drop("sealed datagram that does not authenticate");
+        return false;
+    }
+    return false;
+  }
+
+  // An authentic sealed datagram proved the peer's CRYPTACK that we missed.
+  void on_switched_on() {
+    on_encryption_changed(true);
+    flush_held();
   }
 
   static bool is_signed(const w::message& m) {
@@ -569,6 +740,19 @@ struct session_state {
       send_line(w::serialize(w::ping_msg{*k.ping}));
     if (tick_count % ticks_per_resend == 0)
       apply_crypt(crypt->on_resend_tick());
+    if (ctx->config.require_encryption && !crypt->encrypting() && now - unencrypted_since > limits::handshake_timeout)
+      return close("encryption required",
+                   "Closed the connection with \"" + user + "\": it could not be encrypted within " +
+                     std::to_string(limits::handshake_timeout.count()) +
+                     " s, and network.connection.require_encryption is on (no content was sent in plaintext)",
+                   true);
+    // Fresh keys by time or by volume (WireGuard's rule); the side that initiated the connection drives it, so
+    // both ends never rekey at once.
+    if (we_initiated && crypt->sealing_envelopes() && crypt->envelope_active() && !crypt->rekeying() &&
+        (now - epoch_started > ctx->config.rekey_after || crypt->sealed_in_epoch() > limits::rekey_after_datagrams)) {
+      epoch_started = now;
+      apply_crypt(crypt->start_rekey(rng));
+    }
     if (!held.empty() && now - held_since > limits::handshake_timeout) {
       // The peer never completes the CRYPT handshake: do not leak the held lines in plaintext.
       emit(event_kind::error, "Encryption with \"" + user + "\" did not complete: " + std::to_string(held.size()) +
@@ -616,7 +800,7 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
   self->delayed_send(self, tick_period, tick_atom::value);
   return {
     [self](start_atom) { self->state.start_initiator(); },
-    [self](route_atom, const std::string& line) { self->state.on_line(line, false); },
+    [self](route_atom, const std::string& line) { self->state.on_line(line); },
     [self](datagram_atom, std::vector<std::string>& lines) {  // a wake-up's lines, counted by the session_table
       auto& st = self->state;
       st.ctx->routes->processed(st.opts.peer, lines.size());
@@ -652,6 +836,10 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
         st.apply_crypt(st.crypt->start(st.rng));
         return reply_ok("Encryption requested with " + st.user);
       }
+      if (st.ctx->config.require_encryption)
+        return reply_error("Encryption with " + st.user +
+                           " stays on: network.connection.require_encryption is set (set it to false to allow "
+                           "plaintext)");
       st.apply_crypt(st.crypt->stop());
       return reply_ok();
     },

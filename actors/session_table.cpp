@@ -1,5 +1,7 @@
 #include "actors/session_table.hpp"
 
+#include "core/crypto/secure_channel.hpp"
+
 #include <algorithm>
 #include <span>
 
@@ -54,8 +56,11 @@ void session_table::split(datagram_batch& batch, routed& direct) {
   std::lock_guard<std::mutex> g{mx_};
   for (auto& d : batch) {
     if (auto it = sessions_.find(d.from); it != sessions_.end()) {
-      auto line = wire::line_of_datagram(
-        std::span{reinterpret_cast<const std::uint8_t*>(d.bytes.data()), d.bytes.size()});
+      // A mokaccino envelope goes whole (binary: no LF to strip); a text datagram as its line.
+      const bool envelope = crypto::secure_channel::is_envelope(d.bytes);
+      auto line = envelope ? mk::result<std::string_view>{std::string_view{d.bytes}}
+                           : wire::line_of_datagram(
+                               std::span{reinterpret_cast<const std::uint8_t*>(d.bytes.data()), d.bytes.size()});
       if (line) {
         auto& e = it->second;
         auto r = std::find_if(direct.begin(), direct.end(), [&](auto& x) { return x.first == e.session; });

@@ -36,8 +36,8 @@ class session_table {
   void remove(const endpoint& ep);
   void clear();
 
-  // Moves every datagram of `batch` that comes from a known endpoint and holds one valid protocol line into
-  // `direct`, as that line (without its LF), grouped per session in arrival order. The rest (unknown senders,
+  // Moves every datagram of `batch` that comes from a known endpoint and holds one valid protocol line (or is a
+  // mokaccino envelope, passed whole) into `direct`, as that line (without its LF), grouped per session in arrival order. The rest (unknown senders,
   // malformed datagrams) stay in `batch`, in order, for the node actor. One lock per batch. The caller has counted
   // the whole batch in the backlog.
   void split(datagram_batch& batch, routed& direct);

@@ -34,6 +34,9 @@ inline constexpr std::size_t max_feature_name = 32;      // MKCAPS extension: on
 
 // -- crypto (§2, §10, §11) --
 inline constexpr std::size_t blinding_seed_bytes = 32;   // seeds an ephemeral key's ECDH blinding RNG (256-bit)
+inline constexpr std::size_t legacy_iv_memory = 4096;  // §14 FIX: IVs of opened C lines remembered per key (replays refused); 32 KiB per peer
+inline constexpr auto rekey_after = 120s;                // envelope: a new epoch every 2 minutes (WireGuard's REKEY_AFTER_TIME) ...
+inline constexpr std::uint64_t rekey_after_datagrams = 1ull << 32;  // ... or after this many datagrams in one epoch
 inline constexpr std::size_t hash_threads = 2;        // threads that hash the files a node is about to offer
 inline constexpr std::uint64_t hash_slice = 64u << 10;  // ...taking turns over the waiting files this many bytes at a time
 inline constexpr std::size_t hash_read_chunk = 64 * 1024; // file hashing reads this much at a time: files never sit in RAM

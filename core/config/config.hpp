@@ -37,6 +37,8 @@ struct node_config {                          // PROTOCOL §12 keys, with the or
   std::vector<std::string> autoconnect;       // network.autoconnect ("host[:port]")
   policy connection;                          // network.connection.whitelist / default_action
   bool encrypt_by_default = true;             // network.connection.encrypt_by_default
+  bool require_encryption = true;             // network.connection.require_encryption: no user content in plaintext
+  std::chrono::seconds rekey_after = limits::rekey_after;  // envelope epochs (not a config key: tests shorten it)
   policy audio;                               // network.audio.whitelist / default_action
   int threshold = 40;                         // network.audio.threshold (0..32767)
   int complexity = limits::modern_complexity; // network.audio.complexity (0..10): Opus effort between mokaccino nodes

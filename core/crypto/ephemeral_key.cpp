@@ -41,6 +41,13 @@ ephemeral_key ephemeral_key::generate(Botan::RandomNumberGenerator& rng) {
 const std::string& ephemeral_key::public_base64() const { return state_->public_b64; }
 
 mk::result<session_key> ephemeral_key::agree(std::string_view peer_public_b64) const {
+  auto a = agree_full(peer_public_b64);
+  if (!a)
+    return std::move(a).error();
+  return a->legacy_key;
+}
+
+mk::result<agreement> ephemeral_key::agree_full(std::string_view peer_public_b64) const {
   if (peer_public_b64.size() != limits::pubkey_b64_len)
     return make_error(errc::bad_key, "ephemeral key is not 212 base64 characters (P-521 SPKI)");
   auto der = wire::base64_decode(peer_public_b64);
@@ -60,8 +67,9 @@ mk::result<session_key> ephemeral_key::agree(std::string_view peer_public_b64) c
     // PROTOCOL §11: HKDF-SHA-384 (extract and expand), empty salt, empty info, 32 bytes.
     auto kdf = Botan::KDF::create_or_throw("HKDF(SHA-384)");
     auto okm = kdf->derive_key(session_key{}.size(), secret.data(), secret.size(), nullptr, 0, nullptr, 0);
-    session_key out;
-    std::copy(okm.begin(), okm.end(), out.begin());
+    agreement out;
+    std::copy(okm.begin(), okm.end(), out.legacy_key.begin());
+    out.secret = std::move(secret);
     return out;
   } catch (const std::exception& e) {
     return make_error(errc::bad_key, std::string{"ECDH agreement failed: "} + e.what());

@@ -9,12 +9,20 @@
 #include <string_view>
 
 #include <botan/rng.h>
+#include <botan/secmem.h>
 
 #include "core/result.hpp"
 
 namespace mk::crypto {
 
 using session_key = std::array<std::uint8_t, 32>;
+
+// One ECDH agreement: the §11 key the original uses, and the raw secret the mokaccino envelope derives its
+// per-direction keys from (secure_channel).
+struct agreement {
+  session_key legacy_key;
+  Botan::secure_vector<std::uint8_t> secret;  // the 66-byte x coordinate
+};
 
 class ephemeral_key {
  public:
@@ -27,6 +35,7 @@ class ephemeral_key {
   // ECDH with the peer's P-521 point (parsed like public_key::from_base64): the raw 66-byte x coordinate goes
   // through HKDF-SHA-384 with empty salt and info to 32 bytes. Errors: errc::bad_base64, errc::bad_key.
   mk::result<session_key> agree(std::string_view peer_public_b64) const;
+  mk::result<agreement> agree_full(std::string_view peer_public_b64) const;
 
  private:
   struct state;

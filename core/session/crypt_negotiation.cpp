@@ -2,13 +2,39 @@
 
 #include <array>
 
+#include "core/limits.hpp"
 #include "core/wire/base64.hpp"
+#include "core/wire/datagram.hpp"
+#include "core/wire/record.hpp"
 #include "core/wire/signed_line.hpp"
 
 namespace mk::session {
 
+namespace {
+
+bool signature_ok(const crypto::public_key& key, std::string_view raw) {
+  auto parts = wire::split_signed(raw);
+  return parts && key.verify(parts->text, parts->signature);
+}
+
+std::uint64_t iv_value(std::span<const std::uint8_t> iv) {
+  std::uint64_t v = 0;
+  for (auto b : iv)
+    v = (v << 8) | b;
+  return v;
+}
+
+}  // namespace
+
 crypt_negotiation::crypt_negotiation(crypto::identity me, crypto::public_key peer)
   : me_(std::move(me)), peer_(std::move(peer)) {}
+
+crypt_negotiation::output crypt_negotiation::refuse(std::string why) {
+  output out;
+  out.problem = std::move(why);
+  out.refused = true;
+  return out;
+}
 
 std::string crypt_negotiation::signed_line(std::string_view keyword, const std::string& pub,
                                            Botan::RandomNumberGenerator& rng) {
@@ -28,6 +54,34 @@ void crypt_negotiation::clear() {
   cipher_.reset();  // §14 FIX: the original keeps the key and later crashes
   last_accept_.clear();
   last_start_.clear();
+  iv_start_.reset();
+  next_iv_.reset();
+  seen_ivs_.clear();
+  seen_order_.clear();
+  envelope_active_ = false;
+  rekey_eph_.reset();
+  rekey_start_.clear();
+  rekey_peer_pub_.clear();
+  rekey_accept_.clear();
+  channel_.reset();  // the transcript binding stays; the next key makes a fresh channel
+}
+
+void crypt_negotiation::bind_transcript(bool we_initiated, const crypto::channel_transcript& t) {
+  we_initiated_ = we_initiated;
+  transcript_ = t;
+}
+
+void crypt_negotiation::key_with(const crypto::agreement& a) {
+  cipher_.emplace(a.legacy_key);
+  iv_start_.reset();
+  next_iv_.reset();
+  seen_ivs_.clear();
+  seen_order_.clear();
+  if (transcript_) {
+    if (!channel_)
+      channel_.emplace(we_initiated_, *transcript_);
+    channel_->reset(a.secret);  // the CRYPT exchange restarts the channel at epoch 0 (both ends agree on it)
+  }
 }
 
 crypt_negotiation::output crypt_negotiation::start(Botan::RandomNumberGenerator& rng) {
@@ -51,63 +105,77 @@ crypt_negotiation::output crypt_negotiation::stop() {
 }
 
 crypt_negotiation::output crypt_negotiation::on_crypt_start(const wire::crypt_start_msg& m, std::string_view raw,
-                                                            Botan::RandomNumberGenerator& rng) {
-  auto parts = wire::split_signed(raw);
-  if (!parts || !peer_.verify(parts->text, parts->signature)) {
-    auto out = stop();  // §11: a bad signature runs stop
-    out.problem = "bad CRYPTSTART signature";
+                                                            bool sealed, Botan::RandomNumberGenerator& rng) {
+  // §14 FIX: the original runs stop on a bad signature; a forger could switch encryption off that way.
+  if (!signature_ok(peer_, raw))
+    return refuse("CRYPTSTART with a bad signature dropped");
+  if (encrypting_) {
+    if (!sealed || !envelope_active_)
+      // An original only starts again after CRYPTSTOP; while encrypted this is a replay (signatures carry no nonce).
+      return refuse("plaintext CRYPTSTART while encrypted dropped");
+    // In-channel rekey: answer with a fresh key for the next epoch; keep sealing with the current one until the
+    // peer's first datagram of the new epoch shows it holds it too. A resent CRYPTSTART gets the same answer.
+    output out;
+    if (m.pubkey == rekey_peer_pub_ && !rekey_accept_.empty()) {
+      out.sealed_lines.push_back(rekey_accept_);
+      return out;
+    }
+    auto fresh = crypto::ephemeral_key::generate(rng);
+    auto a = fresh.agree_full(m.pubkey);
+    if (!a)
+      return refuse("rekey CRYPTSTART with an unusable key: " + a.error().message);
+    channel_->rekey(a->secret, false);
+    rekey_peer_pub_ = m.pubkey;
+    rekey_accept_ = signed_line(wire::crypt_accept_msg::keyword, fresh.public_base64(), rng);
+    out.sealed_lines.push_back(rekey_accept_);
     return out;
   }
   output out;
-  if (cipher_ && !encrypting_ && eph_ && !last_accept_.empty()) {
+  if (cipher_ && eph_ && !last_accept_.empty()) {
     out.plaintext_lines.push_back(last_accept_);  // key valid, not encrypting: resend CRYPTACCEPT
     return out;
   }
   // No key yet (or the peer restarted the negotiation): fresh ephemeral key, replacing any pending one.
   auto fresh = crypto::ephemeral_key::generate(rng);
-  auto key = fresh.agree(m.pubkey);
-  if (!key) {
-    auto o = stop();
-    o.problem = "bad CRYPTSTART key: " + key.error().message;
-    return o;
-  }
-  bool was = encrypting_;
+  auto a = fresh.agree_full(m.pubkey);
+  if (!a)
+    return refuse("CRYPTSTART with an unusable key: " + a.error().message);
   eph_ = fresh;
-  cipher_.emplace(*key);
-  next_iv_.reset();
-  encrypting_ = false;
+  key_with(*a);
   last_start_.clear();
   last_accept_ = signed_line(wire::crypt_accept_msg::keyword, eph_->public_base64(), rng);
   out.plaintext_lines.push_back(last_accept_);
-  if (was)
-    out.encryption_changed = false;
   return out;
 }
 
-crypt_negotiation::output crypt_negotiation::on_crypt_accept(const wire::crypt_accept_msg& m, std::string_view raw) {
+crypt_negotiation::output crypt_negotiation::on_crypt_accept(const wire::crypt_accept_msg& m, std::string_view raw,
+                                                             bool sealed) {
+  if (!signature_ok(peer_, raw))
+    return refuse("CRYPTACCEPT with a bad signature dropped");
   output out;
-  auto parts = wire::split_signed(raw);
-  if (!parts || !peer_.verify(parts->text, parts->signature)) {
-    out = stop();
-    out.problem = "bad CRYPTACCEPT signature";
-    return out;
-  }
   if (encrypting_) {
+    if (sealed && rekey_eph_) {
+      auto a = rekey_eph_->agree_full(m.pubkey);
+      if (!a)
+        return refuse("rekey CRYPTACCEPT with an unusable key: " + a.error().message);
+      channel_->rekey(a->secret, true);  // the peer holds the new epoch already: seal with it at once
+      rekey_eph_.reset();
+      rekey_start_.clear();
+      return out;
+    }
+    if (envelope_active_)
+      return refuse("CRYPTACCEPT outside a rekey dropped");
     // §14 FIX: our CRYPTACK was lost and the responder resends CRYPTACCEPT. The original answers with an
-    // encrypted CRYPTACK the responder cannot read (deadlock); answer in plaintext instead.
+    // encrypted CRYPTACK the responder cannot read (deadlock); answer in plaintext instead. Changes nothing here.
     out.plaintext_lines.push_back(wire::serialize(wire::crypt_ack_msg{}));
     return out;
   }
   if (!eph_)
     return out;  // we never started: ignore
-  auto key = eph_->agree(m.pubkey);  // §11: derive from our CURRENT ephemeral key
-  if (!key) {
-    out = stop();
-    out.problem = "bad CRYPTACCEPT key: " + key.error().message;
-    return out;
-  }
-  cipher_.emplace(*key);
-  next_iv_.reset();
+  auto a = eph_->agree_full(m.pubkey);  // §11: derive from our CURRENT ephemeral key
+  if (!a)
+    return refuse("CRYPTACCEPT with an unusable key: " + a.error().message);
+  key_with(*a);
   out.plaintext_lines.push_back(wire::serialize(wire::crypt_ack_msg{}));  // §13.8: CRYPTACK first, in plaintext
   encrypting_ = true;
   last_start_.clear();
@@ -116,20 +184,24 @@ crypt_negotiation::output crypt_negotiation::on_crypt_accept(const wire::crypt_a
   return out;
 }
 
-crypt_negotiation::output crypt_negotiation::on_crypt_ack() {
+crypt_negotiation::output crypt_negotiation::on_crypt_ack(bool sealed) {
   output out;
   if (encrypting_)
     return out;
+  (void)sealed;
   if (cipher_) {
     encrypting_ = true;
     last_accept_.clear();
     out.encryption_changed = true;
     return out;
   }
-  return stop();  // §11: CRYPTACK without a valid key runs stop
+  // §11 says run stop; but a CRYPTACK is unauthenticated, and stopping would let anyone abort our negotiation.
+  return refuse("CRYPTACK without a key dropped");
 }
 
-crypt_negotiation::output crypt_negotiation::on_crypt_stop() {
+crypt_negotiation::output crypt_negotiation::on_crypt_stop(bool sealed) {
+  if (envelope_active_ && !sealed)
+    return refuse("plaintext CRYPTSTOP from a peer that seals everything dropped");
   output out;
   bool was = encrypting_;
   clear();
@@ -140,7 +212,12 @@ crypt_negotiation::output crypt_negotiation::on_crypt_stop() {
 
 crypt_negotiation::output crypt_negotiation::on_resend_tick() {
   output out;
-  if (encrypting_ || !eph_)
+  if (encrypting_) {
+    if (rekey_eph_)
+      out.sealed_lines.push_back(rekey_start_);
+    return out;
+  }
+  if (!eph_)
     return out;
   if (!last_accept_.empty())
     out.plaintext_lines.push_back(last_accept_);
@@ -149,34 +226,85 @@ crypt_negotiation::output crypt_negotiation::on_resend_tick() {
   return out;
 }
 
+crypt_negotiation::output crypt_negotiation::start_rekey(Botan::RandomNumberGenerator& rng) {
+  output out;
+  if (!sealing_envelopes() || !envelope_active_ || rekey_eph_)
+    return out;
+  rekey_eph_ = crypto::ephemeral_key::generate(rng);
+  rekey_start_ = signed_line(wire::crypt_start_msg::keyword, rekey_eph_->public_base64(), rng);
+  out.sealed_lines.push_back(rekey_start_);
+  return out;
+}
+
 std::string crypt_negotiation::seal(std::string_view line, Botan::RandomNumberGenerator& rng) {
+  if (sealing_envelopes()) {
+    std::string record, out;
+    wire::record_of_line(line, record);
+    channel_->seal(record, out);
+    return out;
+  }
   wire::crypt_msg c;
   if (!next_iv_) {
     std::array<std::uint8_t, 8> seed{};
     rng.randomize(seed.data(), seed.size());
-    next_iv_ = 0;
-    for (auto b : seed)
-      *next_iv_ = (*next_iv_ << 8) | b;
+    next_iv_ = iv_value(seed);
+    iv_start_ = next_iv_;
   }
   std::uint64_t iv = (*next_iv_)++;
   for (std::size_t i = c.iv.size(); i-- > 0; iv >>= 8)
     c.iv[i] = static_cast<std::uint8_t>(iv & 0xff);
   cipher_->seal(line, c.iv, c.ciphertext, c.tag);
-  return wire::serialize(c);
+  return wire::into_datagram(wire::serialize(c));
 }
 
-mk::result<std::string> crypt_negotiation::open(const wire::crypt_msg& m, bool& switched_on) {
-  switched_on = false;
-  if (!cipher_)
-    return mk::make_error(errc::state_error, "C received while no session key is valid");
-  auto plain = cipher_->open(m.ciphertext, m.iv, m.tag);
-  if (plain && !encrypting_) {
+crypt_negotiation::opened crypt_negotiation::accept_authentic() {
+  opened o;
+  if (!encrypting_) {
     // §14 FIX: the CRYPTACK was lost or overtaken; an authentic C proves the initiator switched on.
     encrypting_ = true;
     last_accept_.clear();
-    switched_on = true;
+    o.switched_on = true;
   }
-  return plain;
+  return o;
+}
+
+crypt_negotiation::opened crypt_negotiation::open(const wire::crypt_msg& m, std::string& line_out) {
+  line_out.clear();
+  if (!cipher_)
+    return {refusal::no_key};
+  if (envelope_active_)
+    return {refusal::downgrade};  // the peer seals in envelopes: a legacy C is a replay or a forgery
+  const std::uint64_t iv = iv_value(m.iv);
+  // Reflected: an IV from the range we issued under this key (ours count up from iv_start_).
+  if (iv_start_ && iv - *iv_start_ < *next_iv_ - *iv_start_)
+    return {refusal::reflected};
+  if (seen_ivs_.count(iv) != 0)
+    return {refusal::replayed};
+  if (!cipher_->open_into(m.ciphertext, m.iv, m.tag, line_out))
+    return {refusal::forged};
+  seen_ivs_.insert(iv);
+  seen_order_.push_back(iv);
+  if (seen_order_.size() > limits::legacy_iv_memory) {
+    seen_ivs_.erase(seen_order_.front());
+    seen_order_.pop_front();
+  }
+  return accept_authentic();
+}
+
+crypt_negotiation::opened crypt_negotiation::open_envelope(std::string_view d, std::string& record_out) {
+  record_out.clear();
+  if (!channel_ || !channel_->ready() || !cipher_)
+    return {refusal::no_key};
+  auto r = channel_->open({reinterpret_cast<const std::uint8_t*>(d.data()), d.size()}, record_out);
+  switch (r) {
+    case crypto::secure_channel::refusal::none: break;
+    case crypto::secure_channel::refusal::replayed:
+    case crypto::secure_channel::refusal::too_old: return {refusal::replayed};
+    default: return {refusal::forged};
+  }
+  envelope_active_ = true;
+  peer_envelope_ = true;  // it seals for us, so it opens ours
+  return accept_authentic();
 }
 
 }  // namespace mk::session

@@ -1,17 +1,26 @@
 #pragma once
 // PROTOCOL §11: the CRYPTSTART / CRYPTACCEPT / CRYPTACK / CRYPTSTOP negotiation with one peer, as a pure state
-// machine, byte-compatible with the original, plus the §14 fixes that keep interop:
-//  - the GCM tag is verified (open() fails on a forged or truncated C);
+// machine, byte-compatible with the original, with the §14 fixes that keep interop:
+//  - the GCM tag is verified (a forged or truncated C never opens);
+//  - a `C` this node sealed itself (reflected) or one already opened (replayed) is refused: our IVs count up
+//    from a random start, so ours are a known range, and the IVs opened under the current key are remembered
+//    (bounded) since the original draws them at random;
+//  - a badly signed CRYPTSTART/CRYPTACCEPT, a CRYPTACK without a key, and a plaintext CRYPTSTART/CRYPTACCEPT while
+//    encrypted change nothing (the original stops encryption on them: a forger's downgrade);
 //  - a CRYPTSTOP also invalidates the symmetric key;
-//  - a lost first CRYPTACK does not deadlock: a duplicate CRYPTACCEPT while encrypting is answered with a
-//    PLAINTEXT CRYPTACK, and a responder whose key is valid treats an authentic C as the missing CRYPTACK
-//    (so messages the initiator sends right after switching on are not lost either).
-// The session actor sends the returned lines in plaintext (they are always plaintext, §11) and wraps every other
-// line with seal() while encrypting().
+//  - a lost first CRYPTACK does not deadlock (a duplicate CRYPTACCEPT while encrypting is answered with a
+//    plaintext CRYPTACK; an authentic C proves the missing CRYPTACK).
+// Between mokaccino nodes (env1 in MKCAPS) the same exchange also keys a secure_channel: once the peer is known to
+// speak it, every line is sealed in that envelope (per-direction keys bound to the handshake transcript, counter
+// nonces, a replay window), and once the peer's first envelope authenticated, nothing outside an envelope is
+// accepted any more — no legacy C, no plaintext CRYPT line. Rekeying then runs sealed, inside the channel.
 
+#include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include <botan/rng.h>
@@ -19,6 +28,7 @@
 #include "core/crypto/ephemeral_key.hpp"
 #include "core/crypto/identity.hpp"
 #include "core/crypto/public_key.hpp"
+#include "core/crypto/secure_channel.hpp"
 #include "core/crypto/session_cipher.hpp"
 #include "core/result.hpp"
 #include "core/wire/messages.hpp"
@@ -31,35 +41,61 @@ class crypt_negotiation {
 
   struct output {
     std::vector<std::string> plaintext_lines;  // to send now, unencrypted
+    std::vector<std::string> sealed_lines;     // to send now, sealed (in-channel rekey)
     std::optional<bool> encryption_changed;    // true: now encrypting; false: stopped
-    std::string problem;                       // a bad signature or key, for the log
+    std::string problem;                       // for the log
+    bool refused = false;                      // an unauthenticated or out-of-place line was dropped (count it)
   };
 
+  // How a line reached us: `sealed` = inside a C or an envelope from this peer.
   output start(Botan::RandomNumberGenerator& rng);  // `encrypt start` or encrypt_by_default
   output stop();                                    // `encrypt stop`: clear, then CRYPTSTOP
-  output on_crypt_start(const wire::crypt_start_msg& m, std::string_view raw_line, Botan::RandomNumberGenerator& rng);
-  output on_crypt_accept(const wire::crypt_accept_msg& m, std::string_view raw_line);
-  output on_crypt_ack();
-  output on_crypt_stop();
-  output on_resend_tick();  // every 2 s (§11): resend CRYPTSTART or CRYPTACCEPT while negotiating
+  output on_crypt_start(const wire::crypt_start_msg& m, std::string_view raw_line, bool sealed,
+                        Botan::RandomNumberGenerator& rng);
+  output on_crypt_accept(const wire::crypt_accept_msg& m, std::string_view raw_line, bool sealed);
+  output on_crypt_ack(bool sealed);
+  output on_crypt_stop(bool sealed);
+  output on_resend_tick();  // every 2 s (§11): resend CRYPTSTART or CRYPTACCEPT while negotiating (or rekeying)
+
+  // -- the mokaccino envelope ------------------------------------------------------------------------------
+  // Called once the handshake completed: what the channel's keys are bound to.
+  void bind_transcript(bool we_initiated, const crypto::channel_transcript& t);
+  // The peer announced env1: seal in envelopes from now on (while encrypting).
+  void peer_speaks_envelope() { peer_envelope_ = true; }
+  bool sealing_envelopes() const { return encrypting_ && peer_envelope_ && channel_ && channel_->ready(); }
+  // The peer's envelopes authenticated: plaintext and legacy C from it are refused.
+  bool envelope_active() const { return envelope_active_; }
+  // Starts an in-channel rekey (fresh ephemeral keys, next epoch). Only while sealing envelopes.
+  output start_rekey(Botan::RandomNumberGenerator& rng);
+  bool rekeying() const { return rekey_eph_.has_value(); }
+  std::uint64_t sealed_in_epoch() const { return channel_ ? channel_->sent_in_epoch() : 0; }
+  std::uint8_t epoch() const { return channel_ ? channel_->newest_epoch() : 0; }
 
   bool encrypting() const { return encrypting_; }
   bool key_valid() const { return cipher_.has_value(); }
   bool negotiating() const { return !encrypting_ && eph_.has_value(); }
 
-  // Wraps a line as `C ct iv tag` (8-byte IV, §11). Only while encrypting(). GCM needs IVs that never repeat
-  // under a key, not unpredictable ones: the first seal under a key draws a random 64-bit start from `rng`, later
-  // ones count up from it. That never repeats within 2^64 messages (random 8-byte IVs collide after ~2^32), and a
-  // DRBG call per message (HMAC_DRBG: ~25% of the CPU of an encrypted transfer) is gone. The peer sees 8 bytes
-  // that differ per message, as §11 asks.
+  // The whole datagram (LF included for a text `C`) that carries `line` sealed. Only while encrypting().
+  // Legacy `C`: an 8-byte IV counting up from a random start per key (never repeats under the key; random 8-byte
+  // IVs collide after ~2^32 messages), which also lets us recognise our own C reflected back at us.
   std::string seal(std::string_view line, Botan::RandomNumberGenerator& rng);
-  // Opens a C. If the key is valid but CRYPTACK was lost, an authentic C switches encryption on
-  // (`switched_on` is set). Errors: errc::state_error (no key), errc::auth_failed (tag).
-  mk::result<std::string> open(const wire::crypt_msg& m, bool& switched_on);
+
+  enum class refusal { none, no_key, forged, replayed, reflected, downgrade };
+  struct opened {
+    refusal why = refusal::none;
+    bool switched_on = false;  // an authentic C or envelope proved the peer's missing CRYPTACK
+  };
+  // A legacy C: its plaintext line into `line_out`.
+  opened open(const wire::crypt_msg& m, std::string& line_out);
+  // An envelope datagram: its record into `record_out` (parse with wire::parse_record).
+  opened open_envelope(std::string_view datagram, std::string& record_out);
 
  private:
   std::string signed_line(std::string_view keyword, const std::string& pub, Botan::RandomNumberGenerator& rng);
   void clear();
+  void key_with(const crypto::agreement& a);  // a fresh key from the CRYPT exchange (legacy cipher + channel)
+  opened accept_authentic();
+  static output refuse(std::string why);
 
   crypto::identity me_;
   crypto::public_key peer_;
@@ -68,8 +104,20 @@ class crypt_negotiation {
   std::string last_accept_;                     // our CRYPTACCEPT line, resent until CRYPTACK
   std::string last_start_;                      // our CRYPTSTART line, resent until CRYPTACCEPT
   bool encrypting_ = false;
-  std::optional<std::uint64_t> next_iv_;        // drawn at the first seal under the current key
+  std::optional<std::uint64_t> iv_start_, next_iv_;  // our IV range under the current key
+  std::unordered_set<std::uint64_t> seen_ivs_;       // IVs opened under the current key ...
+  std::deque<std::uint64_t> seen_order_;             // ... oldest first, bounded
   std::vector<std::uint8_t> scratch_ct_;
+
+  std::optional<crypto::channel_transcript> transcript_;
+  bool we_initiated_ = false;
+  std::optional<crypto::secure_channel> channel_;
+  bool peer_envelope_ = false;
+  bool envelope_active_ = false;
+  std::optional<crypto::ephemeral_key> rekey_eph_;  // our in-channel CRYPTSTART, until its CRYPTACCEPT
+  std::string rekey_start_;                          // that CRYPTSTART line (resent sealed)
+  std::string rekey_peer_pub_;                       // the peer's last in-channel CRYPTSTART key we answered ...
+  std::string rekey_accept_;                         // ... and our answer to it (a resent CRYPTSTART gets it again)
 };
 
 }  // namespace mk::session

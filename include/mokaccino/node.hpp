@@ -91,6 +91,7 @@ struct node_config {
   bool ipv6 = true;                               // dual-stack socket where the OS allows it
   policy connection;                              // incoming CONNECTs
   bool encrypt_by_default = true;                 // start encryption with every new peer
+  bool require_encryption = true;                 // never send text, files or voice in plaintext; close what cannot be encrypted
   policy audio;                                   // incoming calls
   int threshold = 40;                             // voice activation threshold (0..32767)
   std::string audio_input;                        // "" = default device; "wav:<path>", "tone:<hz>", "silence"

@@ -88,11 +88,14 @@ struct node_stats {
   std::uint64_t auth_failures = 0;     // AEAD tag mismatch
   std::uint64_t half_open_limit = 0;   // CONNECTs dropped because of the half-open limit
   std::uint64_t peers = 0, half_open = 0;
+  std::uint64_t replayed = 0;          // sealed datagrams refused as replayed, reflected or older than the window
+  std::uint64_t unauthenticated = 0;   // control refused: plaintext while encrypted, badly signed CRYPT lines
 };
 template <class I>
 typename I::result_type inspect(I& f, node_stats& x) {
   return f(caf::meta::type_name("mokaccino::node_stats"), x.datagrams_in, x.datagrams_out, x.malformed,
-           x.unknown_source, x.rejected, x.auth_failures, x.half_open_limit, x.peers, x.half_open);
+           x.unknown_source, x.rejected, x.auth_failures, x.half_open_limit, x.peers, x.half_open, x.replayed,
+           x.unauthenticated);
 }
 
 // One file transfer (what `file list` shows).

@@ -2,10 +2,14 @@
 
 #include <botan/auto_rng.h>
 
+#include "core/crypto/secure_channel.hpp"
 #include "core/session/crypt_negotiation.hpp"
+#include "core/wire/datagram.hpp"
 #include "core/wire/messages.hpp"
+#include "core/wire/record.hpp"
 
 using mk::session::crypt_negotiation;
+using refusal = crypt_negotiation::refusal;
 
 namespace {
 
@@ -16,30 +20,66 @@ struct pair_fixture {
   crypt_negotiation a{alice, bob.public_key()};
   crypt_negotiation b{bob, alice.public_key()};
 
-  // Delivers one plaintext line to `to`, returning its output.
-  crypt_negotiation::output deliver(crypt_negotiation& to, const std::string& line) {
+  // Delivers one CRYPT line to `to`, returning its output. `sealed`: it arrived inside C or an envelope.
+  crypt_negotiation::output deliver(crypt_negotiation& to, const std::string& line, bool sealed = false) {
     auto m = mk::wire::parse_line(line);
     REQUIRE(m.ok());
     if (auto* s = std::get_if<mk::wire::crypt_start_msg>(&*m))
-      return to.on_crypt_start(*s, line, rng);
+      return to.on_crypt_start(*s, line, sealed, rng);
     if (auto* s = std::get_if<mk::wire::crypt_accept_msg>(&*m))
-      return to.on_crypt_accept(*s, line);
+      return to.on_crypt_accept(*s, line, sealed);
     if (std::holds_alternative<mk::wire::crypt_ack_msg>(*m))
-      return to.on_crypt_ack();
+      return to.on_crypt_ack(sealed);
     if (std::holds_alternative<mk::wire::crypt_stop_msg>(*m))
-      return to.on_crypt_stop();
+      return to.on_crypt_stop(sealed);
     FAIL("unexpected line " << line);
     return {};
   }
 
-  std::string round_trip(crypt_negotiation& from, crypt_negotiation& to, const std::string& text) {
-    auto sealed = from.seal(text, rng);
-    auto m = mk::wire::parse_line(sealed);
+  // Opens a sealed datagram (legacy C or envelope) at `to`: its line, or the refusal.
+  std::pair<refusal, std::string> open(crypt_negotiation& to, const std::string& datagram) {
+    std::string out;
+    if (mk::crypto::secure_channel::is_envelope(datagram)) {
+      auto o = to.open_envelope(datagram, out);
+      if (o.why != refusal::none)
+        return {o.why, {}};
+      auto m = mk::wire::parse_record(out);
+      REQUIRE(m.ok());
+      return {refusal::none, mk::wire::serialize(*m)};
+    }
+    auto line = mk::wire::line_of_datagram(
+      {reinterpret_cast<const std::uint8_t*>(datagram.data()), datagram.size()});
+    REQUIRE(line.ok());
+    auto m = mk::wire::parse_line(*line);
     REQUIRE(m.ok());
-    bool switched = false;
-    auto plain = to.open(std::get<mk::wire::crypt_msg>(*m), switched);
-    REQUIRE(plain.ok());
-    return *plain;
+    auto o = to.open(std::get<mk::wire::crypt_msg>(*m), out);
+    return {o.why, out};
+  }
+
+  std::string round_trip(crypt_negotiation& from, crypt_negotiation& to, const std::string& text) {
+    auto [why, line] = open(to, from.seal(text, rng));
+    REQUIRE(why == refusal::none);
+    return line;
+  }
+
+  void establish() {
+    auto s = a.start(rng);
+    REQUIRE(s.plaintext_lines.size() == 1);
+    auto acc = deliver(b, s.plaintext_lines[0]);
+    deliver(a, acc.plaintext_lines[0]);
+    deliver(b, "CRYPTACK");
+    REQUIRE(a.encrypting());
+    REQUIRE(b.encrypting());
+  }
+
+  // Both ends are mokaccino nodes: the channel is bound to the handshake and each knows the other speaks env1.
+  void bind_envelope() {
+    mk::crypto::channel_transcript t{"alice", "bob", alice.public_key().base64(), bob.public_key().base64(),
+                                     std::string(48, 'A'), std::string(48, 'B')};
+    a.bind_transcript(true, t);
+    b.bind_transcript(false, t);
+    a.peer_speaks_envelope();
+    b.peer_speaks_envelope();
   }
 };
 
@@ -92,48 +132,76 @@ TEST_CASE("crypt negotiation: a lost first CRYPTACK does not deadlock (PROTOCOL 
   auto again = f.deliver(f.a, resend.plaintext_lines[0]);
   REQUIRE(again.plaintext_lines == std::vector<std::string>{"CRYPTACK"});
   // and even without it, an authentic C switches b on
+  std::string out;
   auto sealed = f.a.seal("MSG early", f.rng);
-  bool switched = false;
-  auto plain = f.b.open(std::get<mk::wire::crypt_msg>(*mk::wire::parse_line(sealed)), switched);
-  REQUIRE(plain.ok());
-  CHECK(switched);
+  auto line = mk::wire::line_of_datagram({reinterpret_cast<const std::uint8_t*>(sealed.data()), sealed.size()});
+  auto o = f.b.open(std::get<mk::wire::crypt_msg>(*mk::wire::parse_line(*line)), out);
+  REQUIRE(o.why == refusal::none);
+  CHECK(o.switched_on);
+  CHECK(out == "MSG early");
   CHECK(f.b.encrypting());
 }
 
-TEST_CASE("crypt negotiation: forged tag, bad signature and stop") {
+TEST_CASE("crypt negotiation: a forged tag does not open; a badly signed CRYPT line changes nothing") {
   pair_fixture f;
-  auto s = f.a.start(f.rng);
-  auto acc = f.deliver(f.b, s.plaintext_lines[0]);
-  f.deliver(f.a, acc.plaintext_lines[0]);
-  f.deliver(f.b, "CRYPTACK");
+  f.establish();
   auto sealed = f.a.seal("MSG x", f.rng);
-  auto c = std::get<mk::wire::crypt_msg>(*mk::wire::parse_line(sealed));
-  c.tag[0] ^= 1;
-  bool switched = false;
-  auto bad = f.b.open(c, switched);
-  REQUIRE_FALSE(bad.ok());
-  CHECK(bad.error().code == mk::errc::auth_failed);
+  sealed[sealed.size() - 3] ^= 1;  // inside the base64 tag: still valid base64 or not, it must not open
+  auto line = mk::wire::line_of_datagram({reinterpret_cast<const std::uint8_t*>(sealed.data()), sealed.size()});
+  auto parsed = mk::wire::parse_line(*line);
+  if (parsed.ok()) {
+    std::string out;
+    CHECK(f.b.open(std::get<mk::wire::crypt_msg>(*parsed), out).why == refusal::forged);
+    CHECK(out.empty());
+  }
 
-  // a CRYPTSTART signed by someone else runs stop
+  // §14 FIX: the original runs stop on a badly signed CRYPTSTART (a one-datagram downgrade); we drop it.
   Botan::AutoSeeded_RNG rng;
   auto mallory = mk::crypto::identity::generate(rng);
   crypt_negotiation m{mallory, f.alice.public_key()};
   auto forged = m.start(rng);
   auto out = f.deliver(f.b, forged.plaintext_lines[0]);
-  CHECK_FALSE(out.problem.empty());
-  CHECK(out.plaintext_lines == std::vector<std::string>{"CRYPTSTOP"});
-  CHECK_FALSE(f.b.key_valid());  // §14 FIX: stop invalidates the key
-  CHECK(out.encryption_changed == false);
+  CHECK(out.refused);
+  CHECK(out.plaintext_lines.empty());
+  CHECK_FALSE(out.encryption_changed.has_value());
+  CHECK(f.b.encrypting());
+  CHECK(f.round_trip(f.a, f.b, "MSG still on") == "MSG still on");
+}
+
+TEST_CASE("crypt negotiation: a validly signed CRYPTSTART replayed in plaintext while encrypted changes nothing") {
+  pair_fixture f;
+  auto s = f.a.start(f.rng);
+  auto first_start = s.plaintext_lines[0];
+  auto acc = f.deliver(f.b, first_start);
+  f.deliver(f.a, acc.plaintext_lines[0]);
+  f.deliver(f.b, "CRYPTACK");
+  auto out = f.deliver(f.b, first_start);  // captured earlier, replayed now
+  CHECK(out.refused);
+  CHECK(f.b.encrypting());
+  CHECK(f.round_trip(f.a, f.b, "MSG same key") == "MSG same key");
+  // A forged plaintext CRYPTACK without a key cannot abort a negotiation either.
+  pair_fixture g;
+  g.a.start(g.rng);
+  auto ack = g.deliver(g.a, "CRYPTACK");
+  CHECK(ack.refused);
+  CHECK(g.a.negotiating());
+}
+
+TEST_CASE("crypt negotiation: legacy C replayed or reflected is refused (PROTOCOL 14: the original has no protection)") {
+  pair_fixture f;
+  f.establish();
+  auto from_a = f.a.seal("MSG once", f.rng);
+  CHECK(f.open(f.b, from_a).first == refusal::none);
+  CHECK(f.open(f.b, from_a).first == refusal::replayed);  // the same datagram again
+  CHECK(f.open(f.a, from_a).first == refusal::reflected);  // a's own datagram sent back to a
+  // Only the bounded memory of opened IVs is used: the next fresh one still opens.
+  CHECK(f.round_trip(f.a, f.b, "MSG next") == "MSG next");
 }
 
 TEST_CASE("crypt negotiation: stop then restart works again (original crashes here)") {
   pair_fixture f;
   for (int round = 0; round < 3; ++round) {
-    auto s = f.a.start(f.rng);
-    REQUIRE(s.plaintext_lines.size() == 1);
-    auto acc = f.deliver(f.b, s.plaintext_lines[0]);
-    f.deliver(f.a, acc.plaintext_lines[0]);
-    f.deliver(f.b, "CRYPTACK");
+    f.establish();
     CHECK(f.round_trip(f.a, f.b, "MSG r") == "MSG r");
     auto stop = f.a.stop();
     CHECK(stop.plaintext_lines == std::vector<std::string>{"CRYPTSTOP"});
@@ -146,27 +214,110 @@ TEST_CASE("crypt negotiation: stop then restart works again (original crashes he
 
 TEST_CASE("crypt negotiation: IVs never repeat under a key (a counter from a random start), and restart per key") {
   pair_fixture f;
-  auto establish = [&] {
-    auto s = f.a.start(f.rng);
-    auto acc = f.deliver(f.b, s.plaintext_lines[0]);
-    f.deliver(f.a, acc.plaintext_lines[0]);
-    f.deliver(f.b, "CRYPTACK");
-  };
   auto iv_of = [&](const std::string& sealed) {
-    auto iv = std::get<mk::wire::crypt_msg>(*mk::wire::parse_line(sealed)).iv;
+    auto line = mk::wire::line_of_datagram({reinterpret_cast<const std::uint8_t*>(sealed.data()), sealed.size()});
+    auto iv = std::get<mk::wire::crypt_msg>(*mk::wire::parse_line(*line)).iv;
     std::uint64_t v = 0;
     for (auto b : iv)
       v = (v << 8) | b;
     return v;
   };
-  establish();
+  f.establish();
   std::uint64_t first = iv_of(f.a.seal("MSG 1", f.rng));
   for (std::uint64_t i = 1; i < 1000; ++i)
     CHECK(iv_of(f.a.seal("MSG n", f.rng)) == first + i);
   CHECK(f.round_trip(f.a, f.b, "MSG still opens") == "MSG still opens");
   // A new key draws a new random start (two 64-bit draws coincide with probability 2^-64).
   f.a.stop();
-  f.b.on_crypt_stop();
-  establish();
+  f.b.on_crypt_stop(false);
+  f.establish();
   CHECK(iv_of(f.a.seal("MSG 1", f.rng)) != first + 1001);
+}
+
+TEST_CASE("envelope: between mokaccino nodes every line is sealed in the binary envelope, files in binary") {
+  pair_fixture f;
+  f.bind_envelope();
+  f.establish();
+  REQUIRE(f.a.sealing_envelopes());
+  auto d = f.a.seal("MSG hello", f.rng);
+  CHECK(mk::crypto::secure_channel::is_envelope(d));
+  CHECK(d.find("hello") == std::string::npos);
+  auto [why, line] = f.open(f.b, d);
+  CHECK(why == refusal::none);
+  CHECK(line == "MSG hello");
+  CHECK(f.b.envelope_active());
+  // A full FILE chunk: 1024 bytes of data in 1107 bytes on the wire (>= 90 % file data).
+  mk::wire::file_msg chunk{std::string(64, 'A'), 4096, std::vector<std::uint8_t>(1024, 0x5a)};
+  auto fd = f.a.seal(mk::wire::serialize(chunk), f.rng);
+  CHECK(fd.size() == 1107);
+  CHECK(1024.0 / static_cast<double>(fd.size()) >= 0.9);
+  CHECK(f.open(f.b, fd).second == mk::wire::serialize(chunk));
+}
+
+TEST_CASE("envelope: replayed, reflected, cross-direction and downgraded datagrams are refused") {
+  pair_fixture f;
+  f.bind_envelope();
+  f.establish();
+  auto d = f.a.seal("MSG once", f.rng);
+  CHECK(f.open(f.b, d).first == refusal::none);
+  CHECK(f.open(f.b, d).first == refusal::replayed);
+  CHECK(f.open(f.a, d).first == refusal::forged);  // reflected: sealed with the a->b key, a opens b->a only
+  // Once b saw an envelope from a, a plaintext CRYPTSTOP or a legacy C (e.g. captured before) is refused.
+  auto stop = f.deliver(f.b, "CRYPTSTOP");
+  CHECK(stop.refused);
+  CHECK(f.b.encrypting());
+  auto sealed_stop = f.deliver(f.b, "CRYPTSTOP", true);  // a real, sealed one still works
+  CHECK_FALSE(sealed_stop.refused);
+  CHECK_FALSE(f.b.encrypting());
+}
+
+TEST_CASE("envelope: reordered datagrams open once each; a forged one moves nothing") {
+  pair_fixture f;
+  f.bind_envelope();
+  f.establish();
+  std::vector<std::string> ds;
+  for (int i = 0; i < 50; ++i)
+    ds.push_back(f.a.seal("MSG " + std::to_string(i), f.rng));
+  auto forged = ds[49];
+  forged[5] ^= 0x40;  // a counter far ahead, same tag: must not authenticate nor slide the window
+  CHECK(f.open(f.b, forged).first == refusal::forged);
+  for (int i = 49; i >= 0; --i)  // reversed order: all still inside the window
+    CHECK(f.open(f.b, ds[static_cast<std::size_t>(i)]).first == refusal::none);
+  for (auto& d : ds)
+    CHECK(f.open(f.b, d).first == refusal::replayed);
+}
+
+TEST_CASE("envelope: rekey runs sealed; in-flight datagrams of the old epoch still open; then the old keys go") {
+  pair_fixture f;
+  f.bind_envelope();
+  f.establish();
+  CHECK(f.round_trip(f.a, f.b, "MSG before") == "MSG before");  // b: envelope active
+  CHECK(f.round_trip(f.b, f.a, "MSG before") == "MSG before");  // a: envelope active
+  auto start = f.a.start_rekey(f.rng);
+  REQUIRE(start.sealed_lines.size() == 1);
+  auto accept = f.deliver(f.b, start.sealed_lines[0], true);
+  REQUIRE(accept.sealed_lines.size() == 1);
+  CHECK(f.b.epoch() == 1);
+  auto in_flight = f.a.seal("MSG old epoch", f.rng);  // sealed by a before it saw the CRYPTACCEPT
+  auto b_old = f.b.seal("MSG b still old", f.rng);     // b keeps sealing with epoch 0 until a uses epoch 1
+  CHECK(static_cast<std::uint8_t>(b_old[1]) == 0);
+  CHECK(f.open(f.a, b_old).second == "MSG b still old");
+  auto done = f.deliver(f.a, accept.sealed_lines[0], true);
+  CHECK_FALSE(done.refused);
+  CHECK(f.a.epoch() == 1);
+  auto fresh = f.a.seal("MSG new epoch", f.rng);
+  CHECK(static_cast<std::uint8_t>(fresh[1]) == 1);
+  CHECK(f.open(f.b, in_flight).second == "MSG old epoch");
+  CHECK(f.open(f.b, fresh).second == "MSG new epoch");
+  CHECK(static_cast<std::uint8_t>(f.b.seal("MSG b new", f.rng)[1]) == 1);  // b moved on after a's epoch-1 datagram
+  // A resent rekey CRYPTSTART (its CRYPTACCEPT was lost) gets the same answer, not yet another epoch.
+  auto again = f.deliver(f.b, start.sealed_lines[0], true);
+  CHECK(again.sealed_lines == accept.sealed_lines);
+  CHECK(f.b.epoch() == 1);
+  // A second rekey: epoch 0's keys are gone, so a replay of an epoch-0 datagram cannot open.
+  auto start2 = f.a.start_rekey(f.rng);
+  auto accept2 = f.deliver(f.b, start2.sealed_lines[0], true);
+  f.deliver(f.a, accept2.sealed_lines[0], true);
+  CHECK(f.round_trip(f.a, f.b, "MSG epoch 2") == "MSG epoch 2");
+  CHECK(f.open(f.b, in_flight).first != refusal::none);
 }

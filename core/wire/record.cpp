@@ -1,0 +1,57 @@
+#include "core/wire/record.hpp"
+
+#include "core/limits.hpp"
+#include "core/wire/base64.hpp"
+#include "core/wire/datagram.hpp"
+
+namespace mk::wire {
+
+void record_of_file(const file_msg& m, std::string& out) {
+  out.clear();
+  out.reserve(file_record_header + m.data.size());
+  out.push_back(record_file);
+  std::vector<std::uint8_t> raw;
+  base64_decode_into(m.hash, raw);  // a hash we send was produced by us: 64 canonical chars -> 48 bytes
+  out.append(reinterpret_cast<const char*>(raw.data()), raw.size());
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((m.offset >> shift) & 0xff));
+  out.append(reinterpret_cast<const char*>(m.data.data()), m.data.size());
+}
+
+void record_of_line(std::string_view line, std::string& out) {
+  if (line.starts_with("FILE ")) {
+    if (auto m = parse_line(line); m.ok())
+      if (auto* f = std::get_if<file_msg>(&*m); f && f->hash.size() == 64)
+        return record_of_file(*f, out);
+  }
+  out.clear();
+  out.reserve(1 + line.size());
+  out.push_back(record_line);
+  out.append(line);
+}
+
+mk::result<message> parse_record(std::string_view r) {
+  if (r.empty())
+    return make_error(errc::malformed, "empty record");
+  if (r[0] == record_line) {
+    auto body = r.substr(1);
+    auto line = line_of_datagram({reinterpret_cast<const std::uint8_t*>(body.data()), body.size()});
+    if (!line)
+      return std::move(line).error();
+    return parse_line(*line);
+  }
+  if (r[0] != record_file)
+    return make_error(errc::malformed, "unknown record kind");
+  if (r.size() <= file_record_header)
+    return make_error(errc::malformed, "FILE record without data");
+  if (r.size() - file_record_header > limits::max_chunk)
+    return make_error(errc::too_long, "FILE record over one chunk");
+  file_msg m;
+  m.hash = base64_encode(std::string_view{r.data() + 1, limits::hash_bytes});
+  for (std::size_t i = 1 + limits::hash_bytes; i < file_record_header; ++i)
+    m.offset = (m.offset << 8) | static_cast<std::uint8_t>(r[i]);
+  m.data.assign(r.begin() + file_record_header, r.end());
+  return message{std::move(m)};
+}
+
+}  // namespace mk::wire

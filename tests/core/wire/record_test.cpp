@@ -1,0 +1,33 @@
+#include <doctest/doctest.h>
+
+#include "core/wire/record.hpp"
+
+using namespace mk::wire;
+
+TEST_CASE("record: a FILE line becomes a binary record and parses back to the same message") {
+  file_msg m{std::string(64, 'Q'), 1ull << 40, std::vector<std::uint8_t>(1024)};
+  for (std::size_t i = 0; i < m.data.size(); ++i)
+    m.data[i] = static_cast<std::uint8_t>(i * 7);
+  m.hash = "0123456789+/abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  std::string r;
+  record_of_line(serialize(m), r);
+  CHECK(r[0] == record_file);
+  CHECK(r.size() == file_record_header + 1024);
+  auto back = parse_record(r);
+  REQUIRE(back.ok());
+  CHECK(std::get<file_msg>(*back) == m);
+}
+
+TEST_CASE("record: other lines travel as text; bad records are errors") {
+  std::string r;
+  record_of_line("MSG hi\\ there", r);
+  CHECK(r == "LMSG hi\\ there");
+  auto m = parse_record(r);
+  REQUIRE(m.ok());
+  CHECK(std::get<text_msg>(*m).text == "hi there");
+  CHECK_FALSE(parse_record("").ok());
+  CHECK_FALSE(parse_record("Zxx").ok());
+  CHECK_FALSE(parse_record(std::string{"L"} + "MSG a\0b").ok());
+  CHECK_FALSE(parse_record(std::string(file_record_header, 'F')).ok());                    // no data
+  CHECK_FALSE(parse_record("F" + std::string(file_record_header - 1 + 1025, 'x')).ok());  // over a chunk
+}
