@@ -464,6 +464,8 @@ struct session_state {
   }
 
   void apply_crypt(session::crypt_negotiation::output out) {
+    for (auto& d : out.datagrams)
+      send_datagram(std::move(d));
     for (auto& line : out.plaintext_lines)
       send_raw(std::move(line));
     for (auto& line : out.sealed_lines)
@@ -535,7 +537,7 @@ struct session_state {
           apply_crypt(crypt->on_crypt_stop(sealed));
           // An original stops with a plaintext CRYPTSTOP; when our content must not travel in plaintext, start
           // again at once (what waits meanwhile is held, bounded).
-          if (was && !crypt->encrypting() && (ctx->config.require_encryption || ctx->config.encrypt_by_default))
+          if (was && !crypt->encrypting() && ctx->config.require_encryption)
             apply_crypt(crypt->start(rng));
         } else if constexpr (std::is_same_v<T, w::caps_msg>) {
           on_caps(msg);

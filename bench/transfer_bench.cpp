@@ -209,6 +209,7 @@ run_result run(const options& o, const std::string& mode, int n) {
       c.connection.default_action = mk::config::action::accept;
       c.file.default_action = mk::config::action::accept;
       c.encrypt_by_default = encrypt;
+      c.require_encryption = encrypt;
       c.audio_input = "silence";  // no audio device probe (PulseAudio's stderr noise in a headless run)
       c.audio_output = "null";
       mk::node_options no{c, mk::crypto::identity::generate(rng), {}, {}, dl, false, false};

@@ -210,6 +210,7 @@ bench_node start(caf::actor_system& sys, const std::string& user, const std::fil
   c.connection.default_action = config::action::accept;
   c.audio.default_action = config::action::accept;
   c.encrypt_by_default = encrypt;
+  c.require_encryption = encrypt;
   c.audio_input = "wav:" + (dir / (user + "-in.wav")).string();
   c.audio_output = "wav:" + (dir / (user + "-out.wav")).string();
   node_options o{c, crypto::identity::generate(rng), {}, {}, {}, false, true};

@@ -97,8 +97,13 @@ crypt_negotiation::output crypt_negotiation::start(Botan::RandomNumberGenerator&
 crypt_negotiation::output crypt_negotiation::stop() {
   output out;
   bool was = encrypting_;
-  clear();  // §13.8: clear first, so CRYPTSTOP goes out in plaintext
-  out.plaintext_lines.push_back(wire::serialize(wire::crypt_stop_msg{}));
+  // A peer that seals everything refuses a plaintext CRYPTSTOP (anyone could forge one): seal it, then forget the
+  // key. §13.8 for the original: clear first, so CRYPTSTOP goes out in plaintext.
+  if (sealing_envelopes() && envelope_active_)
+    out.datagrams.push_back(seal_envelope(wire::serialize(wire::crypt_stop_msg{})));
+  clear();
+  if (out.datagrams.empty())
+    out.plaintext_lines.push_back(wire::serialize(wire::crypt_stop_msg{}));
   if (was)
     out.encryption_changed = false;
   return out;
@@ -236,13 +241,16 @@ crypt_negotiation::output crypt_negotiation::start_rekey(Botan::RandomNumberGene
   return out;
 }
 
+std::string crypt_negotiation::seal_envelope(std::string_view line) {
+  std::string record, out;
+  wire::record_of_line(line, record);
+  channel_->seal(record, out);
+  return out;
+}
+
 std::string crypt_negotiation::seal(std::string_view line, Botan::RandomNumberGenerator& rng) {
-  if (sealing_envelopes()) {
-    std::string record, out;
-    wire::record_of_line(line, record);
-    channel_->seal(record, out);
-    return out;
-  }
+  if (sealing_envelopes())
+    return seal_envelope(line);
   wire::crypt_msg c;
   if (!next_iv_) {
     std::array<std::uint8_t, 8> seed{};

@@ -42,6 +42,7 @@ class crypt_negotiation {
   struct output {
     std::vector<std::string> plaintext_lines;  // to send now, unencrypted
     std::vector<std::string> sealed_lines;     // to send now, sealed (in-channel rekey)
+    std::vector<std::string> datagrams;        // to send now as they are (sealed under a key already forgotten)
     std::optional<bool> encryption_changed;    // true: now encrypting; false: stopped
     std::string problem;                       // for the log
     bool refused = false;                      // an unauthenticated or out-of-place line was dropped (count it)
@@ -93,6 +94,7 @@ class crypt_negotiation {
  private:
   std::string signed_line(std::string_view keyword, const std::string& pub, Botan::RandomNumberGenerator& rng);
   void clear();
+  std::string seal_envelope(std::string_view line);
   void key_with(const crypto::agreement& a);  // a fresh key from the CRYPT exchange (legacy cipher + channel)
   opened accept_authentic();
   static output refuse(std::string why);

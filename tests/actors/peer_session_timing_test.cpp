@@ -79,6 +79,7 @@ struct session_fixture {
     ctx = std::make_shared<node_context>(alice);
     ctx->username = "alice";
     ctx->config.encrypt_by_default = encrypt_by_default;
+    ctx->config.require_encryption = encrypt_by_default;
     ctx->sender = std::make_shared<udp_sender>(ours.fd, false);
     ctx->node = sys.spawn(fake_node, rec);
     ctx->known_users = spawn_known_users(sys, {}, {});

@@ -26,9 +26,24 @@ void connect(node_process& alice, node_process& bob, bool encrypted = true) {
 
 }  // namespace
 
-TEST_CASE("cli: two nodes connect and chat verbatim both ways with encryption by default and by command then exit cleanly") {
+TEST_CASE("cli: with require_encryption (the default) encrypt stop is refused and the chat stays sealed") {
   node_process alice{config_for("alice")};
   node_process bob{config_for("bob")};
+  connect(alice, bob);
+  REQUIRE(alice->saw("Connection with bob is now encrypted"));
+  alice->write_line("encrypt stop bob");
+  CHECK_MESSAGE(alice->saw("stays on: network.connection.require_encryption is set"), alice->transcript());
+  alice->write_line("user info bob");
+  CHECK(alice->saw("Encryption: on"));
+  alice->write_line("msg bob still sealed");
+  CHECK(bob->saw("alice >> still sealed"));
+  CHECK_FALSE(bob->saw("no longer encrypted", 1s));
+}
+
+TEST_CASE("cli: two nodes connect and chat verbatim both ways with encryption by default and by command then exit cleanly") {
+  // require_encryption off: the user may switch to plaintext and back.
+  node_process alice{config_for("alice", "accept", "require_encryption = false\n")};
+  node_process bob{config_for("bob", "accept", "require_encryption = false\n")};
   connect(alice, bob);
 
   alice->write_line("msg bob a  b\\c");
@@ -116,7 +131,7 @@ TEST_CASE("cli: default_action refuse") {
 
 TEST_CASE("cli: kill -9 of a peer is reported as offline within about 10 s") {
   node_process alice{config_for("alice")};
-  node_process bob{config_for("bob", "accept", "encrypt_by_default = false\n")};
+  node_process bob{config_for("bob", "accept", "encrypt_by_default = false\nrequire_encryption = false\n")};
   connect(alice, bob, false);
   auto killed_at = std::chrono::steady_clock::now();
   bob->signal(SIGKILL);

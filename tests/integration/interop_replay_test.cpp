@@ -55,6 +55,7 @@ TEST_CASE("replay: the original alice connects to a mokaccino bob, chats, encryp
   auto alice = recorded_identity("alice");
   auto bob_id = recorded_identity("bob");
   auto bob_cfg = make_config("bob");
+  bob_cfg.require_encryption = false;
   bob_cfg.encrypt_by_default = false;  // as in the capture ("Encryption disabled")
   auto bob = start_node(sys, bob_cfg, bob_id, recorded_pins("bob"));  // bob's pins hold alice's key
   raw_peer peer;
@@ -129,6 +130,7 @@ TEST_CASE("replay: a mokaccino alice connects to the original bob and sends the 
   auto alice_id = recorded_identity("alice");
   auto bob_id = recorded_identity("bob");
   auto alice_cfg = make_config("alice");
+  alice_cfg.require_encryption = false;
   alice_cfg.encrypt_by_default = false;
   auto alice = start_node(sys, alice_cfg, alice_id, recorded_pins("alice"));
   raw_peer bob;

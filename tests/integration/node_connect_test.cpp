@@ -58,8 +58,10 @@ TEST_CASE("two nodes connect, encrypt by default and chat both ways with spaces 
 TEST_CASE("encryption can be stopped and started by command") {
   auto a = make_config("alice");
   a.encrypt_by_default = false;
+  a.require_encryption = false;
   auto b = make_config("bob");
   b.encrypt_by_default = false;
+  b.require_encryption = false;
   two_nodes t{a, b};
   t.connect();
   CHECK_FALSE(ask<peer_info>(t.sys, t.alice.handle.node, user_info_atom::value, std::string{"bob"}).encrypted);

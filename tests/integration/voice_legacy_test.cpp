@@ -43,7 +43,8 @@ TEST_CASE("a call with an original node uses legacy AUDIO: 60-byte 2.5 ms packet
   const auto input = test_signal();
   write_signal(file_in(dir, "bob-in.wav"), input);
   auto c = make_config("bob");
-  c.encrypt_by_default = false;  // an original does not start encryption by itself
+  c.encrypt_by_default = false;
+  c.require_encryption = false;  // an original does not start encryption by itself
   c.audio.default_action = config::action::accept;
   c.audio_input = "wav:" + file_in(dir, "bob-in.wav");
   c.audio_output = "wav:" + file_in(dir, "bob-out.wav");

@@ -77,6 +77,7 @@ inline config::node_config file_config(const std::string& user, bool encrypt,
                                        config::action files = config::action::accept) {
   auto c = make_config(user);
   c.encrypt_by_default = encrypt;
+  c.require_encryption = encrypt;
   c.file.default_action = files;
   return c;
 }
