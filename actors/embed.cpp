@@ -99,6 +99,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<transfer_info>("mokaccino::transfer_info");
   cfg.add_message_type<event>("mokaccino::event");
   cfg.add_message_type<node_actor>("mokaccino::node_actor");
+  cfg.add_message_type<remote_gate>("mokaccino::remote_gate");
 }
 
 void configure_scheduler(caf::actor_system_config& cfg) {

@@ -1,6 +1,7 @@
 #include "actors/node.hpp"
 
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include <botan/auto_rng.h>
@@ -9,6 +10,7 @@
 #include "actors/known_users.hpp"
 #include "actors/audio_service.hpp"
 #include "actors/call_media.hpp"
+#include "actors/event_text.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
 #include "actors/peer_session.hpp"
@@ -41,7 +43,14 @@ struct pending_prompt {
   std::string text;
   std::string kind;
   std::string user;
+  std::optional<endpoint> source;  // the address of the session that asked (none: the node's own question)
 };
+
+// The address alone (port 0): what the per-address flood guards count by.
+endpoint address_of(endpoint ep) {
+  ep.port = 0;
+  return ep;
+}
 
 // Resolves one host name on its own thread (getaddrinfo blocks).
 caf::behavior resolver_actor(std::string host, std::uint16_t port) {
@@ -72,9 +81,11 @@ struct node_state {
 
   // -- events -----------------------------------------------------------------------------------------------
 
+  // Every event leaves the node here, and only here: sanitised once for every subscriber.
   void publish(event e) {
     if (e.kind == event_kind::debug && !ctx->debug)
       return;
+    sanitise_event(e);
     if (e.time_ms == 0)
       e.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
@@ -101,6 +112,17 @@ struct node_state {
   }
 
   std::size_t half_open() const { return by_endpoint.size() - by_user.size(); }
+
+  // Sessions from `ep`'s address that are not established (issue 13: one address cannot take every slot).
+  std::size_t half_open_from(const endpoint& ep) const {
+    auto ip = address_of(ep);
+    std::size_t all = 0, established = 0;
+    for (auto& [e, s] : by_endpoint)
+      all += address_of(e) == ip ? 1 : 0;
+    for (auto& [name, peer] : by_user)
+      established += address_of(peer.ep) == ip ? 1 : 0;
+    return all - std::min(all, established);
+  }
 
   void on_session_down(const caf::down_msg& dm) {
     // A subscriber that ended (an attached remote terminal that left, say) gets no more events.
@@ -159,10 +181,14 @@ struct node_state {
       ctx->counters->rejected.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    if (half_open() >= limits::max_half_open || by_endpoint.size() >= limits::max_peers) {
+    if (half_open() >= limits::max_half_open || by_endpoint.size() >= limits::max_peers ||
+        half_open_from(from) >= limits::max_half_open_per_ip) {
       ctx->counters->half_open_limit.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    // The session will verify this CONNECT's signature: the node-wide budget pays for it, or nothing happens.
+    if (!ctx->verify_budget->try_take())
+      return;  // counted by the budget (stats: verify_denied)
     session_options opts;
     opts.role = session_role::responder;
     if (auto p = preapproved.find(c.username); p != preapproved.end()) {
@@ -297,13 +323,35 @@ struct node_state {
 
   std::map<std::uint64_t, std::function<void()>> prompt_callbacks;  // node-side questions (introductions)
 
+  // Issue 13 flood guard for a session's question: a connection question waits alone for its claimed name and
+  // for its source address (one pre-signed CONNECT sent from many ports, or many names from one address, asks
+  // once); a connected peer has at most limits::max_prompts_per_peer questions (files, calls) pending.
+  // (The node's own questions, introductions the user may have asked for, have no source and are not limited.)
+  bool prompt_allowed(const std::string& kind, const std::string& user, const std::optional<endpoint>& source) const {
+    std::size_t same_peer = 0;
+    for (auto& [id, p] : prompts) {
+      if (kind == "connect") {
+        if (source && p.source && p.kind == "connect" &&
+            (p.user == user || address_of(*p.source) == address_of(*source)))
+          return false;
+      } else if (p.kind != "connect" && p.user == user && ++same_peer >= limits::max_prompts_per_peer) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   // Registers a question; returns its id (0 = refused because too many are pending).
   std::uint64_t ask(const std::string& kind, const std::string& user, const std::string& text,
-                    caf::response_promise rp = {}) {
+                    caf::response_promise rp = {}, std::optional<endpoint> source = std::nullopt) {
     if (prompts.size() >= limits::max_pending_prompts)
       return 0;
+    if (rp.pending() && !prompt_allowed(kind, user, source)) {
+      ctx->counters->prompts_refused.fetch_add(1, std::memory_order_relaxed);
+      return 0;
+    }
     auto id = next_prompt_id++;
-    prompts[id] = pending_prompt{std::move(rp), text, kind, user};
+    prompts[id] = pending_prompt{std::move(rp), text, kind, user, source};
     auto e = make_event(event_kind::prompt, user, text, {{"kind", kind}});
     e.id = id;  // the front end answers with (answer_atom, id, yes)
     publish(std::move(e));
@@ -500,6 +548,9 @@ struct node_state {
     s.half_open_limit = c.half_open_limit.load() + backlog->dropped.load();
     s.peers = by_user.size();
     s.half_open = half_open();
+    s.verifies = ctx->verify_budget->granted();
+    s.verify_denied = ctx->verify_budget->denied();
+    s.prompts_refused = c.prompts_refused.load();
     return s;
   }
 
@@ -582,13 +633,18 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
     [self](intro_atom, const std::string& kind, const std::string& from, const std::string& target,
            const std::string& ep, const std::string& pubkey) { self->state.on_intro(kind, from, target, ep, pubkey); },
     [self](prompt_atom, const std::string& kind, const std::string& user, const std::string& text) {
+      // Who asks (a session: its peer's address), read before the promise takes the sender over.
+      std::optional<endpoint> source;
+      if (auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender()))
+        if (auto it = self->state.endpoint_of.find(sender); it != self->state.endpoint_of.end())
+          source = it->second;
       auto rp = self->make_response_promise<bool>();
       if (kind == "connect" && self->state.preapproved.count(user) != 0) {
         rp.deliver(true);  // the user already accepted this peer (an introduction it asked for or agreed to)
         return rp;
       }
-      if (self->state.ask(kind, user, text, rp) == 0)
-        rp.deliver(false);  // too many questions pending: refuse (flood guard)
+      if (self->state.ask(kind, user, text, rp, source) == 0)
+        rp.deliver(false);  // too many questions pending, or one for this name/address already: refuse
       return rp;
     },
     [self](answer_atom, std::uint64_t id, bool yes) { self->state.answer(id, yes); },

@@ -11,7 +11,9 @@
 #include <caf/actor.hpp>
 
 #include "core/config/config.hpp"
+#include "actors/verify_budget.hpp"
 #include "core/crypto/identity.hpp"
+#include "core/limits.hpp"
 
 namespace mk {
 
@@ -24,6 +26,7 @@ struct node_counters {
   std::atomic<std::uint64_t> malformed{0}, unknown_source{0}, rejected{0}, auth_failures{0}, half_open_limit{0};
   std::atomic<std::uint64_t> replayed{0};         // replayed, reflected or too-old sealed datagrams
   std::atomic<std::uint64_t> unauthenticated{0};  // control lines refused: plaintext while encrypted, bad CRYPT signatures
+  std::atomic<std::uint64_t> prompts_refused{0};  // connect prompts refused: one per name and per address pending
 };
 
 struct node_context {
@@ -43,6 +46,9 @@ struct node_context {
   caf::actor audio;         // audio service (AUDIO*, VOICE), may be invalid
   std::shared_ptr<call_router> calls;  // the current call's media: sessions hand it AUDIO/VOICE (set at start)
   std::shared_ptr<node_counters> counters = std::make_shared<node_counters>();
+  // Issue 13: every signature verification of the node takes a token here first (try_take() == false: drop).
+  std::shared_ptr<mk::verify_budget> verify_budget =
+    std::make_shared<mk::verify_budget>(limits::global_verifies_per_second, limits::global_verify_burst);
 };
 
 }  // namespace mk

@@ -10,6 +10,7 @@
 #include "actors/messages.hpp"
 #include "actors/session_table.hpp"
 #include "actors/udp_socket.hpp"
+#include "actors/verify_budget.hpp"
 #include "core/crypto/public_key.hpp"
 #include "core/crypto/random.hpp"
 #include "core/limits.hpp"
@@ -709,8 +710,9 @@ struct session_state {
   }
 
   // Token bucket: limits::max_verifies_per_tick tokens per 500 ms tick, at most limits::max_verify_burst saved.
+  // Both budgets: this peer's, and the node-wide one (a flood from many source ports cannot buy fresh bursts).
   bool take_verify_token() {
-    if (verify_tokens == 0)
+    if (verify_tokens == 0 || (ctx->verify_budget && !ctx->verify_budget->try_take()))
       return false;
     --verify_tokens;
     return true;

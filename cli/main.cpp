@@ -17,6 +17,7 @@
 #include "cli/output.hpp"
 #include "cli/startup.hpp"
 #include "cli/terminal.hpp"
+#include "core/config/config.hpp"
 #include "core/wire/tokens.hpp"
 
 namespace {
@@ -27,6 +28,13 @@ void configure(caf::actor_system_config& cfg, bool remote) {
   mokaccino::add_message_types(cfg);  // events and replies cross caf::io for --publish / attach
   if (remote)
     cfg.load<caf::io::middleman>();
+}
+
+// The remote-control secret: --token-file, else remote.token in the configuration directory.
+std::filesystem::path token_path(const mk::cli::cli_options& o) {
+  if (o.token_file)
+    return *o.token_file;
+  return mk::config::default_paths(mk::cli::home_directory(o)).root / "remote.token";
 }
 
 // Runs the terminal actor against `topts.node` (local or remote) until it ends, with the input thread feeding it.
@@ -106,7 +114,15 @@ int run(const mk::cli::cli_options& o) {
   out.print(tag::message, "Listening on UDP port " + std::to_string(node->port) + " as \"" + prep->config.username +
                             "\" (key " + prep->identity.public_key().fingerprint() + ")");
   if (o.publish) {
-    auto port = mokaccino::publish_node(sys, caf::actor_cast<mokaccino::node_actor>(node->node), *o.publish);
+    // Issue 13: a fresh secret at every start, or nothing is published.
+    auto file = token_path(o);
+    auto token = mokaccino::write_token_file(file);
+    if (!token) {
+      out.print(tag::error, "Cannot publish the node: " + sys.render(token.error()));
+      caf::anon_send_exit(node->node, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    auto port = mokaccino::publish_node(sys, caf::actor_cast<mokaccino::node_actor>(node->node), *o.publish, *token);
     if (!port) {
       out.print(tag::error, "Cannot publish the node on 127.0.0.1:" + std::to_string(*o.publish) + ": " +
                               sys.render(port.error()));
@@ -114,7 +130,7 @@ int run(const mk::cli::cli_options& o) {
       return 1;
     }
     out.print(tag::message, "Remote control on 127.0.0.1:" + std::to_string(*port) + " (mokaccino attach 127.0.0.1:" +
-                              std::to_string(*port) + ")");
+                              std::to_string(*port) + "; the token is in " + file.string() + ")");
   }
 
   terminal_options topts;
@@ -153,9 +169,16 @@ int run_attach(const mk::cli::cli_options& o) {
   caf::actor_system_config cfg;
   configure(cfg, true);
   caf::actor_system sys{cfg};
-  auto node = mokaccino::attach_node(sys, host, static_cast<std::uint16_t>(port));
+  auto file = token_path(o);
+  auto token = mokaccino::read_token_file(file);
+  if (!token) {
+    out.print(tag::error, "Cannot attach to " + address + ": " + sys.render(token.error()));
+    return 1;
+  }
+  auto node = mokaccino::attach_node(sys, host, static_cast<std::uint16_t>(port), *token);
   if (!node) {
-    out.print(tag::error, "Cannot attach to " + address + ": " + sys.render(node.error()));
+    out.print(tag::error, "Cannot attach to " + address + ": " + sys.render(node.error()) +
+                            " (token read from " + file.string() + ")");
     return 1;
   }
   out.print(tag::message, "Attached to the node at " + address + " (exit leaves it running)");

@@ -37,8 +37,13 @@ parse_outcome parse_options(int argc, char** argv) {
                  "private.pem, known_users.toml}, ~/Downloads)");
   app.add_option("--publish", publish,
                  "Publish this node's command interface on 127.0.0.1:<port> (0 = any free port) for "
-                 "`mokaccino attach` (CAF middleman; loopback only: whoever can connect controls the node)")
+                 "`mokaccino attach`. Only a client that proves the secret token, written (mode 0600) to "
+                 "~/.config/Mokaccino/remote.token or --token-file at start, can use it")
     ->check(CLI::Range(0, 65535));
+  std::string token_file;
+  app.add_option("--token-file", token_file,
+                 "The remote-control token file that --publish writes and attach reads "
+                 "(default: ~/.config/Mokaccino/remote.token)");
   auto* attach_cmd = app.add_subcommand(
     "attach", "Open the terminal of a node running elsewhere (started with --publish); `exit` leaves it running");
   attach_cmd->add_option("address", attach, "host:port of the published node")->required();
@@ -65,6 +70,8 @@ parse_outcome parse_options(int argc, char** argv) {
     o.home = home;
   if (app.count("--publish") != 0)
     o.publish = publish;
+  if (app.count("--token-file") != 0)
+    o.token_file = token_file;
   if (attach_cmd->parsed())
     o.attach = attach;
   return {std::move(o), 0};

@@ -19,6 +19,7 @@ struct cli_options {
   bool json = false;
   std::optional<std::uint16_t> publish;         // --publish: remote control on 127.0.0.1:<port> (0 = any)
   std::optional<std::string> attach;            // `attach <host:port>`: the terminal of a published node
+  std::optional<std::filesystem::path> token_file;  // --token-file: the remote-control secret (default below)
 };
 
 struct parse_outcome {

@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include "actors/event_text.hpp"
 #include "actors/messages.hpp"
 #include "cli/json.hpp"
 #include "cli/line_editor.hpp"
@@ -152,7 +153,11 @@ void output::attach_editor(line_editor* editor) {
 
 void output::print(tag t, std::string_view text) { emit(t, text, now_ms(), nullptr); }
 
-void output::print_event(const event& e) {
+// Second line of defence (the node already sanitised the event): nothing a peer wrote reaches the terminal,
+// the JSON or the log unsanitised, even from a node that is not ours (attach) or an event built elsewhere.
+void output::print_event(const event& raw) {
+  auto e = raw;
+  sanitise_event(e);
   auto line = describe(e);
   if (opts_.json) {
     auto json = event_json(e);
@@ -164,7 +169,11 @@ void output::print_event(const event& e) {
 }
 
 // `json`: the object to print in --json mode (nullptr: build one from tag and text). The log always gets text.
-void output::emit(tag t, std::string_view text, std::int64_t time_ms, const std::string* json) {
+// Every printed line passes session::display_text (issue 13), so a peer's string inside one of our own texts (a
+// file list, an error) cannot move the cursor, clear the screen, set the clipboard or reverse the text.
+void output::emit(tag t, std::string_view raw_text, std::int64_t time_ms, const std::string* json) {
+  auto safe = session::display_lines(raw_text);
+  std::string_view text{safe};
   std::lock_guard lock{mutex_};
   auto time = format_time(opts_.time_format, time_ms);
   std::string plain, screen;

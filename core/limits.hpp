@@ -57,6 +57,12 @@ inline constexpr std::size_t max_pending_requests = 64;  // flood guard: introdu
 inline constexpr std::size_t max_peers = 4096;           // flood guard: connected peers
 inline constexpr std::size_t max_verifies_per_tick = 10; // flood guard: signature checks per peer per 500 ms (~20/s)
 inline constexpr std::size_t max_verify_burst = 40;      // ... with this much burst (a handshake plus CRYPT rounds)
+// Issue 13: every new source port bought a fresh per-session burst; the node-wide budget bounds the total.
+// 200/s at ~1.3 ms each is at most about a quarter of one core; a burst of 400 lets 100 peers reconnect at once.
+inline constexpr double global_verifies_per_second = 200;
+inline constexpr double global_verify_burst = 400;
+inline constexpr std::size_t max_half_open_per_ip = 32;   // flood guard: one address cannot take every slot
+inline constexpr std::size_t max_prompts_per_peer = 8;    // flood guard: file/call questions one peer has pending
 
 // -- file transfer (§10) --
 inline constexpr std::size_t legacy_window_chunks = 10;  // §10: the original's fixed window

@@ -61,6 +61,16 @@ std::size_t skip_escape(std::string_view s, std::size_t i) {
   return i;  // two-byte sequences (ESC c, ESC 7, ...) end after `kind`
 }
 
+// Controls (C0, DEL, C1), the bidi embeddings/overrides/isolates that make text read other than it is stored
+// (Trojan Source: U+202A..U+202E, U+2066..U+2069), and the Unicode line/paragraph separators (a forged line).
+bool printable(std::uint32_t cp) {
+  if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F))
+    return false;
+  if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
+    return false;
+  return cp != 0x2028 && cp != 0x2029;
+}
+
 }  // namespace
 
 std::string display_text(std::string_view s) {
@@ -81,11 +91,23 @@ std::string display_text(std::string_view s) {
     }
     if (cp == '\t')
       out += ' ';
-    else if (cp >= 0x20 && cp != 0x7F && !(cp >= 0x80 && cp <= 0x9F))
+    else if (printable(cp))
       out.append(s.substr(i, len));
     i += len;
   }
   return out;
+}
+
+std::string display_lines(std::string_view s) {
+  std::string out;
+  for (std::size_t start = 0;;) {
+    auto nl = s.find('\n', start);
+    out += display_text(s.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start));
+    if (nl == std::string_view::npos)
+      return out;
+    out += '\n';
+    start = nl + 1;
+  }
 }
 
 }  // namespace mk::session

@@ -137,12 +137,35 @@ void add_message_types(caf::actor_system_config& cfg);
 void configure_scheduler(caf::actor_system_config& cfg);
 
 // -- remote control over CAF's middleman (the system must have loaded caf::io::middleman) ----------------------
+//
+// CAF 0.17 has no authentication of its own, so the node itself is never published: publish_node publishes a
+// gate that answers (auth_atom, token) with a fresh per-client proxy of the node, and only for the right token
+// (compared in constant time; after a wrong one the gate refuses every attempt for a second). The proxy serves
+// only the client process that proved the token, ends when that client is gone, and relays events itself, so
+// the node never sends to a remote actor (which would make it addressable over the connection). See
+// docs/security.md, "Remote control".
 
-// Publishes `node` on 127.0.0.1:`port` (0 = any free port); returns the TCP port. Loopback only: anyone who
-// can connect controls the node.
-caf::expected<std::uint16_t> publish_node(caf::actor_system& sys, const node_actor& node, std::uint16_t port);
+// The published gate.
+using remote_gate = caf::typed_actor<caf::replies_to<auth_atom, std::string>::with<node_actor>>;
 
-// Connects to a node published with publish_node. Subscribe a local actor to receive its events.
-caf::expected<node_actor> attach_node(caf::actor_system& sys, const std::string& host, std::uint16_t port);
+// A fresh secret for publish_node: 32 random bytes, hex-encoded (64 characters).
+std::string make_remote_token();
+
+// Writes a fresh token to `file` (created 0600, replaced atomically, never through a symlink) and returns it.
+caf::expected<std::string> write_token_file(const std::filesystem::path& file);
+
+// Reads a token written by write_token_file. Refuses a file that is not a regular file owned by this user or
+// that others may read or write (the token would not be a secret).
+caf::expected<std::string> read_token_file(const std::filesystem::path& file);
+
+// Publishes a gate for `node` on 127.0.0.1:`port` (0 = any free port); returns the TCP port. Without a token of
+// at least 32 characters nothing is published (caf::sec::invalid_argument).
+caf::expected<std::uint16_t> publish_node(caf::actor_system& sys, const node_actor& node, std::uint16_t port,
+                                          const std::string& token);
+
+// Connects to a node published with publish_node and proves `token`; returns the node's proxy. A wrong token
+// gives an error whose text says "authentication failed". Subscribe a local actor to receive its events.
+caf::expected<node_actor> attach_node(caf::actor_system& sys, const std::string& host, std::uint16_t port,
+                                      const std::string& token);
 
 }  // namespace mokaccino

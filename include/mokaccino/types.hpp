@@ -37,6 +37,8 @@ using voice_start_atom = caf::atom_constant<caf::atom("voicestart")>;  // call a
 using voice_stop_atom = caf::atom_constant<caf::atom("voicestop")>;    // hang up
 using voice_devices_atom = caf::atom_constant<caf::atom("voicedevs")>; // list audio devices
 
+using auth_atom = caf::atom_constant<caf::atom("mkauth")>;             // remote control: prove the token
+
 // -- node -> subscribers ----------------------------------------------------------------------------------------
 using event_atom = caf::atom_constant<caf::atom("event")>;  // (event_atom, event)
 
@@ -90,12 +92,15 @@ struct node_stats {
   std::uint64_t peers = 0, half_open = 0;
   std::uint64_t replayed = 0;          // sealed datagrams refused as replayed, reflected or older than the window
   std::uint64_t unauthenticated = 0;   // control refused: plaintext while encrypted, badly signed CRYPT lines
+  std::uint64_t verifies = 0;          // signature checks the node-wide budget allowed
+  std::uint64_t verify_denied = 0;     // signature checks refused by the node-wide budget (flood guard)
+  std::uint64_t prompts_refused = 0;   // questions refused: one pending per claimed name and per address
 };
 template <class I>
 typename I::result_type inspect(I& f, node_stats& x) {
   return f(caf::meta::type_name("mokaccino::node_stats"), x.datagrams_in, x.datagrams_out, x.malformed,
-           x.unknown_source, x.rejected, x.auth_failures, x.half_open_limit, x.peers, x.half_open, x.replayed,
-           x.unauthenticated);
+           x.unknown_source, x.rejected, x.auth_failures, x.half_open_limit, x.peers, x.half_open, x.replayed, x.unauthenticated,
+           x.verifies, x.verify_denied, x.prompts_refused);
 }
 
 // One file transfer (what `file list` shows).

@@ -166,7 +166,7 @@ TEST_CASE("an unanswered CONNECT is retransmitted a few times, then the handshak
   CHECK(f.sent().size() == sent_before);
 }
 
-TEST_CASE("keep-alive: PINGs every ~1 s; six unanswered ones end the session with DISCONNECT timed out") {
+TEST_CASE("keep-alive: PINGs every ~1 s, six unanswered ones end the session with DISCONNECT timed out") {
   session_fixture f;
   f.start_initiator();
   f.complete_handshake();

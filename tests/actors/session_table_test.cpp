@@ -8,7 +8,7 @@
 
 using namespace mk;
 
-TEST_CASE("session table: a known peer's valid lines go to its session in order; the rest stay for the node") {
+TEST_CASE("session table: a known peer's valid lines go to its session in order, the rest stay for the node") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   auto idle = [](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; };

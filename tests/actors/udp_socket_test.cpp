@@ -132,7 +132,7 @@ TEST_CASE("udp socket: a lone datagram and a batch of one go out as plain sends"
   CHECK(s.send({numbered(7, 1450)}) == std::vector<std::string>{numbered(7, 1450)});
 }
 
-TEST_CASE("udp sender: sessions on several threads send at once; every datagram arrives intact, in order per thread") {
+TEST_CASE("udp sender: sessions on several threads send at once, every datagram arrives intact, in order per thread") {
   pair_of_sockets s;
   const auto to = endpoint::v4(0x7f000001, s.rx.port);
   constexpr std::size_t threads = 4, per_thread = 100;

@@ -5,7 +5,7 @@
 
 using namespace mk::cli;
 
-TEST_CASE("voice commands: start <user>, stop, devices; a wrong arity shows the voice usages") {
+TEST_CASE("voice commands: start <user>, stop, devices, a wrong arity shows the voice usages") {
   auto p = parse_command("voice start bob");
   REQUIRE(p.spec != nullptr);
   CHECK(p.spec->name == "voice start");

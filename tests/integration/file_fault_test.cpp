@@ -116,7 +116,7 @@ TEST_CASE("files: 100 simultaneous transfers of mixed sizes all arrive byte-iden
   }
 }
 
-TEST_CASE("files: a corrupted chunk inside a valid-looking FILE is caught by the hash; no file is kept") {
+TEST_CASE("files: a corrupted chunk inside a valid-looking FILE is caught by the hash, no file is kept") {
   caf::actor_system_config cfg;
   caf::actor_system sys{configure(cfg)};
   file_pair t{sys, false};

@@ -16,7 +16,7 @@ command_reply send_file(caf::actor_system& sys, test_node& from, const std::stri
 
 }  // namespace
 
-TEST_CASE("files: a file arrives byte-identical, unencrypted and encrypted; zero bytes work") {
+TEST_CASE("files: a file arrives byte-identical, unencrypted and encrypted, zero bytes work") {
   for (bool encrypt : {false, true}) {
     CAPTURE(encrypt);
     caf::actor_system_config cfg;

@@ -102,7 +102,7 @@ TEST_CASE("whitelist accepts a listed name even when the default is refuse") {
   t.connect();
 }
 
-TEST_CASE("prompt answered yes connects; answered no refuses") {
+TEST_CASE("prompt answered yes connects, answered no refuses") {
   for (bool yes : {true, false}) {
     CAPTURE(yes);
     two_nodes t{make_config("alice"), make_config("bob", config::action::prompt)};

@@ -114,7 +114,7 @@ TEST_CASE("a call between two mokaccino nodes carries the signal both ways in 20
   }
 }
 
-TEST_CASE("call policy: refuse answers AUDIOSTOP; a prompt answered no refuses, yes starts the call") {
+TEST_CASE("call policy: refuse answers AUDIOSTOP, a prompt answered no refuses, yes starts the call") {
   SUBCASE("refuse") {
     voice_pair t{config::action::refuse};
     REQUIRE(t.voice(t.alice, "bob").ok);

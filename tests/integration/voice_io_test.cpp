@@ -116,7 +116,7 @@ TEST_CASE("without a sound card a device spec fails and says calls need a device
   CHECK(audio_io::list_devices().find("No audio device found") == 0);
 }
 
-TEST_CASE("WAV sink: streams to a temp file, renames on finish with correct sizes; an unfinished one leaves nothing") {
+TEST_CASE("WAV sink: streams to a temp file, renames on finish with correct sizes, an unfinished one leaves nothing") {
   temp_dir dir;
   const auto path = file_in(dir, "out.wav");
   auto sig = audio::sweep(100, 5000, 0.5, voice_rate, 0.4);

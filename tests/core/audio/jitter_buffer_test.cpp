@@ -88,7 +88,7 @@ TEST_CASE("jitter buffer: duplicates are counted and not played twice") {
   CHECK(jb.stats().played == 2);
 }
 
-TEST_CASE("jitter buffer: a lost frame is FEC when the next packet is there, PLC otherwise; late is dropped") {
+TEST_CASE("jitter buffer: a lost frame is FEC when the next packet is there, PLC otherwise, late is dropped") {
   jitter_buffer jb;
   jb.insert(0, 0, pkt(0), at_ms(0));
   jb.insert(1, frame, pkt(1), at_ms(20));
@@ -242,7 +242,7 @@ TEST_CASE("legacy FIFO: holds the prebuffer back at the start and after running 
   CHECK(fifo.pop() == pkt(4));
 }
 
-TEST_CASE("legacy FIFO: a burst after a stall leaves no standing delay; steady jitter keeps every packet") {
+TEST_CASE("legacy FIFO: a burst after a stall leaves no standing delay, steady jitter keeps every packet") {
   legacy_fifo fifo;
   std::uint32_t next_in = 0;
   // Steady flow with the player taking two packets per 5 ms tick: the queue dips to the prebuffer's margin each

@@ -66,7 +66,7 @@ TEST_CASE("known_users: serialize reproduces the original's layout") {
   CHECK(known_users{}.serialize().empty());
 }
 
-TEST_CASE("known_users: TOFU pin never overwrites; set and erase do") {
+TEST_CASE("known_users: TOFU pin never overwrites, set and erase do") {
   known_users k;
   CHECK(k.empty());
   CHECK(k.pin("alice", "KEY1"));

@@ -85,7 +85,7 @@ struct pair_fixture {
 
 }  // namespace
 
-TEST_CASE("crypt negotiation: one side initiates; both end with one key") {
+TEST_CASE("crypt negotiation: one side initiates, both end with one key") {
   pair_fixture f;
   auto s = f.a.start(f.rng);
   REQUIRE(s.plaintext_lines.size() == 1);
@@ -142,7 +142,7 @@ TEST_CASE("crypt negotiation: a lost first CRYPTACK does not deadlock (PROTOCOL 
   CHECK(f.b.encrypting());
 }
 
-TEST_CASE("crypt negotiation: a forged tag does not open; a badly signed CRYPT line changes nothing") {
+TEST_CASE("crypt negotiation: a forged tag does not open, a badly signed CRYPT line changes nothing") {
   pair_fixture f;
   f.establish();
   auto sealed = f.a.seal("MSG x", f.rng);
@@ -271,7 +271,7 @@ TEST_CASE("envelope: replayed, reflected, cross-direction and downgraded datagra
   CHECK_FALSE(f.b.encrypting());
 }
 
-TEST_CASE("envelope: reordered datagrams open once each; a forged one moves nothing") {
+TEST_CASE("envelope: reordered datagrams open once each, a forged one moves nothing") {
   pair_fixture f;
   f.bind_envelope();
   f.establish();
@@ -287,7 +287,7 @@ TEST_CASE("envelope: reordered datagrams open once each; a forged one moves noth
     CHECK(f.open(f.b, d).first == refusal::replayed);
 }
 
-TEST_CASE("envelope: rekey runs sealed; in-flight datagrams of the old epoch still open; then the old keys go") {
+TEST_CASE("envelope: rekey runs sealed, in-flight datagrams of the old epoch still open, then the old keys go") {
   pair_fixture f;
   f.bind_envelope();
   f.establish();

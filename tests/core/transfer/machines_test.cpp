@@ -23,7 +23,7 @@ TEST_CASE("sender: zero-byte file is accepted and done by FILEACK 0") {
   CHECK(s.next_deadline() == time_point::max());
 }
 
-TEST_CASE("sender: accept timeout fails a pending transfer; late ACKs are ignored") {
+TEST_CASE("sender: accept timeout fails a pending transfer, late ACKs are ignored") {
   sender s(5000, peer_mode::legacy, t0);
   CHECK(s.next_deadline() == t0 + limits::file_accept_timeout);
   s.on_tick(t0 + 10s);
@@ -133,7 +133,7 @@ TEST_CASE("receiver: chunk validation per §10 and its FIXes") {
   CHECK(r.duplicate_count() == 1);
 }
 
-TEST_CASE("receiver legacy: ACKs every 100 ms even if nothing changed; completion repeats FILEACK size") {
+TEST_CASE("receiver legacy: ACKs every 100 ms even if nothing changed, completion repeats FILEACK size") {
   receiver r(3 * 1024, peer_mode::legacy, t0);
   CHECK_FALSE(r.on_tick(t0 + 50ms));
   auto a = r.on_tick(t0 + 100ms);

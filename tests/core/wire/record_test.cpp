@@ -18,7 +18,7 @@ TEST_CASE("record: a FILE line becomes a binary record and parses back to the sa
   CHECK(std::get<file_msg>(*back) == m);
 }
 
-TEST_CASE("record: other lines travel as text; bad records are errors") {
+TEST_CASE("record: other lines travel as text, bad records are errors") {
   std::string r;
   record_of_line("MSG hi\\ there", r);
   CHECK(r == "LMSG hi\\ there");
