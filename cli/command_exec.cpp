@@ -113,9 +113,13 @@ void stats(terminal_state& st, const args_t&) {
       st.out().print(tag::message,
                      fmt::format("Peers: {}, half-open handshakes: {}\nDatagrams in: {}, out: {}\n"
                                  "Dropped: malformed {}, unknown source {}, rejected {}, authentication failures {}, "
-                                 "over the half-open limit {}, replayed or reflected {}, unauthenticated control {}",
+                                 "over the half-open limit {}, replayed or reflected {}, unauthenticated control {}
+"
+                                 "Signature checks: {}, refused by the budget {}, "
+                                 "questions refused (one per name and address) {}",
                                  s.peers, s.half_open, s.datagrams_in, s.datagrams_out, s.malformed, s.unknown_source,
-                                 s.rejected, s.auth_failures, s.half_open_limit, s.replayed, s.unauthenticated));
+                                 s.rejected, s.auth_failures, s.half_open_limit, s.replayed, s.unauthenticated,
+                                 s.verifies, s.verify_denied, s.prompts_refused));
     },
     stats_atom::value);
 }

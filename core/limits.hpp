@@ -63,6 +63,8 @@ inline constexpr double global_verifies_per_second = 200;
 inline constexpr double global_verify_burst = 400;
 inline constexpr std::size_t max_half_open_per_ip = 32;   // flood guard: one address cannot take every slot
 inline constexpr std::size_t max_prompts_per_peer = 8;    // flood guard: file/call questions one peer has pending
+inline constexpr std::size_t max_pinned_keys = 4096;      // flood guard: pins made by trust on first use (the file
+                                                          // is rewritten at every pin); `key add` is not limited
 
 // -- file transfer (§10) --
 inline constexpr std::size_t legacy_window_chunks = 10;  // §10: the original's fixed window

@@ -7,6 +7,7 @@
 #include "core/config/file_io.hpp"
 #include "core/config/toml_parse.hpp"
 #include "core/config/toml_text.hpp"
+#include "core/limits.hpp"
 
 namespace mk::config {
 
@@ -66,7 +67,7 @@ bool known_users::storable(std::string_view user, std::string_view key) {
 
 bool known_users::pin(std::string_view user, std::string_view key) {
   // §3: trust on first use; a pin is never overwritten here.
-  if (contains(user) || !storable(user, key))
+  if (contains(user) || !storable(user, key) || keys_.size() >= limits::max_pinned_keys)
     return false;
   keys_.emplace(std::string{user}, std::string{key});
   return true;

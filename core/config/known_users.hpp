@@ -30,7 +30,9 @@ class known_users {
   bool is_blacklisted(std::string_view user) const;
   // TOML holds only UTF-8: a name or key that is not valid UTF-8 is never stored (pin/set return false).
   static bool storable(std::string_view user, std::string_view key);
-  bool pin(std::string_view user, std::string_view key);  // TOFU: false (no change) if a pin exists
+  // TOFU: false (no change) if a pin exists, or the store holds limits::max_pinned_keys entries (issue 13: a
+  // stranger flood cannot grow the file without bound).
+  bool pin(std::string_view user, std::string_view key);
   // Explicit (e.g. blacklisting with "", own key as `loopback`); overwrites. False only if not storable().
   bool set(std::string_view user, std::string_view key);
   bool erase(std::string_view user);

@@ -62,6 +62,8 @@ struct peer {
     wire::connected_msg done{h.nonce, {}};
     done.signature = id.sign(wire::signed_text(done), rng);
     sock.send_line(node_port, wire::serialize(done));
+    // The node speaks first once the session is established (CAPS, PING): lines sent earlier would be dropped.
+    REQUIRE(sock.receive("", std::chrono::seconds{5}));
   }
   std::string signed_connect(const std::string& user, Botan::RandomNumberGenerator& rng) const {
     wire::connect_msg c{user, crypto::make_nonce(rng), id.public_key().base64(), {}};

@@ -8,6 +8,7 @@
 
 #include "core/config/known_users.hpp"
 #include "core/config/temp_dir.hpp"
+#include "core/limits.hpp"
 
 using namespace mk::config;
 using mk::test::read_all;
@@ -212,4 +213,19 @@ TEST_CASE("known_users: save is atomic and reloads equal") {
   // Saving into a missing directory creates it.
   REQUIRE(k->save(dir / "deeper" / "known_users.toml").ok());
   CHECK(known_users::load(dir / "deeper" / "known_users.toml").value() == *k);
+}
+
+TEST_CASE("known_users: trust on first use stops at the bound; explicit pins and the existing ones still work") {
+  known_users k;
+  for (std::size_t i = 0; i < mk::limits::max_pinned_keys; ++i)
+    REQUIRE(k.pin(fmt::format("user{}", i), "KEY"));
+  CHECK(k.size() == mk::limits::max_pinned_keys);
+  CHECK_FALSE(k.pin("one-too-many", "KEY"));  // a flood of strangers cannot grow the store further
+  CHECK_FALSE(k.contains("one-too-many"));
+  CHECK(k.key_of("user0") == std::optional<std::string>{"KEY"});
+  CHECK(k.set("chosen", "KEY2"));  // `key add` / blacklisting: the user's own decision
+  CHECK(k.erase("user1"));
+  CHECK_FALSE(k.pin("again", "KEY"));  // still at the bound (chosen took the freed entry)
+  CHECK(k.erase("user2"));
+  CHECK(k.pin("again", "KEY"));
 }
