@@ -57,6 +57,8 @@ inline constexpr std::size_t max_verify_burst = 40;      // ... with this much b
 
 // -- file transfer (§10) --
 inline constexpr std::size_t legacy_window_chunks = 10;  // §10: the original's fixed window
+inline constexpr auto legacy_probe_interval = 10ms;  // toward an original: ACK probes at most this often (its own resend loop period)
+inline constexpr std::size_t legacy_max_window_chunks = 32;  // toward an original: its default socket buffer holds ~45 encrypted FILE datagrams
 inline constexpr auto file_ack_interval = 100ms;         // §10: receiver ACKs every 100 ms
 inline constexpr auto file_resend_after = 200ms;         // §10: sender resends after 200 ms
 inline constexpr auto file_accept_timeout = 11s;         // §10: "more than 10 whole seconds"

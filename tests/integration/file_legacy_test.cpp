@@ -174,7 +174,7 @@ TEST_CASE("files legacy: 3% loss toward the original emulation completes byte-id
   CHECK(relay.dropped() > 20);  // the loss really happened
   // No storm: each loss costs about one retransmission (plus one ACK-eliciting duplicate), not one per 10 ms.
   CHECK(file_lines.load() < chunks + 4 * relay.dropped() + 50);
-  CHECK(secs < 20.0);
+  CHECK(secs < 4.0);  // 1 MiB: ~1.5 s here; the sender that waited for the 100 ms ACK timer per hole needed 5.2 s
   CHECK(got->fileinits == 1);
 }
 
