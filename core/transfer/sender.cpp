@@ -51,10 +51,10 @@ duration sender::reorder_guard() const {
 
 time_point sender::rto_deadline() const { return rto_anchor_ + cc_.rto(); }
 
-// How long after a chunk went out an ACK that does not cover it proves it lost. Not srtt: an original ACKs most
-// chunks only on its 100 ms timer, and those samples measure the timer, not the path. The least of the recent
-// samples (an immediate ACK among them) does, queueing included; twice that plus a little absorbs jitter.
-duration sender::legacy_loss_delay() const {
+// The round trip of the path toward an original. Not srtt: an original ACKs many chunks only on its 100 ms timer,
+// and those samples measure the timer. The least of the recent samples (an immediate ACK among them) does,
+// queueing included; twice that plus a little absorbs jitter.
+duration sender::legacy_path_delay() const {
   auto cur = cc_.rtt().current_delay();
   return cur ? 2 * *cur + std::chrono::milliseconds(2) : duration(limits::transfer_min_rto);
 }
@@ -64,8 +64,8 @@ duration sender::legacy_loss_delay() const {
 time_point sender::probe_deadline() const {
   if (mode_ != peer_mode::legacy || state_ != sender_state::sending || in_flight_ == 0 || acked_ == 0)
     return time_point::max();
-  duration pto = std::clamp<duration>(legacy_loss_delay(), limits::legacy_probe_interval, cc_.rto());
-  return probe_anchor_ + pto * (1 << probe_backoff_);
+  duration pto = std::clamp<duration>(legacy_path_delay(), limits::legacy_probe_interval, cc_.rto());
+  return probe_anchor_ + std::min<duration>(pto * (1 << probe_backoff_), limits::transfer_max_rto);
 }
 
 void sender::fail(std::string reason) {
@@ -139,13 +139,13 @@ void sender::legacy_loss_checks(bool duplicate, time_point now) {
   if (in_recovery_ && acked_ >= recover_) in_recovery_ = false;
   if (window_.empty()) return;
   record& head = window_.front();
-  if (head.lost || !head.in_flight) return;
+  if (head.lost || !head.in_flight || now - head.sent < reorder_guard()) return;
   // PROTOCOL §10: a duplicate ACK means the chunk at the ACK point is missing; so does a partial ACK during
-  // recovery (NewReno: the next hole is the new ACK point). So does any ACK that left the receiver after the chunk
-  // at the ACK point should have reached it (it went out more than an RTT and its variance ago): an original
-  // reports a hole first on its 100 ms timer, and waiting for that timer to repeat itself cost 100 ms per loss.
-  auto age = now - head.sent;
-  if (age >= legacy_loss_delay() || ((duplicate || in_recovery_) && age >= reorder_guard())) {
+  // recovery (NewReno: the next hole is the new ACK point). An advancing ACK proves nothing more: it may have been
+  // held back by the original's timer (or its scheduler) while the next chunk was still on its way. A hole the
+  // timer reports for the first time is confirmed by the ACK probe that follows within a probe interval (the
+  // duplicate ACK it draws), not by the timer's next repeat 100 ms later.
+  if (duplicate || in_recovery_) {
     if (!in_recovery_) {
       in_recovery_ = true;
       recover_ = high_sent_;
@@ -252,7 +252,7 @@ void sender::on_tick(time_point now) {
   if (now >= probe_deadline()) {
     ack_probe_due_ = true;
     probe_anchor_ = now;
-    probe_backoff_ = std::min(probe_backoff_ + 1, 4);
+    probe_backoff_ = std::min(probe_backoff_ + 1, 8);  // a dead path: ~20 probes in the 30 s before the stall
   }
 }
 

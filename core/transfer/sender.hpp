@@ -15,8 +15,9 @@
 // issue 12); each retransmission round is therefore followed by an ACK probe, the chunk just below the ACK point,
 // which the receiver holds for sure and answers at once; so is a quiet spell of data in flight without ACKs (a
 // hole the original would report only on its timer). Its window is capped at limits::legacy_max_window_chunks:
-// the original's own sender never has more than 10 chunks in flight, and a larger burst overflows its socket buffer
-// (the kernel default) and loses the tail of the burst. `extended` (a mokaccino receiver) uses the SACK ranges and RACK-style time-based loss detection. In both,
+// the original's own sender never has more than 10 chunks in flight, and a larger burst overflows its socket
+// buffer (the kernel default) and loses the tail of the burst.
+// `extended` (a mokaccino receiver) uses the SACK ranges and RACK-style time-based loss detection. In both,
 // the retransmission timer (RFC 6298) fires at most once per RTO, backs off exponentially, and after it only one
 // chunk is in flight until an ACK arrives: never the original's 10 ms resend storm (§14). The window adapts through
 // `congestion` instead of the original's fixed 10 chunks, bounded by limits::transfer_max_window.
@@ -110,7 +111,7 @@ class sender {
   void fail(std::string reason);
   duration reorder_guard() const;
   time_point rto_deadline() const;
-  duration legacy_loss_delay() const;
+  duration legacy_path_delay() const;
   time_point probe_deadline() const;
 
   std::uint64_t size_;

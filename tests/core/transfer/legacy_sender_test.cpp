@@ -107,31 +107,75 @@ TEST_CASE("sender legacy: the window toward an original stays within legacy_max_
   CHECK(s.congestion().cwnd() <= limits::legacy_max_window_chunks * chunk_size);
 }
 
-TEST_CASE("sender legacy: an ACK that should have covered the chunk at the ACK point marks it lost at once") {
+TEST_CASE("sender legacy: a hole the original reports on its 100 ms timer costs one probe interval, not 100 ms") {
   sender s(100 * 1024, peer_mode::legacy, t0);
   (void)s.on_ack(0, t0);
   drain(s, t0);
   CHECK(s.on_ack(10 * 1024, t0 + 2ms));  // RTT ~2 ms
   drain(s, t0 + 2ms);
-  // The original's timer reports a hole at 12288 for the first time, 100 ms later: not a duplicate, but the
-  // chunk went out 100 RTTs ago. Waiting for the timer to repeat it would cost another 100 ms.
+  // The timer reports next = 12288, 100 ms later. The ACK itself took 100 ms (chunks 10 and 11 went out with 12),
+  // so it proves nothing about 12 yet...
   CHECK(s.on_ack(12 * 1024, t0 + 102ms));
   std::vector<chunk> out;
   drain(s, t0 + 102ms, &out);
+  CHECK(s.retransmit_count() == 0);
+  // ...but within a probe interval the sender asks (the chunk below the ACK point), the original answers at once
+  // with the same point, and the chunk is resent: no second 100 ms wait.
+  auto at = s.next_deadline();
+  CHECK(at <= t0 + 102ms + limits::legacy_probe_interval);
+  s.on_tick(at);
+  out.clear();
+  drain(s, at, &out);
+  REQUIRE_FALSE(out.empty());
+  CHECK(out[0] == chunk{11 * 1024, 1024, true, true});
+  CHECK(s.on_ack(12 * 1024, at + 1ms));
+  out.clear();
+  drain(s, at + 1ms, &out);
   REQUIRE_FALSE(out.empty());
   CHECK(out[0] == chunk{12 * 1024, 1024, true, false});
-  // But an ACK that simply came before the chunk could have arrived marks nothing.
+}
+
+TEST_CASE("sender legacy: an ACK held back by the receiver does not make the next chunk look lost") {
+  sender s(100 * 1024, peer_mode::legacy, t0);
+  (void)s.on_ack(0, t0);
+  drain(s, t0);
+  CHECK(s.on_ack(10 * 1024, t0 + 2ms));
+  drain(s, t0 + 2ms);  // chunks 10..29 go out together
+  // The +10240 ACK for chunk 19 comes 15 ms late (a busy receiver): 20 went out with 19 and is not overdue.
+  CHECK(s.on_ack(20 * 1024, t0 + 17ms));
+  std::vector<chunk> out;
+  drain(s, t0 + 17ms, &out);
+  CHECK(s.retransmit_count() == 0);
+  // Nor does an ACK that simply came before the chunk could have arrived.
   sender f(100 * 1024, peer_mode::legacy, t0);
   (void)f.on_ack(0, t0);
   drain(f, t0);
   CHECK(f.on_ack(10 * 1024, t0 + 20ms));  // RTT ~20 ms
   drain(f, t0 + 20ms);
   CHECK(f.on_ack(12 * 1024, t0 + 25ms));
-  out.clear();
   drain(f, t0 + 25ms, &out);
   for (auto& c : out)
     CHECK_FALSE(c.retransmission);
   CHECK(f.retransmit_count() == 0);
+}
+
+TEST_CASE("sender legacy: a dead path gets a few probes with backoff, never the original's 10 ms storm") {
+  sender s(100 * 1024, peer_mode::legacy, t0);
+  (void)s.on_ack(0, t0);
+  drain(s, t0);
+  CHECK(s.on_ack(10 * 1024, t0 + 2ms));
+  drain(s, t0 + 2ms);
+  time_point now = t0 + 2ms;
+  std::uint64_t datagrams = 0;
+  while (s.state() == sender_state::sending && now < t0 + 60s) {
+    now = s.next_deadline();
+    s.on_tick(now);
+    while (s.next_chunk(now))
+      ++datagrams;
+  }
+  CHECK(s.state() == sender_state::failed);  // the stall timeout still ends it
+  CHECK(datagrams > 5);
+  CHECK(datagrams < 60);  // the original: one resend per 10 ms pass, 3000 in 30 s
 }
 
 TEST_CASE("legacy sender -> original receiver whose socket buffer overflows: at least original -> original") {
