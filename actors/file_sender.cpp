@@ -129,6 +129,11 @@ struct sender_state {
 
   void send_init() { send_line(w::serialize(w::file_init_msg{hash, size, file_name})); }
 
+  // §10 FIX, between mokaccino nodes only: the receiver's service ignores a repeated FILEINIT while it asks its user.
+  // An original asks its user once per FILEINIT (issue 12: the second question took the next typed line as its
+  // answer), so toward it the offer goes exactly once; the accept timeout still ends an unanswered one.
+  bool resends_init() const { return p.extended; }
+
   // The bytes of a chunk: new data comes from the read-ahead block (refilled sequentially), an old retransmitted
   // chunk from its own small pread.
   std::optional<std::span<const std::uint8_t>> chunk_bytes(const t::chunk& c) {
@@ -183,7 +188,7 @@ struct sender_state {
 
   void arm(steady::time_point now) {
     auto deadline = sm->next_deadline();
-    if (sm->state() == t::sender_state::pending)
+    if (resends_init() && sm->state() == t::sender_state::pending)
       deadline = std::min(deadline, next_init_resend);
     deadline = std::min(deadline, now + limits::transfer_report_interval);
     if (deadline >= armed)
@@ -325,7 +330,7 @@ caf::behavior file_sender(caf::stateful_actor<sender_state>* self, file_sender_p
         st.armed = steady::time_point::max();
       auto now = steady::now();
       st.sm->on_tick(now);
-      if (st.sm->state() == t::sender_state::pending && now >= st.next_init_resend) {
+      if (st.resends_init() && st.sm->state() == t::sender_state::pending && now >= st.next_init_resend) {
         st.send_init();  // §10 FIX: FILEINIT is retransmitted until accepted
         st.next_init_resend = now + limits::file_init_resend;
       }

@@ -1,6 +1,7 @@
 #pragma once
 // One outgoing file transfer (PROTOCOL §10) as an actor: has the file hashed (by the node's hash_pool threads),
-// sends FILEINIT (retransmitted until accepted: §10 FIX), then streams 1024-byte FILE chunks read ahead from disk
+// sends FILEINIT (retransmitted until accepted between mokaccino nodes: §10 FIX; exactly once toward an original,
+// which asks its user once per FILEINIT), then streams 1024-byte FILE chunks read ahead from disk
 // in limits::transfer_io_block blocks, as mk::transfer::sender (congestion window, retransmission) allows.
 // Memory is bounded by the window and one read block, whatever the file size.
 

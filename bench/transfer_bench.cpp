@@ -6,7 +6,10 @@
 // with no protocol) and the ratio of the aggregate (from the first `file send`, hashing included) to it.
 //
 //   transfer_bench [--n 1,16,64,256] [--size BYTES] [--total BYTES] [--modes plain,encrypted] [--json] [--timeline]
-//                  [--stealing] [--no-baseline]
+//                  [--stealing] [--no-baseline] [--legacy-size BYTES]
+// --modes legacy (issue 12) instead runs one transfer each way between a node and the emulation of the original
+// program (tests/support/legacy_file_peer.hpp), and emulation -> emulation as the original -> original baseline,
+// in the same run: MB/s of each (from the accept to the last ACK) and the ratios to the baseline.
 // --timeline prints when each transfer ran (to stderr). --stealing runs the nodes under CAF's work-stealing
 // scheduler instead of the work sharing the CLI node uses.
 // Each transfer is --size bytes (default 16 MiB) but at most --total/N (default 256 MiB), so big N stays short;
@@ -42,6 +45,7 @@
 #include "actors/node.hpp"
 #include "bench/scheduler_choice.hpp"
 #include "core/crypto/identity.hpp"
+#include "../tests/support/legacy_file_peer.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -58,6 +62,7 @@ struct options {
   bool timeline = false;
   bool baseline = true;   // --no-baseline: skip the raw UDP measurement (for profiling the transfers alone)
   bool stealing = false;  // CAF's work-stealing scheduler instead of the node's work sharing
+  std::uint64_t legacy_size = 4u << 20;  // --modes legacy: the original moves ~1 MB/s, so keep it short
 };
 
 struct collector {
@@ -339,6 +344,154 @@ run_result run(const options& o, const std::string& mode, int n) {
   return res;
 }
 
+// -- legacy mode: a node and the emulation of the original --------------------------------------------------------
+
+struct legacy_result {
+  std::string what;
+  bool ok = false;
+  double seconds = 0, rate = 0;
+  std::string detail;
+};
+
+mk::node_handle legacy_node(caf::actor_system& sys, const std::string& user, const fs::path& dl) {
+  Botan::AutoSeeded_RNG rng;
+  mk::config::node_config c;
+  c.username = user;
+  c.port = 0;
+  c.connection.default_action = mk::config::action::accept;
+  c.file.default_action = mk::config::action::accept;
+  c.encrypt_by_default = false;  // the emulation speaks plain text only
+  c.audio_input = "silence";
+  c.audio_output = "null";
+  mk::node_options no{c, mk::crypto::identity::generate(rng), {}, {}, dl, false, false};
+  auto h = mk::spawn_node(sys, std::move(no));
+  if (!h.ok()) {
+    std::fprintf(stderr, "cannot start a node: %s\n", h.error().message.c_str());
+    std::exit(1);
+  }
+  return *h;
+}
+
+bool wait_connected(collector& c) {
+  std::unique_lock g{c.mx};
+  return c.cv.wait_for(g, 15s, [&] { return c.connected; });
+}
+
+legacy_result timed_receive(const mk::test::legacy_file_peer& rx, const std::string& hash, std::uint64_t size,
+                            std::string what) {
+  legacy_result r;
+  r.what = std::move(what);
+  auto got = rx.received(hash);
+  r.ok = got && got->complete;
+  if (!r.ok)
+    return r.detail = "incomplete", r;
+  r.seconds = std::chrono::duration<double>(got->completed_at - got->accepted_at).count();
+  r.rate = static_cast<double>(size) / r.seconds;
+  r.detail = fmt::format("{} duplicate chunks, {} ACKs", got->duplicates, got->acks_sent);
+  return r;
+}
+
+legacy_result timed_send(const mk::test::legacy_file_peer& tx, const std::string& hash, std::uint64_t size,
+                         std::string what) {
+  legacy_result r;
+  r.what = std::move(what);
+  auto out = tx.sent(hash);
+  r.ok = out && out->done;
+  if (!r.ok)
+    return r.detail = "not done", r;
+  r.seconds = std::chrono::duration<double>(out->done_at - out->accepted_at).count();
+  r.rate = static_cast<double>(size) / r.seconds;
+  r.detail = fmt::format("{} resends on duplicate ACK, {} storm resends", out->dup_ack_resends, out->storm_resends);
+  return r;
+}
+
+std::vector<legacy_result> run_legacy(const options& o) {
+  using mk::test::legacy_file_peer;
+  const auto budget = std::chrono::seconds{30 + static_cast<long>(o.legacy_size / 200000)};
+  auto dir = fs::temp_directory_path() / fmt::format("mk-bench-legacy-{}", ::getpid());
+  fs::create_directories(dir);
+  auto src = dir / "legacy.bin";
+  make_file(src, o.legacy_size, 4242);
+  auto hash = mk::crypto::hash_file(src);
+  std::vector<legacy_result> out;
+  caf::actor_system_config cfg;
+  configure_bench_scheduler(cfg, o.stealing);
+  {
+    caf::actor_system sys{cfg};
+    caf::scoped_actor self{sys};
+    // mokaccino -> original
+    {
+      auto node = legacy_node(sys, "alice", dir / "alice-dl");
+      legacy_file_peer old;
+      auto events = std::make_shared<collector>();
+      auto rec = subscribe(sys, node.node, events);
+      if (!old.connect_node(node.port) || !wait_connected(*events))
+        out.push_back(legacy_result{"mokaccino -> original", false, 0, 0, "not connected"});
+      else {  // the node has the peer in its session table
+        self->request(node.node, 10s, mk::file_send_atom::value, std::string{"olda"}, src.string())
+          .receive(
+            [](const mk::command_reply& r) {
+              if (!r.ok)
+                std::fprintf(stderr, "file send: %s\n", r.message.c_str());
+            },
+            [&](caf::error& e) { std::fprintf(stderr, "file send: %s\n", sys.render(e).c_str()); });
+        old.wait_received(*hash, budget);
+
+        out.push_back(timed_receive(old, *hash, o.legacy_size, "mokaccino -> original"));
+      }
+      caf::anon_send_exit(rec, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(node.node, caf::exit_reason::user_shutdown);
+    }
+    // original -> mokaccino
+    {
+      auto node = legacy_node(sys, "bob", dir / "bob-dl");
+      legacy_file_peer old;
+      auto events = std::make_shared<collector>();
+      auto rec = subscribe(sys, node.node, events);
+      if (!old.connect_node(node.port) || !wait_connected(*events))
+        out.push_back(legacy_result{"original -> mokaccino", false, 0, 0, "not connected"});
+      else {
+        old.send_file(src);
+        old.wait_sent(*hash, budget);
+        out.push_back(timed_send(old, *hash, o.legacy_size, "original -> mokaccino"));
+      }
+      caf::anon_send_exit(rec, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(node.node, caf::exit_reason::user_shutdown);
+    }
+  }
+  // original -> original: two emulations, no node
+  {
+    legacy_file_peer a, b;
+    a.attach(b.port());
+    b.attach(a.port());
+    a.send_file(src);
+    b.wait_received(*hash, budget);
+    out.push_back(timed_receive(b, *hash, o.legacy_size, "original -> original"));
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return out;
+}
+
+void print_legacy(const options& o, const std::vector<legacy_result>& rs) {
+  double base = rs.back().ok ? rs.back().rate : 0;
+  if (o.json) {
+    fmt::print("[");
+    for (std::size_t i = 0; i < rs.size(); ++i)
+      fmt::print("{}{{\"mode\":\"legacy\",\"what\":\"{}\",\"size\":{},\"ok\":{},\"seconds\":{:.3f},\"Bps\":{:.0f},"
+                 "\"ratio_to_original\":{:.3f}}}",
+                 i ? "," : "", rs[i].what, o.legacy_size, rs[i].ok ? "true" : "false", rs[i].seconds, rs[i].rate,
+                 base > 0 ? rs[i].rate / base : 0.0);
+    fmt::print("]\n");
+    return;
+  }
+  fmt::print("{:<24} {:>9} {:>8} {:>9} {:>22}  {}\n", "legacy (loopback)", "size", "time s", "MB/s",
+             "ratio to orig->orig", "");
+  for (auto& r : rs)
+    fmt::print("{:<24} {:>9} {:>8.3f} {:>9.2f} {:>22.2f}  {}{}\n", r.what, o.legacy_size, r.seconds, r.rate / 1e6,
+               base > 0 ? r.rate / base : 0.0, r.detail, r.ok ? "" : "  FAILED");
+}
+
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream in{s};
@@ -378,14 +531,23 @@ int main(int argc, char** argv) {
       o.baseline = false;
     } else if (a == "--stealing") {
       o.stealing = true;
+    } else if (a == "--legacy-size") {
+      o.legacy_size = std::stoull(next());
     } else if (a == "--json") {
       o.json = true;
     } else {
       std::fprintf(stderr,
                    "usage: transfer_bench [--n 1,16,64,256] [--size BYTES] [--total BYTES] "
-                   "[--modes plain,encrypted] [--json] [--timeline] [--stealing] [--no-baseline]\n");
+                   "[--modes plain,encrypted,legacy] [--json] [--timeline] [--stealing] [--no-baseline] "
+                   "[--legacy-size BYTES]\n");
       return a == "-h" || a == "--help" ? 0 : 2;
     }
+  }
+  if (std::find(o.modes.begin(), o.modes.end(), "legacy") != o.modes.end()) {
+    print_legacy(o, run_legacy(o));
+    o.modes.erase(std::remove(o.modes.begin(), o.modes.end(), "legacy"), o.modes.end());
+    if (o.modes.empty())
+      return 0;
   }
   std::vector<run_result> all;
   if (!o.json)

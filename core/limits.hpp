@@ -68,6 +68,8 @@ inline constexpr std::size_t max_pinned_keys = 4096;      // flood guard: pins m
 
 // -- file transfer (§10) --
 inline constexpr std::size_t legacy_window_chunks = 10;  // §10: the original's fixed window
+inline constexpr auto legacy_probe_interval = 10ms;  // toward an original: ACK probes at most this often (its own resend loop period)
+inline constexpr std::size_t legacy_max_window_chunks = 32;  // toward an original: its default socket buffer holds ~45 encrypted FILE datagrams
 inline constexpr auto file_ack_interval = 100ms;         // §10: receiver ACKs every 100 ms
 inline constexpr auto file_resend_after = 200ms;         // §10: sender resends after 200 ms
 inline constexpr auto file_accept_timeout = 11s;         // §10: "more than 10 whole seconds"
@@ -89,7 +91,7 @@ inline constexpr auto transfer_ack_heartbeat = 1s;        // extended receiver: 
 inline constexpr int transfer_final_ack_repeats = 3;      // §10 FIX: repeat FILEACK size so a lost final ACK cannot stall
 inline constexpr std::size_t completed_transfer_memory = 256; // §10 FIX: completed hashes still answered with FILEACK size
 inline constexpr auto completed_transfer_ttl = 60s;       // how long a completed hash is remembered
-inline constexpr auto file_init_resend = 1s;              // §10 FIX: FILEINIT is retransmitted until accepted (the original never does)
+inline constexpr auto file_init_resend = 1s;              // §10 FIX: FILEINIT is retransmitted until accepted, between mokaccino nodes only (an original prompts once per FILEINIT)
 inline constexpr std::size_t transfer_io_block = 64 * 1024; // sender read-ahead / receiver write coalescing: one syscall per 64 chunks
 inline constexpr auto transfer_report_interval = 500ms;   // transfer actor -> service progress (file list) and rate sampling
 inline constexpr auto transfer_event_interval = 1s;       // progress events to front ends (--json, progress line)

@@ -9,8 +9,12 @@ namespace {
 
 congestion_config config_for(peer_mode mode) {
   congestion_config cfg;
-  // An original receiver ACKs only every 10 chunks or every 100 ms (§10): below 10 chunks it would stall us.
-  if (mode == peer_mode::legacy) cfg.min_cwnd = limits::legacy_window_chunks * chunk_size;
+  // An original receiver ACKs only every 10 chunks or every 100 ms (§10): below 10 chunks it would stall us. Above
+  // the cap a burst overflows its socket buffer (see sender.hpp).
+  if (mode == peer_mode::legacy) {
+    cfg.min_cwnd = limits::legacy_window_chunks * chunk_size;
+    cfg.max_cwnd = limits::legacy_max_window_chunks * chunk_size;
+  }
   return cfg;
 }
 
@@ -46,6 +50,23 @@ duration sender::reorder_guard() const {
 }
 
 time_point sender::rto_deadline() const { return rto_anchor_ + cc_.rto(); }
+
+// The round trip of the path toward an original. Not srtt: an original ACKs many chunks only on its 100 ms timer,
+// and those samples measure the timer. The least of the recent samples (an immediate ACK among them) does,
+// queueing included; twice that plus a little absorbs jitter.
+duration sender::legacy_path_delay() const {
+  auto cur = cc_.rtt().current_delay();
+  return cur ? 2 * *cur + std::chrono::milliseconds(2) : duration(limits::transfer_min_rto);
+}
+
+// Legacy: with data in flight and no ACK for this long, an ACK probe asks the original where it stands (a hole
+// above which it holds everything is otherwise reported only by its 100 ms timer). Backs off while unanswered.
+time_point sender::probe_deadline() const {
+  if (mode_ != peer_mode::legacy || state_ != sender_state::sending || in_flight_ == 0 || acked_ == 0)
+    return time_point::max();
+  duration pto = std::clamp<duration>(legacy_path_delay(), limits::legacy_probe_interval, cc_.rto());
+  return probe_anchor_ + std::min<duration>(pto * (1 << probe_backoff_), limits::transfer_max_rto);
+}
 
 void sender::fail(std::string reason) {
   state_ = sender_state::failed;
@@ -102,6 +123,8 @@ bool sender::on_ack(std::uint64_t next, time_point now) {
   }
   if (state_ != sender_state::sending || !valid_ack(next) || next < acked_) return false;
   if (mode_ == peer_mode::extended) return on_sack(next, {}, now);
+  probe_anchor_ = now;
+  probe_backoff_ = 0;
   bool duplicate = next == acked_;
   advance(next, now);
   if (acked_ == size_) {
@@ -118,7 +141,10 @@ void sender::legacy_loss_checks(bool duplicate, time_point now) {
   record& head = window_.front();
   if (head.lost || !head.in_flight || now - head.sent < reorder_guard()) return;
   // PROTOCOL §10: a duplicate ACK means the chunk at the ACK point is missing; so does a partial ACK during
-  // recovery (NewReno: the next hole is the new ACK point).
+  // recovery (NewReno: the next hole is the new ACK point). An advancing ACK proves nothing more: it may have been
+  // held back by the original's timer (or its scheduler) while the next chunk was still on its way. A hole the
+  // timer reports for the first time is confirmed by the ACK probe that follows within a probe interval (the
+  // duplicate ACK it draws), not by the timer's next repeat 100 ms later.
   if (duplicate || in_recovery_) {
     if (!in_recovery_) {
       in_recovery_ = true;
@@ -223,6 +249,11 @@ void sender::on_tick(time_point now) {
   }
   if (in_flight_ > 0 && now >= rto_deadline()) on_rto(now);
   if (rack_deadline_ && now >= *rack_deadline_) rack_detect(now);
+  if (now >= probe_deadline()) {
+    ack_probe_due_ = true;
+    probe_anchor_ = now;
+    probe_backoff_ = std::min(probe_backoff_ + 1, 8);  // a dead path: ~20 probes in the 30 s before the stall
+  }
 }
 
 time_point sender::next_deadline() const {
@@ -232,7 +263,7 @@ time_point sender::next_deadline() const {
       time_point t = last_progress_ + limits::transfer_stall_timeout;
       if (in_flight_ > 0) t = std::min(t, rto_deadline());
       if (rack_deadline_) t = std::min(t, *rack_deadline_);
-      return t;
+      return std::min(t, probe_deadline());
     }
     default: return time_point::max();
   }
@@ -242,10 +273,19 @@ time_point sender::next_deadline() const {
 
 std::optional<chunk> sender::next_chunk(time_point now) {
   if (state_ != sender_state::sending) return std::nullopt;
-  if (probe_only_ && in_flight_ > 0) return std::nullopt;
+  // Legacy: once the retransmissions that may go now are out, the ACK probe (not counted in flight: it carries
+  // nothing new, and the receiver already has it). At byte 0 there is no such chunk; the 100 ms ACK must do.
+  auto take_probe = [&]() -> std::optional<chunk> {
+    if (!ack_probe_due_) return std::nullopt;
+    ack_probe_due_ = false;
+    if (acked_ == 0) return std::nullopt;
+    ++probes_;
+    return chunk{acked_ - chunk_size, chunk_size, true, true};  // acked_ < size: a multiple of 1024
+  };
+  if (probe_only_ && in_flight_ > 0) return take_probe();
   auto fits = [&](std::uint64_t len) { return in_flight_ == 0 || in_flight_ + len <= cc_.cwnd(); };
   auto start = [&](record& r, std::uint64_t offset) {
-    if (in_flight_ == 0) rto_anchor_ = now;  // RFC 6298 5.1: start the timer when data goes out
+    if (in_flight_ == 0) rto_anchor_ = probe_anchor_ = now;  // RFC 6298 5.1: start the timer when data goes out
     r.sent = now;
     r.seq = next_seq_++;
     r.in_flight = true;
@@ -257,15 +297,17 @@ std::optional<chunk> sender::next_chunk(time_point now) {
     std::uint64_t len = chunk_length(size_, off);
     // The hole at the ACK point blocks all progress: resend it even when a loss has just shrunk cwnd below the
     // data in flight (TCP fast retransmit). It is re-queued only by a new detection, so this cannot repeat.
-    if (!fits(len) && off != acked_) return std::nullopt;  // retransmissions go first: no new data past a hole
+    if (!fits(len) && off != acked_) return take_probe();  // retransmissions go first: no new data past a hole
     record& r = *find(off);
     lost_.erase(lost_.begin());
     r.lost = false;
     r.retransmitted = true;
     start(r, off);
     ++retransmits_;
+    ack_probe_due_ = mode_ == peer_mode::legacy;
     return chunk{off, len, true};
   }
+  if (auto p = take_probe()) return p;
   if (high_sent_ >= size_) return std::nullopt;
   std::uint64_t len = chunk_length(size_, high_sent_);
   if (!fits(len) || high_sent_ + len - acked_ > limits::transfer_max_window) return std::nullopt;

@@ -10,7 +10,14 @@
 //      for a hash that no longer exists (a late accept after the accept timeout) is answered with FILESTOP.
 //
 // Modes: `legacy` (an original receiver: cumulative ACKs only) detects loss by duplicate ACK and NewReno partial
-// ACKs; `extended` (a mokaccino receiver) uses the SACK ranges and RACK-style time-based loss detection. In both,
+// ACKs. An original ACKs at once only every 10240 bytes, on completion and on a duplicate chunk; otherwise on its
+// 100 ms timer. So a lone retransmission would be answered only by that timer (one hole per 100 ms: the collapse of
+// issue 12); each retransmission round is therefore followed by an ACK probe, the chunk just below the ACK point,
+// which the receiver holds for sure and answers at once; so is a quiet spell of data in flight without ACKs (a
+// hole the original would report only on its timer). Its window is capped at limits::legacy_max_window_chunks:
+// the original's own sender never has more than 10 chunks in flight, and a larger burst overflows its socket
+// buffer (the kernel default) and loses the tail of the burst.
+// `extended` (a mokaccino receiver) uses the SACK ranges and RACK-style time-based loss detection. In both,
 // the retransmission timer (RFC 6298) fires at most once per RTO, backs off exponentially, and after it only one
 // chunk is in flight until an ACK arrives: never the original's 10 ms resend storm (§14). The window adapts through
 // `congestion` instead of the original's fixed 10 chunks, bounded by limits::transfer_max_window.
@@ -40,7 +47,8 @@ const char* to_string(sender_state s) noexcept;
 struct chunk {
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
-  bool retransmission = false;
+  bool retransmission = false;  // not new data: read it on its own
+  bool ack_probe = false;       // legacy: an already acknowledged chunk, sent to make the receiver ACK at once
   bool operator==(const chunk&) const = default;
 };
 
@@ -75,6 +83,7 @@ class sender {
   std::uint64_t acked_bytes() const noexcept { return acked_; }   // cumulative point
   std::uint64_t sent_bytes() const noexcept { return high_sent_; }  // highest new byte sent
   std::uint64_t retransmit_count() const noexcept { return retransmits_; }
+  std::uint64_t probe_count() const noexcept { return probes_; }
   std::uint64_t timeout_count() const noexcept { return timeouts_; }
   std::size_t bytes_in_flight() const noexcept { return in_flight_; }
   peer_mode mode() const noexcept { return mode_; }
@@ -102,6 +111,8 @@ class sender {
   void fail(std::string reason);
   duration reorder_guard() const;
   time_point rto_deadline() const;
+  duration legacy_path_delay() const;
+  time_point probe_deadline() const;
 
   std::uint64_t size_;
   peer_mode mode_;
@@ -120,6 +131,9 @@ class sender {
   time_point last_progress_;
   time_point rto_anchor_;
   bool probe_only_ = false;  // after an RTO: one chunk in flight until an ACK arrives
+  bool ack_probe_due_ = false;  // legacy: a retransmission went out (or the probe timer fired): an ACK probe follows
+  time_point probe_anchor_;      // legacy: the last ACK or probe
+  int probe_backoff_ = 0;        // legacy: probes in a row without an ACK
 
   // legacy: NewReno recovery
   bool in_recovery_ = false;
@@ -138,6 +152,7 @@ class sender {
 
   std::uint64_t retransmits_ = 0;
   std::uint64_t timeouts_ = 0;
+  std::uint64_t probes_ = 0;
 };
 
 }  // namespace mk::transfer

@@ -66,6 +66,10 @@ TEST_CASE("sender legacy: a duplicate ACK resends the one chunk at the ACK point
   REQUIRE(c);
   CHECK(*c == chunk{3 * 1024, 1024, true});
   CHECK(s.retransmit_count() == 1);
+  // Then the ACK probe: the chunk below the ACK point, which makes an original ACK at once (legacy_sender_test).
+  auto p = s.next_chunk(t0 + 300ms);
+  REQUIRE(p);
+  CHECK(*p == chunk{2 * 1024, 1024, true, true});
   // Another duplicate right away does not resend again (the resent chunk may still be on its way).
   CHECK(s.on_ack(3 * 1024, t0 + 301ms));
   auto d = s.next_chunk(t0 + 301ms);
