@@ -361,6 +361,7 @@ mk::node_handle legacy_node(caf::actor_system& sys, const std::string& user, con
   c.connection.default_action = mk::config::action::accept;
   c.file.default_action = mk::config::action::accept;
   c.encrypt_by_default = false;  // the emulation speaks plain text only
+  c.require_encryption = false;
   c.audio_input = "silence";
   c.audio_output = "null";
   mk::node_options no{c, mk::crypto::identity::generate(rng), {}, {}, dl, false, false};

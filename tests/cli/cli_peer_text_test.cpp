@@ -12,7 +12,7 @@ using namespace mk::test;
 namespace {
 
 std::string bob_config() {
-  return config_for("bob", "accept", "encrypt_by_default = false\n[network.file]\nmax_size = 1000\n");
+  return config_for("bob", "accept", "encrypt_by_default = false\nrequire_encryption = false\n[network.file]\nmax_size = 1000\n");
 }
 
 }  // namespace

@@ -34,6 +34,7 @@ TEST_CASE("config: empty text gives the original's defaults") {
   CHECK(c.connection.whitelist.empty());
   CHECK(c.connection.default_action == action::prompt);
   CHECK(c.encrypt_by_default);
+  CHECK(c.require_encryption);
   CHECK(c.audio.whitelist.empty());
   CHECK(c.audio.default_action == action::prompt);
   CHECK(c.threshold == 40);
@@ -60,6 +61,7 @@ autoconnect = ["bob.example:23233", "10.0.0.2"]
 whitelist = ["bob", "carol"]
 default_action = "refuse"
 encrypt_by_default = false
+require_encryption = false
 
 [network.audio]
 whitelist = ["bob"]
@@ -89,6 +91,7 @@ time_format = "%T"
   CHECK(c.connection.whitelist == std::vector<std::string>{"bob", "carol"});
   CHECK(c.connection.default_action == action::refuse);
   CHECK_FALSE(c.encrypt_by_default);
+  CHECK_FALSE(c.require_encryption);
   CHECK(c.audio.whitelist == std::vector<std::string>{"bob"});
   CHECK(c.audio.default_action == action::accept);
   CHECK(c.threshold == 0);
