@@ -113,8 +113,7 @@ void stats(terminal_state& st, const args_t&) {
       st.out().print(tag::message,
                      fmt::format("Peers: {}, half-open handshakes: {}\nDatagrams in: {}, out: {}\n"
                                  "Dropped: malformed {}, unknown source {}, rejected {}, authentication failures {}, "
-                                 "over the half-open limit {}, replayed or reflected {}, unauthenticated control {}
-"
+                                 "over the half-open limit {}, replayed or reflected {}, unauthenticated control {}\n"
                                  "Signature checks: {}, refused by the budget {}, "
                                  "questions refused (one per name and address) {}",
                                  s.peers, s.half_open, s.datagrams_in, s.datagrams_out, s.malformed, s.unknown_source,

@@ -27,7 +27,7 @@ TEST_CASE("record: other lines travel as text, bad records are errors") {
   CHECK(std::get<text_msg>(*m).text == "hi there");
   CHECK_FALSE(parse_record("").ok());
   CHECK_FALSE(parse_record("Zxx").ok());
-  CHECK_FALSE(parse_record(std::string{"L"} + "MSG a\0b").ok());
+  CHECK_FALSE(parse_record(std::string("LMSG a\0b", 8)).ok());  // NUL inside a line
   CHECK_FALSE(parse_record(std::string(file_record_header, 'F')).ok());                    // no data
   CHECK_FALSE(parse_record("F" + std::string(file_record_header - 1 + 1025, 'x')).ok());  // over a chunk
 }
