@@ -271,6 +271,21 @@ TEST_CASE("envelope: replayed, reflected, cross-direction and downgraded datagra
   CHECK_FALSE(f.b.encrypting());
 }
 
+TEST_CASE("envelope: once the peer's envelope authenticated, a legacy C from it (captured before) is refused") {
+  pair_fixture f;
+  mk::crypto::channel_transcript t{"alice", "bob", f.alice.public_key().base64(), f.bob.public_key().base64(),
+                                   std::string(48, 'A'), std::string(48, 'B')};
+  f.a.bind_transcript(true, t);
+  f.b.bind_transcript(false, t);
+  f.establish();
+  auto legacy = f.b.seal("MSG legacy", f.rng);  // b does not know yet that a speaks env1
+  CHECK_FALSE(mk::crypto::secure_channel::is_envelope(legacy));
+  f.b.peer_speaks_envelope();
+  CHECK(f.round_trip(f.b, f.a, "MSG sealed") == "MSG sealed");
+  CHECK(f.a.envelope_active());
+  CHECK(f.open(f.a, legacy).first == refusal::downgrade);
+}
+
 TEST_CASE("envelope: reordered datagrams open once each, a forged one moves nothing") {
   pair_fixture f;
   f.bind_envelope();
