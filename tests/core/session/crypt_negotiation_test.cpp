@@ -313,18 +313,18 @@ TEST_CASE("envelope: rekey runs sealed, in-flight datagrams of the old epoch sti
   auto accept = f.deliver(f.b, start.sealed_lines[0], true);
   REQUIRE(accept.sealed_lines.size() == 1);
   CHECK(f.b.epoch() == 1);
-  auto in_flight = f.a.seal("MSG old epoch", f.rng);  // sealed by a before it saw the CRYPTACCEPT
-  auto b_old = f.b.seal("MSG b still old", f.rng);     // b keeps sealing with epoch 0 until a uses epoch 1
+  auto in_flight = f.a.seal("MSG old\\ epoch", f.rng);  // sealed by a before it saw the CRYPTACCEPT
+  auto b_old = f.b.seal("MSG b\\ still\\ old", f.rng);     // b keeps sealing with epoch 0 until a uses epoch 1
   CHECK(static_cast<std::uint8_t>(b_old[1]) == 0);
-  CHECK(f.open(f.a, b_old).second == "MSG b still old");
+  CHECK(f.open(f.a, b_old).second == "MSG b\\ still\\ old");
   auto done = f.deliver(f.a, accept.sealed_lines[0], true);
   CHECK_FALSE(done.refused);
   CHECK(f.a.epoch() == 1);
-  auto fresh = f.a.seal("MSG new epoch", f.rng);
+  auto fresh = f.a.seal("MSG new\\ epoch", f.rng);
   CHECK(static_cast<std::uint8_t>(fresh[1]) == 1);
-  CHECK(f.open(f.b, in_flight).second == "MSG old epoch");
-  CHECK(f.open(f.b, fresh).second == "MSG new epoch");
-  CHECK(static_cast<std::uint8_t>(f.b.seal("MSG b new", f.rng)[1]) == 1);  // b moved on after a's epoch-1 datagram
+  CHECK(f.open(f.b, in_flight).second == "MSG old\\ epoch");
+  CHECK(f.open(f.b, fresh).second == "MSG new\\ epoch");
+  CHECK(static_cast<std::uint8_t>(f.b.seal("MSG b\\ new", f.rng)[1]) == 1);  // b moved on after a's epoch-1 datagram
   // A resent rekey CRYPTSTART (its CRYPTACCEPT was lost) gets the same answer, not yet another epoch.
   auto again = f.deliver(f.b, start.sealed_lines[0], true);
   CHECK(again.sealed_lines == accept.sealed_lines);
@@ -333,6 +333,6 @@ TEST_CASE("envelope: rekey runs sealed, in-flight datagrams of the old epoch sti
   auto start2 = f.a.start_rekey(f.rng);
   auto accept2 = f.deliver(f.b, start2.sealed_lines[0], true);
   f.deliver(f.a, accept2.sealed_lines[0], true);
-  CHECK(f.round_trip(f.a, f.b, "MSG epoch 2") == "MSG epoch 2");
+  CHECK(f.round_trip(f.a, f.b, "MSG epoch\\ 2") == "MSG epoch\\ 2");
   CHECK(f.open(f.b, in_flight).first != refusal::none);
 }
