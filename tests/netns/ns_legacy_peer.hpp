@@ -122,7 +122,7 @@ class ns_legacy_peer {
         continue;
       if (std::holds_alternative<wire::caps_msg>(*m))
         continue;  // an original does not know MKCAPS
-      return m;
+      return std::move(*m);
     } while (std::chrono::steady_clock::now() < deadline);
     return std::nullopt;
   }

@@ -78,6 +78,15 @@ struct sockets_across {
 
   // Sends `count` datagrams of `size` bytes in batches of 50 (as a transfer's window would); returns what arrived.
   std::vector<std::string> send(bool v6, std::size_t size, std::size_t count, std::vector<std::string>& expect) {
+    // First one datagram, as a node's handshake would: until the neighbour (ARP/NDP) is resolved the kernel
+    // holds only ~200 KB of packets for it and drops the rest, which would be the test's loss, not the link's.
+    tx.sender->send(to_b(v6), std::string{"hello"});
+    {
+      std::unique_lock g{in->mx};
+      REQUIRE(in->cv.wait_for(g, 10s, [&] { return !in->got.empty(); }));
+      in->got.clear();
+    }
+    auto before = tx.sender->stats().sent;
     std::vector<std::string> batch;
     for (std::size_t i = 0; i < count; ++i) {
       expect.push_back(numbered(i, size));
@@ -94,8 +103,10 @@ struct sockets_across {
     g.lock();
     auto got = std::move(in->got);
     in->got.clear();
+    sent = tx.sender->stats().sent - before;
     return got;
   }
+  std::uint64_t sent = 0;  // datagrams of the last send() the kernel took
 };
 
 void check_crosses(int mtu, bool v6, std::size_t size, bool expect_refusal) {
@@ -109,7 +120,7 @@ void check_crosses(int mtu, bool v6, std::size_t size, bool expect_refusal) {
   CHECK(got == expect);
   auto st = s.tx.sender->stats();
   CHECK(st.send_errors == 0);
-  CHECK(st.sent == 300);
+  CHECK(s.sent == 300);
   if (expect_refusal) {
     CHECK(st.gso_path_refusals >= 1);  // the kernel refused GSO on this path once...
     CHECK(st.gso_path_refusals <= 2);  // ...and the sender remembered it for this address
