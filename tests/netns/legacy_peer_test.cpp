@@ -97,7 +97,7 @@ void send_to_original(int mtu, bool encrypted) {
   auto end = transfer_end(*node.proc, "to-old.bin", "send", 15s);
   REQUIRE_MESSAGE(end, node->transcript());
   CHECK(json_field(*end, "state") == "done");
-  MESSAGE("to an original, MTU " << mtu << (encrypted ? " encrypted: " : " plain: ")
+  MESSAGE("to an original, MTU " << mtu << std::string{encrypted ? " encrypted: " : " plain: "}
                                  << static_cast<double>(init->size) / seconds / 1e6 << " MB/s");
 }
 

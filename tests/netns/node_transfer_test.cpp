@@ -36,7 +36,7 @@ void transfer_both_ways(int mtu, bool v6, bool encrypted) {
   CHECK_MESSAGE(json_field(*at_alice, "state") == "done", *at_alice);
   CHECK(read_all(bob.downloads / "to-bob.bin") == read_all(to_bob));
   CHECK(read_all(alice.downloads / "to-alice.bin") == read_all(to_alice));
-  MESSAGE("MTU " << mtu << (v6 ? " IPv6 " : " IPv4 ") << (encrypted ? "encrypted" : "plain")
+  MESSAGE("MTU " << mtu << std::string{v6 ? " IPv6 " : " IPv4 "} << std::string{encrypted ? "encrypted" : "plain"}
                  << ", both ways at once: alice->bob " << json_field(*at_bob, "average_rate") << " B/s, bob->alice "
                  << json_field(*at_alice, "average_rate") << " B/s");
   MESSAGE(netns_link::exec(link.a(), "ip -s link show mk0").output);
