@@ -63,13 +63,16 @@ TEST_CASE("netns harness: namespaces left by a dead run are removed, a live run'
     ::_exit(0);
   ::waitpid(dead, nullptr, 0);  // reaped: its pid names no process now
   auto stale = "mk-" + std::to_string(dead) + "-0-a";
-  auto live = "mk-1-0-a";  // pid 1 always exists
+  auto live = "mk-1-" + std::to_string(::getpid()) + "-a";  // pid 1 always exists (our pid: unique per run)
   REQUIRE(run_command("ip netns add " + stale).ok());
-  REQUIRE(run_command("ip netns add " + std::string{live}).ok());
+  REQUIRE(run_command("ip netns add " + live).ok());
+  struct remove_at_exit {  // no cleaner would ever take it: pid 1 never dies
+    std::string name;
+    ~remove_at_exit() { run_command("ip netns del " + name); }
+  } live_guard{live};
   {
     netns_link link{1500};
   }
   CHECK_FALSE(namespace_exists(stale));
   CHECK(namespace_exists(live));
-  run_command("ip netns del " + std::string{live});
 }
