@@ -28,6 +28,7 @@ constexpr int socket_buffer = 8 * 1024 * 1024;       // bursts of a fast transfe
 constexpr std::size_t max_iov = 512;                 // datagrams per sendmmsg call
 constexpr std::size_t gso_max_segments = 64;         // UDP_MAX_SEGMENTS on every kernel with UDP GSO (4.18+)
 constexpr std::size_t gso_max_bytes = 65000;         // a GSO send is one UDP datagram to the stack: < 64 KiB
+constexpr std::size_t max_refused_paths = 4096;      // addresses whose MTU refused a GSO segment size
 
 struct gro_control {
   alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))];
@@ -261,7 +262,7 @@ udp_sender::~udp_sender() {
 
 udp_sender::counters udp_sender::stats() const noexcept {
   return {sent_.load(std::memory_order_relaxed), send_errors_.load(std::memory_order_relaxed),
-          gso_sends_.load(std::memory_order_relaxed)};
+          gso_sends_.load(std::memory_order_relaxed), gso_path_refusals_.load(std::memory_order_relaxed)};
 }
 
 void udp_sender::send(const endpoint& to, const std::string& bytes) noexcept {
@@ -277,10 +278,34 @@ void udp_sender::send(const endpoint& to, const std::string& bytes) noexcept {
   (rc < 0 ? send_errors_ : sent_).fetch_add(1, std::memory_order_relaxed);
 }
 
+std::size_t udp_sender::path_gso_limit(const endpoint& to) const {
+  if (!any_path_refused_.load(std::memory_order_acquire))
+    return SIZE_MAX;
+  auto key = to;
+  key.port = 0;
+  std::lock_guard g{paths_mx_};
+  auto it = path_refused_.find(key);
+  return it == path_refused_.end() ? SIZE_MAX : it->second;
+}
+
+void udp_sender::refuse_gso_on_path(const endpoint& to, std::size_t segment) {
+  auto key = to;
+  key.port = 0;
+  std::lock_guard g{paths_mx_};
+  if (path_refused_.size() >= max_refused_paths)  // bounded: forgetting only costs one more refused send
+    path_refused_.clear();
+  auto [it, fresh] = path_refused_.try_emplace(key, segment);
+  if (!fresh)
+    it->second = std::min(it->second, segment);  // another thread may have learned a lower one meanwhile
+  any_path_refused_.store(true, std::memory_order_release);
+}
+
 // Runs of equal-size datagrams (a shorter one may end a run) go out as one UDP GSO send (UDP_SEGMENT): the kernel
 // cuts it into the same datagrams, but the stack is walked once per run instead of once per datagram. Several runs
-// share one sendmmsg call. If the kernel refuses GSO for a size (no GSO support, or a path MTU below the
-// datagram), that size and larger ones go out one by one from then on.
+// share one sendmmsg call. If the kernel refuses GSO for a size (no GSO support: everywhere; a segment above the
+// path MTU: toward that address), that size and larger ones go out one by one from then on. A refused send puts
+// nothing on the wire, so the run is sent again at once, one datagram per message; those cross a small MTU as IP
+// fragments, as the original's own datagrams do.
 void udp_sender::send(const endpoint& to, const std::vector<std::string>& all) noexcept {
   sockaddr_storage ss;
   socklen_t len;
@@ -297,7 +322,7 @@ void udp_sender::send(const endpoint& to, const std::vector<std::string>& all) n
     gso_control ctl[batch_size];
     unsigned n = 0;
     std::size_t used = 0;
-    const std::size_t refused = gso_refused_.load(std::memory_order_relaxed);
+    const std::size_t refused = std::min(gso_refused_.load(std::memory_order_relaxed), path_gso_limit(to));
     for (std::size_t i = done; n < batch_size && i < all.size() && used < max_iov; ++n) {
       const std::size_t seg = all[i].size();
       const bool gso = seg > 0 && seg < refused;
@@ -345,11 +370,21 @@ void udp_sender::send(const endpoint& to, const std::vector<std::string>& all) n
     gso_sends_.fetch_add(gso, std::memory_order_relaxed);
     if (ok > 0)  // all sent, or a later message failed: sendmmsg reports that on the next call
       continue;
+    if (covers[0] > 1 && err == EMSGSIZE) {  // segments above this path's MTU: send this run again, one by one
+      gso_path_refusals_.fetch_add(1, std::memory_order_relaxed);
+      refuse_gso_on_path(to, all[done].size());
+      continue;
+    }
     if (covers[0] > 1 && (err == EINVAL || err == EIO || err == ENOPROTOOPT || err == EOPNOTSUPP)) {
-      // send this run again, one by one (another thread may have lowered it meanwhile: keep the lowest)
+      // no GSO for this size anywhere: send this run again, one by one (keep the lowest size any thread saw)
       auto cur = gso_refused_.load(std::memory_order_relaxed);
       while (all[done].size() < cur && !gso_refused_.compare_exchange_weak(cur, all[done].size()))
         ;
+      continue;
+    }
+    if (err == EMSGSIZE) {  // this one datagram cannot be sent at all (over 64 KiB): count it, send the rest
+      send_errors_.fetch_add(covers[0], std::memory_order_relaxed);
+      done += covers[0];
       continue;
     }
     send_errors_.fetch_add(all.size() - done, std::memory_order_relaxed);  // e.g. a full buffer: retransmission

@@ -10,8 +10,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include <caf/fwd.hpp>
 #include <caf/actor.hpp>
@@ -38,6 +40,7 @@ class udp_sender {
   struct counters {
     std::uint64_t sent = 0, send_errors = 0;
     std::uint64_t gso_sends = 0;  // messages that carried a run of several datagrams
+    std::uint64_t gso_path_refusals = 0;  // GSO runs a path's MTU refused (EMSGSIZE), then sent one by one
   };
 
   udp_sender(int fd, bool dual_stack);
@@ -53,8 +56,16 @@ class udp_sender {
  private:
   int fd_;
   bool dual_stack_;
-  std::atomic<std::uint64_t> sent_{0}, send_errors_{0}, gso_sends_{0};
-  std::atomic<std::size_t> gso_refused_{SIZE_MAX};  // datagrams this size or larger are sent one per message
+  std::atomic<std::uint64_t> sent_{0}, send_errors_{0}, gso_sends_{0}, gso_path_refusals_{0};
+  // GSO segments this size or larger are sent one datagram per message: the kernel has no UDP GSO at all
+  std::atomic<std::size_t> gso_refused_{SIZE_MAX};
+  // ...or only toward one address: the kernel refuses (EMSGSIZE) a GSO send whose segments exceed the path MTU
+  // (it cannot fragment a GSO segment), while a single datagram of that size crosses it as IP fragments.
+  std::size_t path_gso_limit(const endpoint& to) const;
+  void refuse_gso_on_path(const endpoint& to, std::size_t segment);
+  mutable std::mutex paths_mx_;
+  std::unordered_map<endpoint, std::size_t> path_refused_;  // keyed by address (port 0)
+  std::atomic<bool> any_path_refused_{false};  // skips the lookup until some path refused
 };
 
 struct udp_socket_handle {

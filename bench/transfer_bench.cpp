@@ -6,7 +6,7 @@
 // with no protocol) and the ratio of the aggregate (from the first `file send`, hashing included) to it.
 //
 //   transfer_bench [--n 1,16,64,256] [--size BYTES] [--total BYTES] [--modes plain,encrypted] [--json] [--timeline]
-//                  [--stealing] [--no-baseline] [--legacy-size BYTES]
+//                  [--stealing] [--no-baseline] [--legacy-size BYTES] [--link veth --mtu 1500|1280]
 // --modes legacy (issue 12) instead runs one transfer each way between a node and the emulation of the original
 // program (tests/support/legacy_file_peer.hpp), and emulation -> emulation as the original -> original baseline,
 // in the same run: MB/s of each (from the accept to the last ACK) and the ratios to the baseline.
@@ -14,7 +14,11 @@
 // scheduler instead of the work sharing the CLI node uses.
 // Each transfer is --size bytes (default 16 MiB) but at most --total/N (default 256 MiB), so big N stays short;
 // --size and --total equal (as in the README) move the same bytes for every N.
+// --link veth (issue 12; needs root and iproute2): each run puts alice and bob in two fresh network namespaces
+// joined by a veth pair with --mtu (default 1500), bob reached at 10.200.0.2, and the raw UDP baseline runs over
+// that same veth (sender in alice's namespace, receiver in bob's) at the same datagram size.
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -46,6 +50,7 @@
 #include "bench/scheduler_choice.hpp"
 #include "core/crypto/identity.hpp"
 #include "../tests/support/legacy_file_peer.hpp"
+#include "tests/support/netns.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -63,6 +68,8 @@ struct options {
   bool baseline = true;   // --no-baseline: skip the raw UDP measurement (for profiling the transfers alone)
   bool stealing = false;  // CAF's work-stealing scheduler instead of the node's work sharing
   std::uint64_t legacy_size = 4u << 20;  // --modes legacy: the original moves ~1 MB/s, so keep it short
+  bool veth = false;      // --link veth: the nodes and the baseline in two namespaces joined by a veth pair
+  int mtu = 1500;         // --mtu: the veth's MTU
 };
 
 struct collector {
@@ -128,13 +135,18 @@ long peak_rss_kb() {
 
 // Raw UDP baseline: one thread blasts datagrams of `size` bytes for `dur`, another receives; the goodput counts
 // 1024 payload bytes per received datagram (what a FILE line carries).
-double raw_udp_goodput(std::size_t size, std::chrono::milliseconds dur) {
-  int rx = ::socket(AF_INET, SOCK_DGRAM, 0), tx = ::socket(AF_INET, SOCK_DGRAM, 0);
+// With a link, the receiver lives in its namespace b (at 10.200.0.2) and the sender in a: the same veth.
+double raw_udp_goodput(std::size_t size, std::chrono::milliseconds dur, const mk::test::netns_link* link = nullptr) {
+  auto udp = [] { return ::socket(AF_INET, SOCK_DGRAM, 0); };
+  int rx = link ? mk::test::in_netns(link->b(), udp) : udp();
+  int tx = link ? mk::test::in_netns(link->a(), udp) : udp();
   int buf = 4 << 20;
   ::setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (link)
+    ::inet_pton(AF_INET, mk::test::netns_link::v4_b, &a.sin_addr);
   ::bind(rx, reinterpret_cast<sockaddr*>(&a), sizeof a);
   socklen_t len = sizeof a;
   ::getsockname(rx, reinterpret_cast<sockaddr*>(&a), &len);
@@ -202,6 +214,9 @@ run_result run(const options& o, const std::string& mode, int n) {
   for (int i = 0; i < n; ++i)
     make_file(dir / "src" / fmt::format("t{}.bin", i), res.size, static_cast<std::uint64_t>(i) * 7919 + 1);
 
+  std::unique_ptr<mk::test::netns_link> link;
+  if (o.veth)
+    link = std::make_unique<mk::test::netns_link>(o.mtu);
   caf::actor_system_config cfg;
   configure_bench_scheduler(cfg, o.stealing);
   {
@@ -218,7 +233,9 @@ run_result run(const options& o, const std::string& mode, int n) {
       c.audio_input = "silence";  // no audio device probe (PulseAudio's stderr noise in a headless run)
       c.audio_output = "null";
       mk::node_options no{c, mk::crypto::identity::generate(rng), {}, {}, dl, false, false};
-      auto h = mk::spawn_node(sys, std::move(no));
+      // spawn_node binds the socket on the calling thread: in the node's namespace with a link
+      auto spawn = [&] { return mk::spawn_node(sys, std::move(no)); };
+      auto h = link ? mk::test::in_netns(user == "alice" ? link->a() : link->b(), spawn) : spawn();
       if (!h.ok()) {
         std::fprintf(stderr, "cannot start a node: %s\n", h.error().message.c_str());
         std::exit(1);
@@ -230,7 +247,8 @@ run_result run(const options& o, const std::string& mode, int n) {
     auto ca = std::make_shared<collector>(), cb = std::make_shared<collector>();
     auto ra = subscribe(sys, alice.node, ca), rb = subscribe(sys, bob.node, cb);
     caf::scoped_actor self{sys};
-    self->request(alice.node, 10s, mk::connect_host_atom::value, "127.0.0.1:" + std::to_string(bob.port))
+    auto bob_host = link ? std::string{mk::test::netns_link::v4_b} : std::string{"127.0.0.1"};
+    self->request(alice.node, 10s, mk::connect_host_atom::value, bob_host + ":" + std::to_string(bob.port))
       .receive([](const mk::command_reply&) {}, [](caf::error&) {});
     {
       std::unique_lock g{cb->mx};
@@ -339,7 +357,7 @@ run_result run(const options& o, const std::string& mode, int n) {
   fs::remove_all(dir, ec);
   // PROTOCOL §1: a FILE line carries 1024 bytes in ~1.45 KB plain, ~1.97 KB as `C` (base64 twice).
   if (o.baseline)
-    res.baseline = raw_udp_goodput(encrypt ? 1970 : 1450, 1000ms);
+    res.baseline = raw_udp_goodput(encrypt ? 1970 : 1450, 1000ms, link.get());
   res.ratio = res.baseline > 0 ? res.aggregate / res.baseline : 0;
   return res;
 }
@@ -536,6 +554,14 @@ int main(int argc, char** argv) {
       o.legacy_size = std::stoull(next());
     } else if (a == "--json") {
       o.json = true;
+    } else if (a == "--link") {
+      o.veth = next() == "veth";
+      if (!o.veth) {
+        std::fprintf(stderr, "--link: only `veth` is known\n");
+        return 2;
+      }
+    } else if (a == "--mtu") {
+      o.mtu = std::stoi(next());
     } else {
       std::fprintf(stderr,
                    "usage: transfer_bench [--n 1,16,64,256] [--size BYTES] [--total BYTES] "
@@ -550,7 +576,19 @@ int main(int argc, char** argv) {
     if (o.modes.empty())
       return 0;
   }
+                   "[--modes plain,encrypted] [--json] [--timeline] [--stealing] [--no-baseline] "
+                   "[--link veth --mtu 1500|1280]\n");
+      return a == "-h" || a == "--help" ? 0 : 2;
+    }
+  }
+  if (o.veth)
+    if (auto why = mk::test::netns_unavailable()) {
+      std::fprintf(stderr, "--link veth: %s\n", why->c_str());
+      return 1;
+    }
   std::vector<run_result> all;
+  if (!o.json && o.veth)
+    fmt::print("link: veth, MTU {}, IPv4 (10.200.0.1 -> 10.200.0.2)\n", o.mtu);
   if (!o.json)
     fmt::print("{:<10} {:>4} {:>9} {:>8} {:>10} {:>10} {:>10} {:>10} {:>6} {:>13} {:>7} {:>8} {:>10} {:>6}\n", "mode",
                "N", "size", "time s", "agg MB/s", "min MB/s", "med MB/s", "max MB/s", "Jain", "Jain shared", "CPU s",

@@ -8,6 +8,7 @@ packages=(
   libcaf-dev libboost-dev libbotan-2-dev              # actors, asio, crypto
   librtaudio-dev libopus-dev libasound2-dev           # voice (ALSA headers silence its noise)
   doctest-dev libfmt-dev libtomlplusplus-dev libcli11-dev
+  iproute2 iperf3                                     # real-link tests (ip netns, veth) and their UDP baseline
 )
 
 missing=()

@@ -4,6 +4,8 @@
 // A (the first source that is not B becomes A). On its own thread, with real sockets. While faults are enabled
 // every datagram, in both directions, may be dropped, duplicated, delayed, reordered (held back a random extra
 // delay), corrupted (one byte flipped), or rewritten by a hook; a rate limit can slow the link down.
+// With `bind_any` it listens on every address of its network namespace, so A may reach it across a real link
+// (issue 12: the relay placed on a veth path inside a namespace); B is always 127.0.0.1:b_port.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -42,8 +44,9 @@ class fault_relay {
   // Rewrites a datagram (return nullopt to keep it as is). Called on the relay thread, faults enabled or not.
   using hook = std::function<std::optional<std::string>(const std::string& datagram, bool from_a)>;
 
-  explicit fault_relay(std::uint16_t b_port, std::uint32_t seed = 42) : b_port_(b_port), rng_(seed) {
-    fd_ = open_loopback_udp(port_);
+  explicit fault_relay(std::uint16_t b_port, std::uint32_t seed = 42, bool bind_any = false)
+      : b_port_(b_port), rng_(seed) {
+    fd_ = bind_any ? open_any_udp(port_) : open_loopback_udp(port_);
     int buf = 8 << 20;
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
@@ -86,22 +89,29 @@ class fault_relay {
     clock::time_point at;
     std::uint64_t seq;
     std::string bytes;
-    std::uint16_t to;
+    sockaddr_in to;
     bool operator>(const pending& o) const { return at != o.at ? at > o.at : seq > o.seq; }
   };
 
   bool chance(double p) { return p > 0 && std::uniform_real_distribution<double>{0, 1}(rng_) < p; }
 
-  void send_to(std::uint16_t port, const std::string& bytes) {
+  static int open_any_udp(std::uint16_t& port) {
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    return fd;
+  }
+
+  void send_to(const sockaddr_in& a, const std::string& bytes) {
+    ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&a), sizeof a);
     ++forwarded_;
   }
 
-  void schedule(std::string bytes, std::uint16_t to, bool from_a) {
+  void schedule(std::string bytes, const sockaddr_in& to, bool from_a) {
     fault_config f;
     bool on;
     hook h;
@@ -164,25 +174,28 @@ class fault_relay {
         auto n = ::recvfrom(fd_, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len);
         if (n < 0)
           break;
-        auto src = ntohs(from.sin_port);
+        // B is 127.0.0.1:b_port exactly: across namespaces A may use the same port number on another address.
+        const bool from_b = ntohs(from.sin_port) == b_port_ && from.sin_addr.s_addr == htonl(INADDR_LOOPBACK);
         if (blocked_) {
           ++dropped_;
           continue;
         }
         std::string bytes{buf.data(), static_cast<std::size_t>(n)};
-        if (src == b_port_) {
-          if (a_port_ != 0)
-            schedule(std::move(bytes), a_port_, false);
+        if (from_b) {
+          if (a_known_)
+            schedule(std::move(bytes), a_, false);
         } else {
-          a_port_ = src;
-          schedule(std::move(bytes), b_port_, true);
+          a_ = from;
+          a_known_ = true;
+          schedule(std::move(bytes), loopback_address(b_port_), true);
         }
       }
     }
   }
 
   std::uint16_t b_port_;
-  std::uint16_t a_port_ = 0;
+  sockaddr_in a_{};
+  bool a_known_ = false;
   std::uint16_t port_ = 0;
   int fd_ = -1;
   std::mt19937_64 rng_;
