@@ -116,11 +116,13 @@ struct session_state {
   // on first. With require_encryption, content also waits (and encryption starts) whenever the session is not
   // encrypted: it is sent sealed or not at all.
   bool must_hold(std::string_view line) {
-    if (!crypt)
+    // Control lines never wait: a keep-alive held behind a CRYPT exchange that never completes would time the
+    // peer out before require_encryption could close the session with its reason.
+    if (!crypt || control_line(line))
       return false;
     if (crypt->negotiating())
       return true;
-    if (crypt->encrypting() || !ctx->config.require_encryption || control_line(line))
+    if (crypt->encrypting() || !ctx->config.require_encryption)
       return false;
     apply_crypt(crypt->start(rng));
     return true;

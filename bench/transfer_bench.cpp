@@ -566,7 +566,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: transfer_bench [--n 1,16,64,256] [--size BYTES] [--total BYTES] "
                    "[--modes plain,encrypted,legacy] [--json] [--timeline] [--stealing] [--no-baseline] "
-                   "[--legacy-size BYTES]\n");
+                   "[--legacy-size BYTES] [--link veth --mtu 1500|1280]\n");
       return a == "-h" || a == "--help" ? 0 : 2;
     }
   }
@@ -575,11 +575,6 @@ int main(int argc, char** argv) {
     o.modes.erase(std::remove(o.modes.begin(), o.modes.end(), "legacy"), o.modes.end());
     if (o.modes.empty())
       return 0;
-  }
-                   "[--modes plain,encrypted] [--json] [--timeline] [--stealing] [--no-baseline] "
-                   "[--link veth --mtu 1500|1280]\n");
-      return a == "-h" || a == "--help" ? 0 : 2;
-    }
   }
   if (o.veth)
     if (auto why = mk::test::netns_unavailable()) {

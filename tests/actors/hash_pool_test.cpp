@@ -111,7 +111,7 @@ TEST_CASE_FIXTURE(pool_fixture, "hash pool: a small file is answered before big 
                                                         {true, *crypto::hash_file(big)}});
 }
 
-TEST_CASE_FIXTURE(pool_fixture, "hash pool: a cancelled job is never answered; a file that shrank is an error") {
+TEST_CASE_FIXTURE(pool_fixture, "hash pool: a cancelled job is never answered, a file that shrank is an error") {
   auto a = make_file(d.path, "a", 8u << 20, 1);
   auto b = make_file(d.path, "b", 4096, 2);
   hash_pool pool{1};

@@ -215,7 +215,7 @@ TEST_CASE("known_users: save is atomic and reloads equal") {
   CHECK(known_users::load(dir / "deeper" / "known_users.toml").value() == *k);
 }
 
-TEST_CASE("known_users: trust on first use stops at the bound; explicit pins and the existing ones still work") {
+TEST_CASE("known_users: trust on first use stops at the bound, explicit pins and the existing ones still work") {
   known_users k;
   for (std::size_t i = 0; i < mk::limits::max_pinned_keys; ++i)
     REQUIRE(k.pin(fmt::format("user{}", i), "KEY"));
