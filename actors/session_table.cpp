@@ -7,6 +7,7 @@
 
 #include "actors/udp_socket.hpp"
 #include "core/wire/datagram.hpp"
+#include "core/wire/record.hpp"
 
 namespace mk {
 
@@ -57,7 +58,7 @@ void session_table::split(datagram_batch& batch, routed& direct) {
   for (auto& d : batch) {
     if (auto it = sessions_.find(d.from); it != sessions_.end()) {
       // A mokaccino envelope goes whole (binary: no LF to strip); a text datagram as its line.
-      const bool envelope = crypto::secure_channel::is_envelope(d.bytes);
+      const bool envelope = crypto::secure_channel::is_envelope(d.bytes) || wire::is_plain_record(d.bytes);
       auto line = envelope ? mk::result<std::string_view>{std::string_view{d.bytes}}
                            : wire::line_of_datagram(
                                std::span{reinterpret_cast<const std::uint8_t*>(d.bytes.data()), d.bytes.size()});

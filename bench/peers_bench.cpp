@@ -271,6 +271,8 @@ struct light_peer {
   int connect_sends = 0, restarts = 0, drops = 0;
   bool ever_encrypted = false, sealed_ping = false;
   std::uint64_t pongs = 0;
+  steady::time_point last_sealed{};  // the last sealed line from the node that opened: proof it still talks to us
+  int handshake_nonces = 0, unopened = 0;  // distinct HANDSHAKEs answered, C lines that did not open (diagnosis)
 };
 
 struct shared_state {
@@ -396,6 +398,7 @@ class driver {
       c.signature = p.id->sign(w::signed_text(c), rng_);
       p.connected_datagram = w::to_datagram(w::serialize(c));
       p.handshake_nonce = h->nonce;
+      ++p.handshake_nonces;
       p.crypt.emplace(*p.id, s_.node_key);
       p.ph = phase::awaiting_crypt;
       p.phase_since = now;
@@ -433,8 +436,11 @@ class driver {
       if (!p.crypt || !p.crypt->key_valid())
         return;
       auto o = p.crypt->open(*c, plain_);
-      if (o.why != mk::session::crypt_negotiation::refusal::none)
+      if (o.why != mk::session::crypt_negotiation::refusal::none) {
+        ++p.unopened;
         return void(s_.unopened.fetch_add(1));
+      }
+      p.last_sealed = now;
       if (p.ph == phase::negotiating && p.crypt->encrypting())  // an authentic C proved a lost CRYPTACK
         mark_encrypted(p, now);
       auto inner = w::parse_line(plain_);
@@ -616,6 +622,7 @@ run_result run(const options& o, int n, const std::vector<mk::crypto::identity>&
   std::this_thread::sleep_until(t_conn + std::chrono::seconds{o.hold});
   r.rss_end_kb = node.status_kb("VmRSS");
   r.hwm_kb = node.status_kb("VmHWM");
+  auto t_end = steady::now();
   auto v = node.query();
   s.stop = true;
   for (auto& t : threads)
@@ -630,11 +637,19 @@ run_result run(const options& o, int n, const std::vector<mk::crypto::identity>&
   }
   std::vector<double> lat;
   double last = 0;
+  int suspicious = 0;
   for (auto& p : peers) {
     r.connect_sends += static_cast<std::uint64_t>(p.connect_sends);
     r.retried += p.connect_sends > 1 || p.restarts > 0;
     r.restarted += p.restarts > 0;
-    r.held += p.ph == phase::encrypted;
+    // Held: encrypted on our side, and the node's last sealed PING (one a second) opened within the last 5 s.
+    bool held = p.ph == phase::encrypted && t_end - p.last_sealed < 5s;
+    r.held += held;
+    if (p.ph == phase::encrypted && !held && ++suspicious <= 5)
+      std::fprintf(stderr, "  %s: encrypted on our side but no sealed line from the node for %.1f s (%d HANDSHAKE "
+                   "nonces answered, %d C lines not opened, %d CONNECTs)\n", p.name.c_str(),
+                   p.last_sealed == steady::time_point{} ? secs(t_end - s.t0) : secs(t_end - p.last_sealed),
+                   p.handshake_nonces, p.unopened, p.connect_sends);
     r.sealed_pings += p.sealed_ping;
     if (p.ever_encrypted) {
       lat.push_back(secs(p.encrypted_at - s.t0));
@@ -763,7 +778,7 @@ int main(int argc, char** argv) {
              "signed before the clock; connect s: until the last one was encrypted; hs/s = in / connect s; RSS0: the "
              "node before any peer; RSS: right after the connect phase; KB/peer = (RSS - RSS0) / in; ka %/1000: "
              "node CPU over the quiet interval, % of one core per 1000 connected peers; bench s: the peers' own "
-             "CPU during the connect phase; held: still encrypted at the end of the hold)\n");
+             "CPU during the connect phase; held: still encrypted at the end of the hold, with a sealed PING from the node opened in its last 5 s)\n");
 
   bool all_ok = true;
   for (auto& r : all) {

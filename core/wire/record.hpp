@@ -18,6 +18,12 @@
 namespace mk::wire {
 
 inline constexpr char record_line = 'L';
+// Between mokaccino nodes that run without encryption (require_encryption off), file chunks still travel as binary
+// records, unsealed, behind this first byte, so a data datagram (1082 bytes) never needs IP fragmentation either.
+inline constexpr char plain_record_marker = 0x02;
+inline bool is_plain_record(std::string_view datagram) {
+  return datagram.size() > 1 && datagram[0] == plain_record_marker;
+}
 inline constexpr char record_file = 'F';
 inline constexpr std::size_t file_record_header = 1 + 48 + 8;
 

@@ -31,3 +31,12 @@ TEST_CASE("record: other lines travel as text, bad records are errors") {
   CHECK_FALSE(parse_record(std::string(file_record_header, 'F')).ok());                    // no data
   CHECK_FALSE(parse_record("F" + std::string(file_record_header - 1 + 1025, 'x')).ok());  // over a chunk
 }
+
+TEST_CASE("record: an unsealed binary record is recognised by its first byte only") {
+  std::string r;
+  record_of_line("FILE " + std::string(64, 'A') + " 0 AAAA", r);
+  CHECK(is_plain_record(std::string(1, plain_record_marker) + r));
+  CHECK_FALSE(is_plain_record(std::string(1, plain_record_marker)));
+  CHECK_FALSE(is_plain_record("FILE x"));
+  CHECK_FALSE(is_plain_record(r));
+}
