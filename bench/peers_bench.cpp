@@ -273,6 +273,9 @@ struct light_peer {
   std::uint64_t pongs = 0;
   steady::time_point last_sealed{};  // the last sealed line from the node that opened: proof it still talks to us
   int handshake_nonces = 0, unopened = 0;  // distinct HANDSHAKEs answered, C lines that did not open (diagnosis)
+  int crypt_starts = 0, forged = 0;         // CRYPTSTARTs answered and their distinct keys, C lines whose tag failed
+  std::string last_start_key;
+  bool by_ack = false;                      // switched on by CRYPTACK (else by an authentic C)
 };
 
 struct shared_state {
@@ -408,6 +411,10 @@ class driver {
       if (!p.crypt || (p.ph != phase::awaiting_crypt && p.ph != phase::negotiating))
         return;
       auto out = p.crypt->on_crypt_start(*cs, *line, false, rng_);
+      if (!out.refused && cs->pubkey != p.last_start_key) {
+        ++p.crypt_starts;
+        p.last_start_key = cs->pubkey;
+      }
       for (auto& l : out.plaintext_lines)
         send(p, w::to_datagram(l));
       if (!out.refused && p.ph == phase::awaiting_crypt) {
@@ -419,8 +426,10 @@ class driver {
     if (std::holds_alternative<w::crypt_ack_msg>(*m)) {
       if (p.ph == phase::negotiating && p.crypt) {
         p.crypt->on_crypt_ack(false);
-        if (p.crypt->encrypting())
+        if (p.crypt->encrypting()) {
+          p.by_ack = true;
           mark_encrypted(p, now);
+        }
       }
       return;
     }
@@ -438,6 +447,7 @@ class driver {
       auto o = p.crypt->open(*c, plain_);
       if (o.why != mk::session::crypt_negotiation::refusal::none) {
         ++p.unopened;
+        p.forged += o.why == mk::session::crypt_negotiation::refusal::forged;
         return void(s_.unopened.fetch_add(1));
       }
       p.last_sealed = now;
@@ -646,10 +656,11 @@ run_result run(const options& o, int n, const std::vector<mk::crypto::identity>&
     bool held = p.ph == phase::encrypted && t_end - p.last_sealed < 5s;
     r.held += held;
     if (p.ph == phase::encrypted && !held && ++suspicious <= 5)
-      std::fprintf(stderr, "  %s: encrypted on our side but no sealed line from the node for %.1f s (%d HANDSHAKE "
-                   "nonces answered, %d C lines not opened, %d CONNECTs)\n", p.name.c_str(),
+      std::fprintf(stderr, "  %s: encrypted on our side (by %s) but no sealed line from the node for %.1f s (%d "
+                   "HANDSHAKE nonces answered, %d distinct CRYPTSTART keys, %d C lines not opened, %d of them "
+                   "forged, %d CONNECTs, %d restarts)\n", p.name.c_str(), p.by_ack ? "CRYPTACK" : "a C line",
                    p.last_sealed == steady::time_point{} ? secs(t_end - s.t0) : secs(t_end - p.last_sealed),
-                   p.handshake_nonces, p.unopened, p.connect_sends);
+                   p.handshake_nonces, p.crypt_starts, p.unopened, p.forged, p.connect_sends, p.restarts);
     r.sealed_pings += p.sealed_ping;
     if (p.ever_encrypted) {
       lat.push_back(secs(p.encrypted_at - s.t0));

@@ -81,13 +81,8 @@ struct original_peer {
   }
 };
 
-int messages_with(test_node& n, const std::string& text) {
-  int k = 0;
-  n.events->any([&](const event& e) {
-    k += e.kind == event_kind::message && e.text == text;
-    return false;
-  });
-  return k;
+std::size_t messages_with(test_node& n, const std::string& text) {
+  return n.events->count([&](const event& e) { return e.kind == event_kind::message && e.text == text; });
 }
 
 }  // namespace

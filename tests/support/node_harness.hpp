@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -63,6 +64,10 @@ class event_log {
                                  std::chrono::milliseconds timeout = 10s) {
     return wait_for([&](const event& e) { return e.kind == k && e.text.find(text_part) != std::string::npos; },
                     timeout);
+  }
+  std::size_t count(const std::function<bool(const event&)>& pred) {
+    std::lock_guard<std::mutex> g{mx_};
+    return static_cast<std::size_t>(std::count_if(events_.begin(), events_.end(), pred));
   }
   bool any(const std::function<bool(const event&)>& pred) {
     std::lock_guard<std::mutex> g{mx_};
