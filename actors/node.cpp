@@ -167,6 +167,12 @@ struct node_state {
 
   // §1: only CONNECT may open a session; HANDSHAKE/CONNECTED need one of ours, anything else is dropped.
   void on_unknown_source(const endpoint& from, std::string_view line) {
+    // An earlier datagram of this batch (a repeated CONNECT) made the session: the rest is its business. Without
+    // this a second session would replace the first for the same endpoint (found by bench/peers_bench).
+    if (auto s = by_endpoint.find(from); s != by_endpoint.end()) {
+      self->send(s->second, route_atom::value, std::string{line});
+      return;
+    }
     if (w::keyword_of(line) != w::connect_msg::keyword || shutting_down) {
       ctx->counters->unknown_source.fetch_add(1, std::memory_order_relaxed);
       return;

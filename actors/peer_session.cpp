@@ -68,6 +68,7 @@ struct session_state {
   std::string last_connect_line;
   int handshake_sends = 0;
   bool we_initiated = false;    // whose CONNECT made this session: the envelope's keys are bound to the roles
+  bool completing = false;      // the handshake verified and is being registered: repeats of its last line wait
   std::string restart_nonce;    // our HANDSHAKE to an established peer's new CONNECT; only its CONNECTED restarts
   std::string restart_their_nonce;
   std::size_t verify_tokens = limits::max_verify_burst;
@@ -241,6 +242,8 @@ struct session_state {
         send_connected();  // our CONNECTED was lost: answer the repeat
       return;
     }
+    if (completing)
+      return;  // a repeated HANDSHAKE while its pin and registration are in flight
     // §14 FIX: verify the signature BEFORE pinning, and check the name we expected.
     auto key = crypto::public_key::from_base64(m.pubkey);
     if (!key)
@@ -256,6 +259,7 @@ struct session_state {
     user = m.username;
     their_nonce = m.nonce;
     we_initiated = true;
+    completing = true;
     // We asked for this connection ourselves: accepting it is ours to do, so an unknown key is pinned now.
     check_pin(*key, [this, key = *key](bool known) {
       pin_then(key, known, [this, key] {
@@ -374,8 +378,11 @@ struct session_state {
     }
     if (ph != phase::awaiting_connected)
       return drop("CONNECTED without our HANDSHAKE");
+    if (completing)
+      return;  // a repeated CONNECTED (it answers our repeated HANDSHAKE) while the first one registers
     if (m.nonce != our_nonce || !verify_signed(*peer_key, raw))
       return drop("CONNECTED with a wrong nonce or signature");  // §5: dropped silently
+    completing = true;
     register_established();
   }
 
@@ -430,6 +437,7 @@ struct session_state {
           if (!ok)
             return close("connection refused", "\"" + user + "\" is already connected from another address", true);
           ph = phase::established;
+          completing = false;
           alive.emplace(rng.next_byte() | (std::uint64_t{rng.next_byte()} << 8) | (std::uint64_t{rng.next_byte()} << 16),
                         self->clock().now());
           crypt.emplace(ctx->identity, *peer_key);

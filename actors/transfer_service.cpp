@@ -108,6 +108,15 @@ struct service_state {
   }
 
   std::size_t active() const { return senders.size() + receivers.size() + asking.size() + preparing.size(); }
+  // Offers of one peer being received or asked about: bounded, so one peer never takes every slot.
+  std::size_t incoming_from(const std::string& user) const {
+    std::size_t n = 0;
+    for (auto& [k, e] : receivers)
+      n += k.first == user;
+    for (auto& k : asking)
+      n += k.first == user;
+    return n;
+  }
 
   // -- incoming (§10 "Start") ------------------------------------------------------------------------------
 
@@ -152,6 +161,8 @@ struct service_state {
                       human_bytes(static_cast<double>(ctx->config.max_size)) + ")");
     if (active() >= limits::max_active_transfers)
       return refuse(user, session, m, "too many transfers in progress");
+    if (incoming_from(user) >= limits::max_incoming_per_peer)
+      return refuse(user, session, m, "too many transfers from " + user + " in progress");
     if (auto why = space_problem(m.size))
       return refuse(user, session, m, *why);
     const auto& policy = ctx->config.file;

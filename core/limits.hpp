@@ -97,6 +97,7 @@ inline constexpr auto transfer_report_interval = 500ms;   // transfer actor -> s
 inline constexpr auto transfer_event_interval = 1s;       // progress events to front ends (--json, progress line)
 inline constexpr auto file_prompt_timeout = 10s;          // an unanswered "accept this file?" is a refusal
 inline constexpr std::size_t max_active_transfers = 1024; // flood guard: transfers in progress per node
+inline constexpr std::size_t max_incoming_per_peer = 256; // ... of which one peer's offers may hold at most a quarter
 inline constexpr int max_unique_name_attempts = 10000;  // "name (n).ext" tries before giving up
 
 // -- audio (§9) --

@@ -54,6 +54,7 @@ void crypt_negotiation::clear() {
   cipher_.reset();  // §14 FIX: the original keeps the key and later crashes
   last_accept_.clear();
   last_start_.clear();
+  answered_start_.clear();
   iv_start_.reset();
   next_iv_.reset();
   seen_ivs_.clear();
@@ -136,10 +137,12 @@ crypt_negotiation::output crypt_negotiation::on_crypt_start(const wire::crypt_st
     return out;
   }
   output out;
-  if (cipher_ && eph_ && !last_accept_.empty()) {
+  if (cipher_ && eph_ && !last_accept_.empty() && m.pubkey == answered_start_) {
     out.plaintext_lines.push_back(last_accept_);  // key valid, not encrypting: resend CRYPTACCEPT
     return out;
   }
+  // (A CRYPTSTART with another key means the peer began again: answering it with our old CRYPTACCEPT, as §11
+  // says, would leave the two ends with different keys — seen with bench/peers_bench. Start fresh instead.)
   // No key yet (or the peer restarted the negotiation): fresh ephemeral key, replacing any pending one.
   auto fresh = crypto::ephemeral_key::generate(rng);
   auto a = fresh.agree_full(m.pubkey);
@@ -147,6 +150,7 @@ crypt_negotiation::output crypt_negotiation::on_crypt_start(const wire::crypt_st
     return refuse("CRYPTSTART with an unusable key: " + a.error().message);
   eph_ = fresh;
   key_with(*a);
+  answered_start_ = m.pubkey;
   last_start_.clear();
   last_accept_ = signed_line(wire::crypt_accept_msg::keyword, eph_->public_base64(), rng);
   out.plaintext_lines.push_back(last_accept_);

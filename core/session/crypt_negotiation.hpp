@@ -105,6 +105,7 @@ class crypt_negotiation {
   std::optional<crypto::session_cipher> cipher_;
   std::string last_accept_;                     // our CRYPTACCEPT line, resent until CRYPTACK
   std::string last_start_;                      // our CRYPTSTART line, resent until CRYPTACCEPT
+  std::string answered_start_;                  // the peer's ephemeral key our last_accept_ answers
   bool encrypting_ = false;
   std::optional<std::uint64_t> iv_start_, next_iv_;  // our IV range under the current key
   std::unordered_set<std::uint64_t> seen_ivs_;       // IVs opened under the current key ...

@@ -336,3 +336,20 @@ TEST_CASE("envelope: rekey runs sealed, in-flight datagrams of the old epoch sti
   CHECK(f.round_trip(f.a, f.b, "MSG epoch\\ 2") == "MSG epoch\\ 2");
   CHECK(f.open(f.b, in_flight).first != refusal::none);
 }
+
+TEST_CASE("crypt negotiation: a repeated CRYPTSTART gets the same answer, one with a new key a fresh one") {
+  pair_fixture f;
+  auto first = f.a.start(f.rng).plaintext_lines.at(0);
+  auto acc1 = f.deliver(f.b, first);
+  auto again = f.deliver(f.b, first);  // retransmitted: same CRYPTACCEPT
+  CHECK(again.plaintext_lines == acc1.plaintext_lines);
+  // a starts over (say it restarted): b must not answer the new key with its old CRYPTACCEPT
+  crypt_negotiation a2{f.alice, f.bob.public_key()};
+  auto second = a2.start(f.rng).plaintext_lines.at(0);
+  auto acc2 = f.deliver(f.b, second);
+  REQUIRE(acc2.plaintext_lines.size() == 1);
+  CHECK(acc2.plaintext_lines != acc1.plaintext_lines);
+  f.deliver(a2, acc2.plaintext_lines[0]);
+  f.deliver(f.b, "CRYPTACK");
+  CHECK(f.round_trip(a2, f.b, "MSG same\\ key") == "MSG same\\ key");
+}
