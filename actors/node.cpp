@@ -197,6 +197,7 @@ struct node_state {
       return;  // counted by the budget (stats: verify_denied)
     session_options opts;
     opts.role = session_role::responder;
+    opts.first_verify_paid = true;
     if (auto p = preapproved.find(c.username); p != preapproved.end()) {
       opts.preapproved = true;
       opts.expected_user = c.username;

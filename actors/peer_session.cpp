@@ -741,7 +741,13 @@ struct session_state {
   // Token bucket: limits::max_verifies_per_tick tokens per 500 ms tick, at most limits::max_verify_burst saved.
   // Both budgets: this peer's, and the node-wide one (a flood from many source ports cannot buy fresh bursts).
   bool take_verify_token() {
-    if (verify_tokens == 0 || (ctx->verify_budget && !ctx->verify_budget->try_take()))
+    if (verify_tokens == 0)
+      return false;
+    if (std::exchange(opts.first_verify_paid, false)) {  // the node paid for the CONNECT that made us
+      --verify_tokens;
+      return true;
+    }
+    if (ctx->verify_budget && !ctx->verify_budget->try_take())
       return false;
     --verify_tokens;
     return true;

@@ -32,6 +32,7 @@ struct session_options {
   session_role role = session_role::responder;
   std::string expected_user;  // initiator: the name we expect in HANDSHAKE ("" = whoever answers)
   bool preapproved = false;   // responder: skip the accept policy (we asked for this peer, §7)
+  bool first_verify_paid = false;  // responder: the node took the node-wide budget's token for its first CONNECT
 };
 
 caf::actor spawn_peer_session(caf::actor_system& sys, std::shared_ptr<const node_context> ctx,
