@@ -124,7 +124,20 @@ TEST_CASE("files: a corrupted chunk inside a valid-looking FILE is caught by the
   t.connect(sys, relay.address(), false);
   std::atomic<int> corrupted{0};
   relay.set_hook([&](const std::string& d, bool from_a) -> std::optional<std::string> {
-    if (!from_a || d.rfind("FILE ", 0) != 0)
+    if (!from_a)
+      return std::nullopt;
+    // Between mokaccino nodes a plain chunk is a binary record: 0x02 'F' hash(48) offset(8, big-endian) data.
+    if (d.size() > 58 + 100 && d[0] == 0x02 && d[1] == 'F') {
+      std::uint64_t offset = 0;
+      for (std::size_t i = 50; i < 58; ++i)
+        offset = (offset << 8) | static_cast<std::uint8_t>(d[i]);
+      if (offset != 8192 || corrupted.exchange(1) != 0)
+        return std::nullopt;
+      auto bad = d;
+      bad[58 + 100] = static_cast<char>(bad[58 + 100] ^ 0xff);  // same length, wrong content
+      return bad;
+    }
+    if (d.rfind("FILE ", 0) != 0)
       return std::nullopt;
     auto tok = split(d);
     if (tok.size() != 4 || tok[2] != "8192" || corrupted.exchange(1) != 0)
