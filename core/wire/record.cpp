@@ -1,5 +1,7 @@
 #include "core/wire/record.hpp"
 
+#include <array>
+
 #include "core/limits.hpp"
 #include "core/wire/base64.hpp"
 #include "core/wire/datagram.hpp"
@@ -10,8 +12,8 @@ void record_of_file(const file_msg& m, std::string& out) {
   out.clear();
   out.reserve(file_record_header + m.data.size());
   out.push_back(record_file);
-  std::vector<std::uint8_t> raw;
-  base64_decode_into(m.hash, raw);  // a hash we send was produced by us: 64 canonical chars -> 48 bytes
+  std::array<std::uint8_t, limits::hash_bytes> raw{};  // per chunk: no allocation
+  base64_decode_exact(m.hash, raw);  // a hash we send was produced by us: 64 canonical chars -> 48 bytes
   out.append(reinterpret_cast<const char*>(raw.data()), raw.size());
   for (int shift = 56; shift >= 0; shift -= 8)
     out.push_back(static_cast<char>((m.offset >> shift) & 0xff));
