@@ -89,7 +89,8 @@ std::string ev_field(const mk::event& e, const std::string& k) {
 }
 
 caf::actor subscribe(caf::actor_system& sys, const caf::actor& node, std::shared_ptr<collector> c) {
-  auto rec = sys.spawn([c](caf::event_based_actor*) -> caf::behavior {
+  // CAF 0.17 dereferences a null argument tuple when a function actor takes no arguments (UBSan): pass c in.
+  auto rec = sys.spawn([](caf::event_based_actor*, std::shared_ptr<collector> c) -> caf::behavior {
     return {[c](mk::event_atom, const mk::event& e) {
       std::lock_guard g{c->mx};
       if (e.kind == mk::event_kind::connected)
@@ -115,7 +116,7 @@ caf::actor subscribe(caf::actor_system& sys, const caf::actor& node, std::shared
       }
       c->cv.notify_all();
     }};
-  });
+  }, c);
   caf::anon_send(node, mk::subscribe_atom::value, rec);
   return rec;
 }

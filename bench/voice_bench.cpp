@@ -222,12 +222,13 @@ bench_node start(caf::actor_system& sys, const std::string& user, const std::fil
   bench_node n;
   n.h = *h;
   auto r = n.rec;
-  n.sink = sys.spawn([r](caf::event_based_actor*) -> caf::behavior {
+  // CAF 0.17 dereferences a null argument tuple when a function actor takes no arguments (UBSan): pass r in.
+  n.sink = sys.spawn([](caf::event_based_actor*, decltype(r) r) -> caf::behavior {
     return {[r](event_atom, const event& e) {
       std::lock_guard<std::mutex> g{r->mx};
       r->events.push_back(e);
     }};
-  });
+  }, r);
   caf::anon_send(n.h.node, subscribe_atom::value, n.sink);
   return n;
 }
