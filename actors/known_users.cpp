@@ -31,6 +31,14 @@ caf::behavior known_users_actor(caf::stateful_actor<known_users_state>* self, co
       auto key = self->state.store.key_of(user);
       return std::make_tuple(key.has_value(), key.value_or(std::string{}));
     },
+    [self](key_info_atom, const std::string& user) {
+      auto key = self->state.store.key_of(user);
+      return std::make_tuple(key.has_value(), key.value_or(std::string{}), self->state.store.speaks_envelope(user));
+    },
+    [self](key_envelope_atom, const std::string& user, const std::string& key) {
+      if (self->state.store.mark_envelope(user, key))
+        self->state.persist();
+    },
     [self](key_pin_atom, const std::string& user, const std::string& key) {
       if (self->state.store.pin(user, key))
         self->state.persist();

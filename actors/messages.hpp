@@ -44,6 +44,8 @@ using peer_addr_atom = caf::atom_constant<caf::atom("peeraddr")>; // node -> ses
 // -- known users ---------------------------------------------------------------------------------------------
 using key_get_atom = caf::atom_constant<caf::atom("keyget")>;     // (key_get, user) -> std::string (key or "") + bool known
 using key_pin_atom = caf::atom_constant<caf::atom("keypin")>;     // (key_pin, user, key) -> std::string effective pin
+using key_info_atom = caf::atom_constant<caf::atom("keyinfo")>;   // (key_info, user) -> (bool known, std::string key, bool envelope)
+using key_envelope_atom = caf::atom_constant<caf::atom("keyenv")>; // (key_envelope, user, key): that pin speaks env1 (no reply)
 using key_set_atom = caf::atom_constant<caf::atom("keyset")>;     // (key_set, user, key) -> bool
 using key_del_atom = caf::atom_constant<caf::atom("keydel")>;     // (key_del, user) -> bool
 using mokaccino::key_list_atom;      // (key_list) -> std::vector<key_entry>

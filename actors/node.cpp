@@ -10,6 +10,7 @@
 #include "actors/known_users.hpp"
 #include "actors/audio_service.hpp"
 #include "actors/call_media.hpp"
+#include "actors/connect_gate.hpp"
 #include "actors/event_text.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
@@ -68,6 +69,7 @@ struct node_state {
   std::shared_ptr<inbound_backlog> backlog;
   std::uint16_t port = 0;
   Botan::AutoSeeded_RNG rng;
+  std::optional<connect_gate> gate;  // CONNECTs under load: budget reserve and cookies (made at start)
 
   std::unordered_map<endpoint, caf::actor> by_endpoint;   // every session, half-open ones included
   std::map<std::string, registered_peer, std::less<>> by_user;  // established peers (one-to-one, §5)
@@ -173,11 +175,17 @@ struct node_state {
       self->send(s->second, route_atom::value, std::string{line});
       return;
     }
-    if (w::keyword_of(line) != w::connect_msg::keyword || shutting_down) {
+    auto kw = w::keyword_of(line);
+    if ((kw != w::connect_msg::keyword && kw != w::cookie_msg::keyword) || shutting_down) {
       ctx->counters->unknown_source.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     auto parsed = w::parse_line(line);
+    if (parsed && std::holds_alternative<w::cookie_msg>(*parsed)) {
+      if (!gate->on_cookie(from, std::get<w::cookie_msg>(*parsed), connect_gate::clock::now()))
+        ctx->counters->unauthenticated.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     if (!parsed || !std::holds_alternative<w::connect_msg>(*parsed)) {
       ctx->counters->malformed.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -187,14 +195,23 @@ struct node_state {
       ctx->counters->rejected.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    if (half_open() >= limits::max_half_open || by_endpoint.size() >= limits::max_peers ||
-        half_open_from(from) >= limits::max_half_open_per_ip) {
+    if (by_endpoint.size() >= limits::max_peers || half_open_from(from) >= limits::max_half_open_per_ip) {
       ctx->counters->half_open_limit.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    // The session will verify this CONNECT's signature: the node-wide budget pays for it, or nothing happens.
-    if (!ctx->verify_budget->try_take())
-      return;  // counted by the budget (stats: verify_denied)
+    // The session will verify this CONNECT's signature: the node-wide budget pays for it (and a half-open slot
+    // holds it), or nothing happens — except that an unproven address under load is asked to prove itself.
+    auto now = connect_gate::clock::now();
+    switch (gate->on_connect(from, half_open(), now)) {
+      case connect_gate::verdict::admit:
+        break;
+      case connect_gate::verdict::send_cookie:
+        ctx->sender->send(from, w::into_datagram(w::serialize(gate->cookie_for(from, now, rng))));
+        return;
+      case connect_gate::verdict::drop:
+        ctx->counters->half_open_limit.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
     session_options opts;
     opts.role = session_role::responder;
     opts.first_verify_paid = true;
@@ -558,6 +575,8 @@ struct node_state {
     s.verifies = ctx->verify_budget->granted();
     s.verify_denied = ctx->verify_budget->denied();
     s.prompts_refused = c.prompts_refused.load();
+    s.cookies_sent = gate ? gate->cookies_sent() : 0;
+    s.cookies_proven = gate ? gate->proofs() : 0;
     return s;
   }
 
@@ -595,6 +614,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
   st.self = self;
   st.ctx = std::move(ctx);
   st.backlog = std::move(backlog);
+  st.gate.emplace(st.ctx->verify_budget, st.rng, connect_gate::clock::now());
   self->set_down_handler([self](caf::down_msg& dm) { self->state.on_session_down(dm); });
   self->set_exit_handler([self](caf::exit_msg& em) {
     if (self->state.ctx->socket)
@@ -737,6 +757,8 @@ mk::result<node_handle> spawn_node(caf::actor_system& sys, node_options opts) {
   auto ctx = std::make_shared<node_context>(opts.identity);
   ctx->username = opts.config.username;
   ctx->config = opts.config;
+  ctx->verify_budget =
+    std::make_shared<mk::verify_budget>(opts.config.verifies_per_second, limits::global_verify_burst);
   ctx->download_dir = opts.download_dir;
   ctx->debug = opts.debug;
   ctx->known_users = spawn_known_users(sys, std::move(opts.known_users), opts.known_users_file);

@@ -32,6 +32,15 @@ namespace w = mk::wire;
 
 constexpr auto tick_period = limits::keepalive_tick;  // one 500 ms tick drives every timer of a session
 constexpr int ticks_per_resend = static_cast<int>(limits::crypt_resend / tick_period);
+
+// The delay to the next multiple of tick_period on the clock: every session of the process ticks at the same
+// instants, so a thousand idle sessions wake the scheduler twice a second in two bursts instead of two thousand
+// times at scattered instants (issue 12: keep-alive CPU per 1000 idle peers).
+caf::actor_clock::duration_type until_next_tick(caf::actor_clock::time_point now) {
+  auto period = std::chrono::duration_cast<caf::actor_clock::duration_type>(tick_period);
+  auto since = now.time_since_epoch();
+  return period - since % period;
+}
 constexpr std::uint32_t caps_version = 1;
 constexpr std::string_view envelope_feature = "env1";  // the sealed envelope (core/crypto/secure_channel.hpp)
 
@@ -67,6 +76,7 @@ struct session_state {
   std::vector<std::string> seen_connects;  // nonces of the CONNECTs this peer sent (bounded)
   std::string last_connect_line;
   int handshake_sends = 0;
+  int cookie_echoes = 0;        // MKCOOKIEs answered during this connect attempt (bounded)
   bool we_initiated = false;    // whose CONNECT made this session: the envelope's keys are bound to the roles
   bool completing = false;      // the handshake verified and is being registered: repeats of its last line wait
   std::string restart_nonce;    // our HANDSHAKE to an established peer's new CONNECT; only its CONNECTED restarts
@@ -79,6 +89,7 @@ struct session_state {
   std::optional<session::crypt_negotiation> crypt;
   bool peer_is_mokaccino = false;
   bool peer_envelope = false;  // its MKCAPS listed env1
+  bool pinned_envelope = false;  // its pin says it spoke the envelope before: held to it (no downgrade by a dropped MKCAPS)
   std::uint64_t sent = 0, received = 0, dropped = 0;
   std::vector<std::string> held;  // lines waiting for the CRYPT handshake to finish
   bool closing = false;           // close() ran: the actor quits after this message
@@ -231,6 +242,17 @@ struct session_state {
     m.signature = ctx->identity.sign(w::signed_text(m), rng);
     last_connect_line = w::serialize(m);
     handshake_sends = 1;
+    send_raw(last_connect_line);
+  }
+
+  // The node we connect to is under load and asks us to prove our address (core/crypto/connect_cookie.hpp): echo
+  // its cookie, then our CONNECT again. Unauthenticated, so bounded: a forger can make us resend our CONNECT to
+  // the node we are connecting to a few times, nothing more.
+  void on_cookie(const w::cookie_msg& m, bool sealed) {
+    if (sealed || ph != phase::connecting || last_connect_line.empty() || cookie_echoes >= limits::max_cookie_echoes)
+      return drop("MKCOOKIE out of place");
+    ++cookie_echoes;
+    send_raw(w::serialize(m));
     send_raw(last_connect_line);
   }
 
@@ -392,9 +414,10 @@ struct session_state {
   // says whether a pin exists (an unknown key is pinned by pin_then, once the connection is accepted).
   template <class Continue>
   void check_pin(const crypto::public_key& presented, Continue next) {
-    self->request(ctx->known_users, 5s, key_get_atom::value, user)
+    self->request(ctx->known_users, 5s, key_info_atom::value, user)
       .await(
-        [this, presented, next](bool known, const std::string& pinned) {
+        [this, presented, next](bool known, const std::string& pinned, bool envelope) {
+          pinned_envelope = known && envelope && pinned == presented.base64();
           if (known && pinned.empty())
             return close("authentication error", "Refused \"" + user + "\": the user is blacklisted", true);
           if (known && pinned != presented.base64()) {
@@ -442,7 +465,7 @@ struct session_state {
                         self->clock().now());
           crypt.emplace(ctx->identity, *peer_key);
           crypt->bind_transcript(we_initiated, transcript());
-          if (peer_is_mokaccino && peer_envelope)
+          if ((peer_is_mokaccino && peer_envelope) || pinned_envelope)
             crypt->peer_speaks_envelope();
           unencrypted_since = self->clock().now();
           emit(event_kind::connected, "Connected to \"" + user + "\" at " + opts.peer.to_string(),
@@ -650,6 +673,10 @@ struct session_state {
       sealed = true;
       if (o.switched_on)
         on_switched_on();
+      if (!pinned_envelope) {  // it proved it speaks the envelope: hold it to that from now on (known_users.toml)
+        pinned_envelope = true;
+        self->send(ctx->known_users, key_envelope_atom::value, user, peer_key->base64());
+      }
       parsed = w::parse_record(opened_buf);
       if (!opened_buf.empty() && opened_buf[0] == w::record_line)
         raw = std::string_view{opened_buf}.substr(1);
@@ -693,6 +720,8 @@ struct session_state {
       return on_handshake(*h, raw);
     if (auto* c = std::get_if<w::connected_msg>(&m))
       return on_connected(*c, raw);
+    if (auto* c = std::get_if<w::cookie_msg>(&m))
+      return on_cookie(*c, sealed);
     if (ph != phase::established) {
       // §14 FIX: the original drops refusals; report them (a spoofed one only ends a half-open handshake).
       if (auto* d = std::get_if<w::disconnect_msg>(&m); d && ph != phase::deciding)
@@ -836,7 +865,7 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
     self->monitor(st.ctx->node);
     self->set_down_handler([self](caf::down_msg&) { self->quit(); });
   }
-  self->delayed_send(self, tick_period, tick_atom::value);
+  self->delayed_send(self, until_next_tick(self->clock().now()), tick_atom::value);
   return {
     [self](start_atom) { self->state.start_initiator(); },
     [self](route_atom, const std::string& line) { self->state.on_line(line); },
@@ -848,7 +877,7 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
     },
     [self](tick_atom) {
       self->state.on_tick();
-      self->delayed_send(self, tick_period, tick_atom::value);
+      self->delayed_send(self, until_next_tick(self->clock().now()), tick_atom::value);
     },
     [self](send_atom, const std::string& line) {
       if (self->state.ph == phase::established)

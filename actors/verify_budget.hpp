@@ -21,13 +21,17 @@ class verify_budget {
     : rate_(per_second), burst_(burst), tokens_(burst), last_(now) {}
 
   // Takes one token before one signature verification; false = do not verify (drop the line, count it).
-  bool try_take(clock::time_point now = clock::now()) {
+  bool try_take(clock::time_point now = clock::now()) { return try_take_above(0, now); }
+
+  // Takes one token only if `reserve` tokens stay after it: CONNECTs from addresses not proven by a cookie cannot
+  // spend the reserve that established sessions and proven newcomers draw on (connect_cookie.hpp).
+  bool try_take_above(double reserve, clock::time_point now = clock::now()) {
     std::lock_guard g{mx_};
     if (now > last_) {
       tokens_ = std::min(burst_, tokens_ + rate_ * std::chrono::duration<double>(now - last_).count());
       last_ = now;
     }
-    if (tokens_ < 1) {
+    if (tokens_ < 1 + reserve) {
       denied_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }

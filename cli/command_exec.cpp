@@ -115,10 +115,12 @@ void stats(terminal_state& st, const args_t&) {
                                  "Dropped: malformed {}, unknown source {}, rejected {}, authentication failures {}, "
                                  "over the half-open limit {}, replayed or reflected {}, unauthenticated control {}\n"
                                  "Signature checks: {}, refused by the budget {}, "
-                                 "questions refused (one per name and address) {}",
+                                 "questions refused (one per name and address) {}\n"
+                                 "Under load: cookies sent {}, addresses proven {}",
                                  s.peers, s.half_open, s.datagrams_in, s.datagrams_out, s.malformed, s.unknown_source,
                                  s.rejected, s.auth_failures, s.half_open_limit, s.replayed, s.unauthenticated,
-                                 s.verifies, s.verify_denied, s.prompts_refused));
+                                 s.verifies, s.verify_denied, s.prompts_refused, s.cookies_sent,
+                                 s.cookies_proven));
     },
     stats_atom::value);
 }

@@ -61,6 +61,14 @@ inline constexpr std::size_t max_verify_burst = 40;      // ... with this much b
 // 200/s at ~1.3 ms each is at most about a quarter of one core; a burst of 400 lets 100 peers reconnect at once.
 inline constexpr double global_verifies_per_second = 200;
 inline constexpr double global_verify_burst = 400;
+// Issue 13, cookies (core/crypto/connect_cookie.hpp): CONNECTs from addresses not proven by an echoed MKCOOKIE
+// may not spend the last `verify_reserve` tokens nor the last `half_open_reserve` half-open slots; those are for
+// established sessions and proven newcomers. Proofs are remembered for a few seconds, at most `max_proven`.
+inline constexpr double verify_reserve = 100;
+inline constexpr std::size_t half_open_reserve = 64;
+inline constexpr std::size_t max_proven = 1024;
+inline constexpr auto proven_lifetime = 10s;
+inline constexpr int max_cookie_echoes = 3;               // per connect attempt
 inline constexpr std::size_t max_half_open_per_ip = 32;   // flood guard: one address cannot take every slot
 inline constexpr std::size_t max_prompts_per_peer = 8;    // flood guard: file/call questions one peer has pending
 inline constexpr std::size_t max_pinned_keys = 4096;      // flood guard: pins made by trust on first use (the file

@@ -39,6 +39,8 @@ struct node_config {                          // PROTOCOL §12 keys, with the or
   bool encrypt_by_default = true;             // network.connection.encrypt_by_default
   bool require_encryption = true;             // network.connection.require_encryption: no user content in plaintext
   std::chrono::seconds rekey_after = limits::rekey_after;  // envelope epochs (not a config key: tests shorten it)
+  double verifies_per_second = limits::global_verifies_per_second;  // node-wide signature budget's refill (not a
+                                                                    // config key: tests starve it)
   policy audio;                               // network.audio.whitelist / default_action
   int threshold = 40;                         // network.audio.threshold (0..32767)
   int complexity = limits::modern_complexity; // network.audio.complexity (0..10): Opus effort between mokaccino nodes

@@ -30,7 +30,15 @@ mk::result<known_users> known_users::parse(std::string_view toml_text, std::stri
       if (!str)
         return key_error(source, key->source().begin.line, name + ".key",
                          fmt::format("expected a string, got {}", describe_type(*key)));
-      out.keys_.emplace(std::string{k.str()}, str->get());
+      bool envelope = false;
+      if (const auto* env = tbl->get("envelope")) {
+        const auto* flag = env->as_boolean();
+        if (!flag)
+          return key_error(source, env->source().begin.line, name + ".envelope",
+                           fmt::format("expected a boolean, got {}", describe_type(*env)));
+        envelope = flag->get();
+      }
+      out.keys_.emplace(std::string{k.str()}, pin_entry{str->get(), envelope && !str->get().empty()});
     }
     return out;
   } catch (const std::exception& e) {  // allocation failure
@@ -51,14 +59,14 @@ std::optional<std::string> known_users::key_of(std::string_view user) const {
   auto it = keys_.find(user);
   if (it == keys_.end())
     return std::nullopt;
-  return it->second;
+  return it->second.key;
 }
 
 bool known_users::contains(std::string_view user) const { return keys_.find(user) != keys_.end(); }
 
 bool known_users::is_blacklisted(std::string_view user) const {
   auto it = keys_.find(user);
-  return it != keys_.end() && it->second.empty();
+  return it != keys_.end() && it->second.key.empty();
 }
 
 bool known_users::storable(std::string_view user, std::string_view key) {
@@ -69,15 +77,31 @@ bool known_users::pin(std::string_view user, std::string_view key) {
   // §3: trust on first use; a pin is never overwritten here.
   if (contains(user) || !storable(user, key) || keys_.size() >= limits::max_pinned_keys)
     return false;
-  keys_.emplace(std::string{user}, std::string{key});
+  keys_.emplace(std::string{user}, pin_entry{std::string{key}});
   return true;
 }
 
 bool known_users::set(std::string_view user, std::string_view key) {
   if (!storable(user, key))
     return false;
-  keys_.insert_or_assign(std::string{user}, std::string{key});
+  auto it = keys_.find(user);
+  if (it != keys_.end() && it->second.key == key)
+    return true;  // unchanged: the envelope mark stays
+  keys_.insert_or_assign(std::string{user}, pin_entry{std::string{key}});
   return true;
+}
+
+bool known_users::mark_envelope(std::string_view user, std::string_view key) {
+  auto it = keys_.find(user);
+  if (it == keys_.end() || it->second.key.empty() || it->second.key != key || it->second.envelope)
+    return false;
+  it->second.envelope = true;
+  return true;
+}
+
+bool known_users::speaks_envelope(std::string_view user) const {
+  auto it = keys_.find(user);
+  return it != keys_.end() && it->second.envelope;
 }
 
 bool known_users::erase(std::string_view user) {
@@ -89,16 +113,22 @@ bool known_users::erase(std::string_view user) {
 }
 
 std::vector<std::pair<std::string, std::string>> known_users::entries() const {
-  return {keys_.begin(), keys_.end()};
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(keys_.size());
+  for (const auto& [user, pin] : keys_)
+    out.emplace_back(user, pin.key);
+  return out;
 }
 
 std::string known_users::serialize() const {
   // The original's layout (toml++'s writer): `[name]` then `key = '...'`, a blank line between tables.
   std::string out;
-  for (const auto& [user, key] : keys_) {
+  for (const auto& [user, pin] : keys_) {
     if (!out.empty())
       out += '\n';
-    out += '[' + toml_key(user) + "]\nkey = " + toml_string(key) + '\n';
+    out += '[' + toml_key(user) + "]\nkey = " + toml_string(pin.key) + '\n';
+    if (pin.envelope)
+      out += "envelope = true\n";
   }
   return out;
 }

@@ -181,11 +181,19 @@ struct file_sack_msg {
   bool operator==(const file_sack_msg&) const = default;
 };
 
+// MKCOOKIE <b64 16 bytes>: a node under load answers a CONNECT with a cookie for its source address; the
+// connecting mokaccino node echoes it back before resending CONNECT (core/crypto/connect_cookie.hpp).
+struct cookie_msg {
+  static constexpr std::string_view keyword = "MKCOOKIE";
+  std::array<std::uint8_t, 16> cookie{};
+  bool operator==(const cookie_msg&) const = default;
+};
+
 using message = std::variant<connect_msg, handshake_msg, connected_msg, disconnect_msg, ping_msg, pong_msg,
                              request_msg, fail_msg, key_msg, requested_msg, text_msg, audio_start_msg,
                              audio_accept_msg, audio_stop_msg, audio_msg, file_init_msg, file_ack_msg, file_msg,
                              file_stop_msg, crypt_start_msg, crypt_accept_msg, crypt_ack_msg, crypt_stop_msg,
-                             crypt_msg, caps_msg, voice_msg, file_sack_msg>;
+                             crypt_msg, caps_msg, voice_msg, file_sack_msg, cookie_msg>;
 
 // Strict parse of one line (no LF). Errors: errc::unknown_keyword, malformed (token count, field shape),
 // bad_number, too_long, bad_base64. Never throws; work is linear in the line length.

@@ -341,6 +341,14 @@ mk::result<message> parse_tokens(std::string_view kw, const token_list& t) {
     MK_TRY(parse_features(kw, v[2], m.features));
     return message{std::move(m)};
   }
+  if (kw == "MKCOOKIE") {
+    if (t.count != 2)
+      return bad_count(kw);
+    cookie_msg m;
+    if (!base64_valid(v[1]) || !base64_decode_exact(v[1], m.cookie))
+      return fail(errc::bad_base64, kw, "cookie is not 16 bytes of base64");
+    return message{m};
+  }
   if (kw == "FILESACK") {
     if (t.count != 4)
       return bad_count(kw);

@@ -159,6 +159,10 @@ void append(const caps_msg& m, std::string& out) {
     escape_token_append(m.features[i], out);
   }
 }
+void append(const cookie_msg& m, std::string& out) {
+  put_kw(m.keyword, out);
+  put_b64(m.cookie, out);
+}
 void append(const voice_msg& m, std::string& out) {
   put_kw(m.keyword, out);
   put_num(m.seq, out);

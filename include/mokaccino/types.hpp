@@ -95,12 +95,14 @@ struct node_stats {
   std::uint64_t verifies = 0;          // signature checks the node-wide budget allowed
   std::uint64_t verify_denied = 0;     // signature checks refused by the node-wide budget (flood guard)
   std::uint64_t prompts_refused = 0;   // questions refused: one pending per claimed name and per address
+  std::uint64_t cookies_sent = 0;      // MKCOOKIEs sent to unproven CONNECTs while under load
+  std::uint64_t cookies_proven = 0;    // addresses that echoed a valid cookie
 };
 template <class I>
 typename I::result_type inspect(I& f, node_stats& x) {
   return f(caf::meta::type_name("mokaccino::node_stats"), x.datagrams_in, x.datagrams_out, x.malformed,
            x.unknown_source, x.rejected, x.auth_failures, x.half_open_limit, x.peers, x.half_open, x.replayed, x.unauthenticated,
-           x.verifies, x.verify_denied, x.prompts_refused);
+           x.verifies, x.verify_denied, x.prompts_refused, x.cookies_sent, x.cookies_proven);
 }
 
 // One file transfer (what `file list` shows).

@@ -6,12 +6,14 @@
 
 #include <botan/auto_rng.h>
 
+#include "core/config/known_users.hpp"
 #include "core/crypto/random.hpp"
 #include "core/crypto/secure_channel.hpp"
 #include "core/session/crypt_negotiation.hpp"
 #include "core/wire/messages.hpp"
 #include "support/attacker.hpp"
 #include "support/node_harness.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace mk;
 using namespace mk::test;
@@ -279,4 +281,57 @@ TEST_CASE("envelope: rekeying between real nodes moves both directions to new ep
     if (r.index >= mark)
       CHECK_MESSAGE(envelope(r), r.bytes.substr(0, 40));
   p.still_sealed("after several rekeys");
+}
+
+// The first MKCAPS travels in plaintext (an original must be able to ignore it): an attacker who drops it, and
+// drops the legacy `C` datagrams that would carry it again sealed, would keep two mokaccino nodes on the weaker §11
+// format. A peer that once proved it speaks the envelope is remembered with its pin and held to it.
+TEST_CASE("attack: a pin remembers the envelope, so dropping MKCAPS cannot push the next session to the weaker format") {
+  temp_dir dir{"mk-env-pin"};
+  const auto alice_pins = dir / "alice_known.toml", bob_pins = dir / "bob_known.toml";
+  Botan::AutoSeeded_RNG rng;
+  auto alice_id = crypto::identity::generate(rng), bob_id = crypto::identity::generate(rng);
+  caf::actor_system_config cfg;
+  caf::actor_system sys{configure(cfg)};
+  auto start = [&](const char* name, const crypto::identity& id, const std::filesystem::path& file) {
+    auto pins = config::known_users::load(file);
+    REQUIRE(pins.ok());
+    return start_node(sys, make_config(name), id, *pins, {}, file);
+  };
+  auto connect_and_talk = [&](test_node& a, test_node& b, on_path_relay& mitm, const std::string& text) {
+    REQUIRE(ask<command_reply>(sys, a.handle.node, connect_host_atom::value, mitm.address()).ok);
+    REQUIRE(a.events->wait_kind(event_kind::encryption, "now encrypted"));
+    REQUIRE(ask<command_reply>(sys, a.handle.node, msg_atom::value, std::string{"bob"}, text).ok);
+    CHECK_MESSAGE(b.events->wait_for([&](const event& e) { return e.kind == event_kind::message && e.text == text; }),
+                  b.events->dump());
+  };
+
+  {  // first session, undisturbed: each side learns that the other speaks the envelope
+    auto alice = start("alice", alice_id, alice_pins);
+    auto bob = start("bob", bob_id, bob_pins);
+    on_path_relay mitm{bob.port()};
+    connect_and_talk(alice, bob, mitm, "first meeting");
+    auto marked = [](const std::filesystem::path& file, const char* peer) {
+      auto k = config::known_users::load(file);
+      return k.ok() && k->speaks_envelope(peer);
+    };
+    CHECK(eventually([&] { return marked(alice_pins, "bob") && marked(bob_pins, "alice"); }));
+    stop_node(alice);
+    stop_node(bob);
+  }
+
+  // Second session: every plaintext MKCAPS and every legacy C is dropped on the path.
+  auto alice = start("alice", alice_id, alice_pins);
+  auto bob = start("bob", bob_id, bob_pins);
+  on_path_relay mitm{bob.port()};
+  auto downgrade_bait = [](const recorded& r) { return r.bytes.starts_with("MKCAPS") || r.bytes.starts_with("C "); };
+  mitm.set_drop(downgrade_bait);
+  connect_and_talk(alice, bob, mitm, "held to the envelope");
+  CHECK(mitm.count([](const recorded& r) { return r.bytes.starts_with("MKCAPS"); }) >= 1);  // the attack ran
+  CHECK(mitm.count([](const recorded& r) { return r.bytes.starts_with("C "); }) == 0);      // nothing to drop
+  CHECK(mitm.count(envelopes(direction::a_to_b)) >= 1);
+  CHECK(mitm.count(envelopes(direction::b_to_a)) >= 1);
+  CHECK_FALSE(mitm.saw("held to the envelope"));
+  stop_node(alice);
+  stop_node(bob);
 }

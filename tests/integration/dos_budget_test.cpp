@@ -4,6 +4,9 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <atomic>
+#include <thread>
+
 #include "core/crypto/random.hpp"
 #include "core/wire/messages.hpp"
 #include "support/attacker.hpp"
@@ -155,5 +158,58 @@ TEST_CASE("dos: forged CONNECTs from many addresses cost at most the node-wide v
   bound_udp carol{"127.0.0.3"};
   carol.send(bob.port(), signed_connect(carol_id, "carol"));
   CHECK(carol.receive("HANDSHAKE", 5s));
+  stop_node(bob);
+}
+
+// Issue 13: the budget alone lets a sustained flood from forged addresses take (almost) every verification, so a
+// real newcomer's CONNECT would lose the race to it. Under load the node answers unproven CONNECTs with a cookie
+// (MKCOOKIE); a real node echoes it and its CONNECT then draws on the reserve the flood cannot touch.
+TEST_CASE("dos: during a sustained flood of forged CONNECTs a real node still gets in, by echoing a cookie") {
+  if (auto why = spoof_unavailable()) {
+    MESSAGE(*why);
+    return;
+  }
+  caf::actor_system_config cfg;
+  caf::actor_system sys{configure(cfg)};
+  auto c = make_config("bob", config::action::refuse);  // the flood's sessions refuse and end: slots free up
+  c.connection.whitelist = {"alice"};
+  // A budget that refills slowly: once the flood has spent it to the reserve, an unproven CONNECT can never win a
+  // token by luck (at 200/s it would, now and then, between two forged ones), so alice gets in by her cookie or
+  // not at all.
+  c.verifies_per_second = 5;
+  auto bob = start_node(sys, c);
+  auto alice = start_node(sys, make_config("alice"));
+  Botan::AutoSeeded_RNG rng;
+  auto line = signed_connect(crypto::identity::generate(rng), "mallory") + "\n";
+  std::atomic<bool> stop{false};
+  std::atomic<int> forged{0};
+  std::thread flood{[&] {  // ~5000 CONNECTs/s from ever new addresses: 25 times what the budget refills
+    for (int i = 0; !stop; ++i) {
+      auto src = fmt::format("127.{}.{}.{}", 20 + (i / 65536) % 200, (i / 256) % 256, i % 254 + 1);
+      if (!spoof_udp({src, 40000}, {"127.0.0.1", bob.port()}, line))
+        ++forged;
+      if (i % 5 == 4)
+        std::this_thread::sleep_for(1ms);
+    }
+  }};
+  // the burst is spent: the node is under load
+  for (int i = 0; i < 100 && ask<node_stats>(sys, bob.handle.node, stats_atom::value).cookies_sent == 0; ++i)
+    std::this_thread::sleep_for(100ms);
+  auto before = ask<node_stats>(sys, bob.handle.node, stats_atom::value);
+  REQUIRE(ask<command_reply>(sys, alice.handle.node, connect_host_atom::value, connect_line(bob)).ok);
+  auto in = alice.events->wait_kind(event_kind::connected, "", 12s);
+  auto s = ask<node_stats>(sys, bob.handle.node, stats_atom::value);
+  stop = true;
+  flood.join();
+  MESSAGE(forged.load() << " forged CONNECTs; bob: " << s.verifies << " verified, " << s.verify_denied
+                        << " refused by the budget, " << s.cookies_sent << " cookies sent, " << s.cookies_proven
+                        << " proven");
+  CHECK(before.cookies_sent > 0);  // the node was under load (budget or half-open slots at the reserve) before alice came
+  CHECK(s.verify_denied > 0);      // and the flood was over the budget
+  CHECK_MESSAGE(in.has_value(), alice.events->dump());
+  CHECK(s.cookies_sent > 0);
+  CHECK(s.cookies_proven >= 1);
+  CHECK(static_cast<double>(s.verifies) <= limits::global_verify_burst + 5 * 20);  // the budget still holds
+  stop_node(alice);
   stop_node(bob);
 }

@@ -64,7 +64,7 @@ TEST_CASE("files: 16 MiB byte-identical under 10% loss, 5% duplication and reord
   }
 }
 
-TEST_CASE("files: under 30% loss a transfer completes or fails cleanly, never hangs") {
+TEST_CASE("files: under 30% loss, duplication and reordering a transfer still completes byte-identical") {
   caf::actor_system_config cfg;
   caf::actor_system sys{configure(cfg)};
   file_pair t{sys, false};
@@ -81,12 +81,11 @@ TEST_CASE("files: under 30% loss a transfer completes or fails cleanly, never ha
   REQUIRE_MESSAGE(sent, "the sender neither finished nor failed: " << t.alice.events->dump());
   auto state = event_field(*sent, "state");
   MESSAGE("30% loss: " << state << ": " << sent->text);
-  if (state == "done") {
-    CHECK(same_bytes(src, t.in_dir / "lossy.bin"));
-  } else {
-    CHECK(!sent->text.empty());  // a clear message, e.g. "no acknowledgement progress for 30 s"
-    CHECK_FALSE(fs::exists(t.in_dir / "lossy.bin"));
-  }
+  // Selective ACKs and retransmission by loss detection must win against a loss rate this high (both directions,
+  // ACKs included): "failed cleanly" would be a regression, not an acceptable outcome.
+  CHECK(state == "done");
+  CHECK(same_bytes(src, t.in_dir / "lossy.bin"));
+  CHECK(relay.dropped() > 100);  // the faults really happened
 }
 
 TEST_CASE("files: 100 simultaneous transfers of mixed sizes all arrive byte-identical") {

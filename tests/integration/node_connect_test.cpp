@@ -77,12 +77,23 @@ TEST_CASE("encryption can be stopped and started by command") {
   REQUIRE(t.alice.events->wait_kind(event_kind::encryption, "no longer encrypted"));
   ask<command_reply>(t.sys, t.alice.handle.node, msg_atom::value, std::string{"bob"}, std::string{"plain again"});
   CHECK(has_message(*t.bob.events, "alice", "plain again"));
-  // and once more, which crashes the original (§14.1)
+  CHECK_FALSE(ask<peer_info>(t.sys, t.bob.handle.node, user_info_atom::value, std::string{"alice"}).encrypted);
+  // and once more, which crashes the original (§14.1): a SECOND "now encrypted" on both sides (the first one of
+  // the history must not count), and the session really encrypted again
   CHECK(ask<command_reply>(t.sys, t.alice.handle.node, encrypt_atom::value, std::string{"bob"}, true).ok);
-  REQUIRE(t.bob.events->wait_for([](const event& e) {
-    return e.kind == event_kind::encryption && e.text.find("now encrypted") != std::string::npos &&
-           e.time_ms > 0;
-  }));
+  auto encrypted_events = [](event_log& log) {
+    return log.count([](const event& e) {
+      return e.kind == event_kind::encryption && e.text.find("now encrypted") != std::string::npos;
+    });
+  };
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while ((encrypted_events(*t.bob.events) < 2 || encrypted_events(*t.alice.events) < 2) &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  CHECK(encrypted_events(*t.bob.events) == 2);
+  CHECK(encrypted_events(*t.alice.events) == 2);
+  CHECK(ask<peer_info>(t.sys, t.bob.handle.node, user_info_atom::value, std::string{"alice"}).encrypted);
+  CHECK(ask<peer_info>(t.sys, t.alice.handle.node, user_info_atom::value, std::string{"bob"}).encrypted);
   ask<command_reply>(t.sys, t.alice.handle.node, msg_atom::value, std::string{"bob"}, std::string{"secret again"});
   CHECK(has_message(*t.bob.events, "alice", "secret again"));
 }

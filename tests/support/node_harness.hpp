@@ -140,13 +140,14 @@ inline config::node_config make_config(const std::string& user, config::action a
   return c;
 }
 
-// Spawns a node on a free port with pins in memory, subscribed to an event_log.
+// Spawns a node on a free port, subscribed to an event_log; pins in memory unless `pins_file` is given.
 inline test_node start_node(caf::actor_system& sys, config::node_config cfg,
                             std::optional<crypto::identity> id = std::nullopt,
-                            config::known_users pins = {}, std::filesystem::path downloads = {}) {
+                            config::known_users pins = {}, std::filesystem::path downloads = {},
+                            std::filesystem::path pins_file = {}) {
   static Botan::AutoSeeded_RNG rng;
-  node_options o{cfg, id ? *id : crypto::identity::generate(rng), std::move(pins), {}, std::move(downloads), true,
-                 true};
+  node_options o{cfg,  id ? *id : crypto::identity::generate(rng), std::move(pins), std::move(pins_file),
+                 std::move(downloads), true, true};
   auto identity = o.identity;
   auto h = spawn_node(sys, std::move(o));
   REQUIRE(h.ok());

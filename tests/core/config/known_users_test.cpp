@@ -229,3 +229,36 @@ TEST_CASE("known_users: trust on first use stops at the bound, explicit pins and
   CHECK(k.erase("user2"));
   CHECK(k.pin("again", "KEY"));
 }
+
+TEST_CASE("known_users: a pin remembers that its peer speaks the envelope, and a new key forgets it") {
+  known_users s;
+  CHECK_FALSE(s.mark_envelope("alice", "A"));  // not pinned
+  REQUIRE(s.pin("alice", "A"));
+  CHECK_FALSE(s.speaks_envelope("alice"));
+  CHECK_FALSE(s.mark_envelope("alice", "B"));  // another key than the pin: someone else
+  CHECK(s.mark_envelope("alice", "A"));
+  CHECK_FALSE(s.mark_envelope("alice", "A"));  // already marked: no rewrite
+  CHECK(s.speaks_envelope("alice"));
+  CHECK(s.serialize() == "[alice]\nkey = 'A'\nenvelope = true\n");
+  auto back = known_users::parse(s.serialize(), "x");
+  REQUIRE(back.ok());
+  CHECK(*back == s);
+  CHECK(back->speaks_envelope("alice"));
+  REQUIRE(s.set("alice", "A"));  // the same key again keeps the mark
+  CHECK(s.speaks_envelope("alice"));
+  REQUIRE(s.set("alice", "C"));  // a new key is a new peer as far as we know
+  CHECK_FALSE(s.speaks_envelope("alice"));
+  REQUIRE(s.set("mallory", ""));  // blacklisted entries never carry the mark
+  CHECK_FALSE(s.mark_envelope("mallory", ""));
+  auto blacklisted = known_users::parse("[m]\nkey = ''\nenvelope = true\n", "x");
+  REQUIRE(blacklisted.ok());
+  CHECK_FALSE(blacklisted->speaks_envelope("m"));
+}
+
+TEST_CASE("known_users: an envelope mark that is not a boolean names the file, line and key") {
+  auto r = known_users::parse("[alice]\nkey = 'A'\nenvelope = 'yes'\n", "known.toml");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("known.toml") != std::string::npos);
+  CHECK(r.error().message.find(":3") != std::string::npos);
+  CHECK(r.error().message.find("alice.envelope") != std::string::npos);
+}

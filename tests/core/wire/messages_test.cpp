@@ -68,6 +68,7 @@ std::vector<message> samples() {
       voice_msg{UINT32_MAX, 0, bytes(1, 5)},
       file_sack_msg{hash, 1024, {}},
       file_sack_msg{hash, 0, {{2048, 4096}, {5120, 6144}}},
+      cookie_msg{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 255}},
   };
 }
 
@@ -217,6 +218,12 @@ TEST_CASE("messages: rejections give the right errc") {
   CHECK(error_of(std::string(mk::limits::max_datagram + 1, 'A')) == errc::too_long);
   // extensions
   CHECK(error_of("MKCAPS 1 A") == errc::malformed);
+  CHECK(parse_line("MKCOOKIE AAAAAAAAAAAAAAAAAAAAAA==").ok());  // 16 bytes
+  CHECK(error_of("MKCOOKIE") == errc::malformed);
+  CHECK(error_of("MKCOOKIE AAAAAAAAAAAAAAAAAAAAAA== x") == errc::malformed);
+  CHECK(error_of("MKCOOKIE AAAA") == errc::bad_base64);                          // 3 bytes
+  CHECK(error_of("MKCOOKIE AAAAAAAAAAAAAAAAAAAAAAAA") == errc::bad_base64);      // 18 bytes
+  CHECK(error_of("MKCOOKIE AAAAAAAAAAAAAAAAAAAAA!==") == errc::bad_base64);
   CHECK(error_of("MKCAPS 1 a,,b") == errc::malformed);
   CHECK(error_of("MKCAPS 1 a,") == errc::malformed);
   CHECK(error_of("FILESACK " + hash + " 1024 1024-2048") == errc::malformed);    // not above next
