@@ -7,6 +7,10 @@
 namespace mk::transfer {
 namespace {
 
+// The learned reordering window never delays loss detection by more than this (a path that reorders further is
+// treated as lossy: its retransmissions are spurious, and counted).
+constexpr duration max_reorder_window = std::chrono::milliseconds(100);
+
 congestion_config config_for(peer_mode mode) {
   congestion_config cfg;
   // An original receiver ACKs only every 10 chunks or every 100 ms (§10): below 10 chunks it would stall us. Above
@@ -95,6 +99,17 @@ void sender::delivered(std::uint64_t offset, record& r, time_point now) {
   // Karn: a retransmitted chunk's RTT is ambiguous, so only first transmissions give samples.
   if (!r.retransmitted) cc_.on_rtt_sample(now - r.sent);
   cc_.on_ack(chunk_length(size_, offset), r.sent);
+  // RFC 8985 §6.2 step 2: a retransmission acknowledged sooner than the path's minimum RTT cannot have been
+  // delivered itself: the ACK is for the original (the loss was spurious). Taken as RACK's reference it would make
+  // everything sent before the retransmission look overtaken, and lost: a storm on every reordering. Instead it
+  // measures the reordering (DSACK's role in RFC 8985 §6.2): the original came this much later than the fastest
+  // path would have brought it, and the reordering window grows to cover that.
+  if (auto min_rtt = cc_.rtt().min_rtt(); r.retransmitted && min_rtt && now - r.sent < *min_rtt) {
+    ++spurious_;
+    duration late = now - r.first_sent - *min_rtt;
+    reorder_window_ = std::clamp<duration>(late + late / 4, reorder_window_, max_reorder_window);
+    return;
+  }
   if (!rack_seq_ || r.seq > *rack_seq_) {
     rack_seq_ = r.seq;
     rack_sent_ = r.sent;
@@ -196,11 +211,12 @@ void sender::mark_lost(std::uint64_t offset, record& r, time_point now) {
 }
 
 // RACK, simplified: a chunk is lost once a chunk sent after it has been delivered and it is older than that one by
-// a reordering window (min_rtt / 4), or one RTT + the window has passed since it was sent.
+// a reordering window (min_rtt / 4, or the reordering learned from spurious retransmissions if larger), or one RTT
+// + the window has passed since it was sent.
 void sender::rack_detect(time_point now) {
   rack_deadline_.reset();
   if (!rack_seq_) return;
-  duration reo = cc_.rtt().min_rtt().value_or(duration::zero()) / 4;
+  duration reo = std::max(cc_.rtt().min_rtt().value_or(duration::zero()) / 4, reorder_window_);
   while (!send_order_.empty()) {
     auto ev = send_order_.front();
     record* r = find(ev.offset);
@@ -314,6 +330,7 @@ std::optional<chunk> sender::next_chunk(time_point now) {
   window_.emplace_back();
   std::uint64_t off = high_sent_;
   high_sent_ += len;
+  window_.back().first_sent = now;
   start(window_.back(), off);
   return chunk{off, len, false};
 }

@@ -84,6 +84,10 @@ class sender {
   std::uint64_t sent_bytes() const noexcept { return high_sent_; }  // highest new byte sent
   std::uint64_t retransmit_count() const noexcept { return retransmits_; }
   std::uint64_t probe_count() const noexcept { return probes_; }
+  // Extended: retransmissions whose original was acknowledged (reordering taken for loss), and the reordering
+  // window learned from them (RACK's, on top of min_rtt / 4).
+  std::uint64_t spurious_count() const noexcept { return spurious_; }
+  duration reorder_window() const noexcept { return reorder_window_; }
   std::uint64_t timeout_count() const noexcept { return timeouts_; }
   std::size_t bytes_in_flight() const noexcept { return in_flight_; }
   peer_mode mode() const noexcept { return mode_; }
@@ -92,6 +96,7 @@ class sender {
  private:
   struct record {
     time_point sent;
+    time_point first_sent;  // the original transmission (sent is the latest)
     std::uint64_t seq = 0;  // send order, to break ties between chunks sent at the same instant
     bool in_flight = false;
     bool sacked = false;
@@ -149,10 +154,12 @@ class sender {
   time_point rack_sent_;
   duration rack_rtt_{};
   std::optional<time_point> rack_deadline_;
+  duration reorder_window_{};
 
   std::uint64_t retransmits_ = 0;
   std::uint64_t timeouts_ = 0;
   std::uint64_t probes_ = 0;
+  std::uint64_t spurious_ = 0;
 };
 
 }  // namespace mk::transfer
