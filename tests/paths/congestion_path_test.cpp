@@ -23,10 +23,13 @@ TEST_CASE("paths: reordering on a fast path is not taken for loss (few spurious 
   path_spec s;
   s.path.reorder = 0.10;
   s.path.reorder_delay = 5000us;
+  s.size = 4u << 20;
   s.seed = 602;
   auto r = run_path(s);
-  // No datagram is lost: every retransmission is spurious. A storm would resend a large share of the file.
-  check_path(s, r, 2.0, r.chunks / 50);
+  // No datagram is lost: every retransmission is spurious. Taking each reordered datagram for lost would resend
+  // 10 % of the file (and RACK's reference moved by the original's ACK, most of it); the learned reordering
+  // window keeps it to the first few.
+  check_path(s, r, 2.0, r.chunks / 20);
 }
 
 TEST_CASE("paths: a path that drops everything for 2 s mid-transfer resumes without a storm") {

@@ -85,7 +85,7 @@ TEST_CASE("paths matrix: the path jumps from 10 ms RTT and no loss to 200 ms RTT
   s.seed = 731;
   auto r = run_path(s);
   // The RTT jumps 20-fold: the old RTO may fire once on what is merely late (one window resent at most).
-  check_path(s, r, 2.0, 32 + (limits::transfer_max_window / limits::max_chunk) / 4);
+  check_path(s, r, 2.0, 32 + (mk::limits::transfer_max_window / mk::limits::max_chunk) / 4);
 }
 
 TEST_CASE("paths matrix: a 2 s blackout on a 100 ms RTT path with 1% loss") {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <thread>
@@ -42,6 +43,7 @@ struct path_result {
   std::uint64_t dropped_data = 0;  // datagrams from alice the relay dropped (loss and blackout)
   std::uint64_t dropped = 0;       // in both directions
   std::string trace;           // what a failing assertion prints
+  std::string summary;         // one line: what every run prints
 };
 
 // The RTT of a path: the relay's delay both ways plus half the mean extra delay of the reordered datagrams.
@@ -119,17 +121,18 @@ inline path_result run_path(const path_spec& s) {
   for (auto& [name, p] : files) {
     out.identical = out.identical && same_bytes(p, t.in_dir / name);
     if (auto sent = wait_transfer_end(t.alice, name, "send", 5s)) {
-      out.retransmits += std::stoull("0" + event_field(*sent, "retransmits"));
-      out.timeouts += std::stoull("0" + event_field(*sent, "timeouts"));
+      out.retransmits += std::strtoull(event_field(*sent, "retransmits").c_str(), nullptr, 10);
+      out.timeouts += std::strtoull(event_field(*sent, "timeouts").c_str(), nullptr, 10);
     }
     out.trace += progress_trace(t.alice, name);
   }
   out.dropped_data = relay.dropped_from_a();
   out.dropped = relay.dropped();
-  out.trace += fmt::format("{:.2f} s (bound {} ms), {} chunks, {} retransmits, {} RTOs, relay dropped {} from alice ({} "
+  out.summary = fmt::format("{:.2f} s (bound {} ms), {} chunks, {} retransmits, {} RTOs, relay dropped {} from alice ({} "
                            "in all), forwarded {} from alice",
                            out.seconds, bound.count(), out.chunks, out.retransmits, out.timeouts, out.dropped_data,
                            out.dropped, relay.forwarded_from_a());
+  out.trace += out.summary;
   return out;
 }
 
@@ -142,7 +145,7 @@ inline void check_path(const path_spec& s, const path_result& r, double per_loss
   CHECK(r.identical);
   CHECK(r.seconds * 1000 <= static_cast<double>(path_bound(s).count()));
   CHECK(static_cast<double>(r.retransmits) <= per_loss * static_cast<double>(r.dropped_data) + static_cast<double>(slack));
-  MESSAGE(r.trace);
+  MESSAGE(r.summary);
 }
 
 }  // namespace mk::test
