@@ -112,6 +112,7 @@ struct collector {
   std::map<std::string, double> done_rate;  // name -> average rate (B/s) of the finished receive
   std::map<std::string, steady::time_point> done_at;
   std::uint64_t retransmits = 0, timeouts = 0;  // summed over the senders' final events
+  std::size_t sends_ended = 0;
   std::vector<std::string> failures;
   bool connected = false, encrypted = false;
 };
@@ -141,6 +142,7 @@ caf::actor subscribe(caf::actor_system& sys, const caf::actor& node, std::shared
         if (s == "done" || s == "failed" || s == "cancelled") {
           c->retransmits += std::strtoull(ev_field(e, "retransmits").c_str(), nullptr, 10);
           c->timeouts += std::strtoull(ev_field(e, "timeouts").c_str(), nullptr, 10);
+          ++c->sends_ended;
         }
       }
       if (e.kind == mk::event_kind::transfer && ev_field(e, "direction") == "receive") {
@@ -410,7 +412,9 @@ run_result run(const options& o, const std::string& mode, int n, double loss_pct
     }
     res.peak_rss_kb = peak_rss_kb();
     {
-      std::lock_guard ga{ca->mx};
+      // A sender ends when the final ACK reaches it, after the receiver: wait for its counters.
+      std::unique_lock ga{ca->mx};
+      ca->cv.wait_for(ga, 5s, [&] { return ca->sends_ended >= static_cast<std::size_t>(n); });
       res.retransmits = ca->retransmits;
       res.timeouts = ca->timeouts;
     }

@@ -57,6 +57,10 @@ duration congestion::queuing_delay() const {
   return cur && base ? *cur - *base : duration::zero();
 }
 
+bool congestion::queue_empty() const {
+  return cfg_.loss_tolerant && rtt_.current_delay() && queuing_delay() * 4 < cfg_.target_delay;
+}
+
 void congestion::on_ack(std::size_t bytes, time_point sent) {
   if (recovery_start_ && sent <= *recovery_start_) return;  // still recovering from the last loss event
   double target = static_cast<double>(cfg_.target_delay.count());
@@ -72,13 +76,17 @@ void congestion::on_ack(std::size_t bytes, time_point sent) {
   }
   // Congestion avoidance: one chunk per cwnd acknowledged, scaled by the LEDBAT off-target factor.
   double off_target = target > 0 ? std::clamp((target - queued) / target, -1.0, 1.0) : 1.0;
-  cwnd_exact_ += off_target * static_cast<double>(bytes) * static_cast<double>(chunk_size) / cwnd_exact_;
+  double per_byte = static_cast<double>(chunk_size) / cwnd_exact_;  // one chunk per window acknowledged
+  if (queue_empty())
+    per_byte = std::max(per_byte, 1.0 / 8);  // an eighth of the window per round trip (see the header)
+  cwnd_exact_ += off_target * static_cast<double>(bytes) * per_byte;
   clamp();
 }
 
 bool congestion::on_loss(time_point sent, time_point now) {
   if (recovery_start_ && sent <= *recovery_start_) return false;  // same event: halve once per round trip
-  ssthresh_ = std::max(cwnd_ / 2, cfg_.min_cwnd);
+  // A loss with an empty queue is random (loss_tolerant only): a fifth off, not half.
+  ssthresh_ = std::max(queue_empty() ? cwnd_ - cwnd_ / 5 : cwnd_ / 2, cfg_.min_cwnd);
   cwnd_exact_ = static_cast<double>(ssthresh_);
   recovery_start_ = now;
   clamp();

@@ -18,6 +18,8 @@ congestion_config config_for(peer_mode mode) {
   if (mode == peer_mode::legacy) {
     cfg.min_cwnd = limits::legacy_window_chunks * chunk_size;
     cfg.max_cwnd = limits::legacy_max_window_chunks * chunk_size;
+  } else {
+    cfg.loss_tolerant = true;  // a mokaccino receiver's SACKs make every RTT sample trustworthy
   }
   return cfg;
 }

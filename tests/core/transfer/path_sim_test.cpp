@@ -83,3 +83,46 @@ TEST_CASE("path sim: a delay jump from 10 ms to 200 ms RTT mid-transfer does not
     CHECK(o.retransmits <= 16);  // nothing is lost: at most the RTO's probes
   }
 }
+
+TEST_CASE("path sim: 1% random loss on a 40 ms path keeps a useful share of the lossless goodput") {
+  link_config fwd;
+  fwd.delay = 20ms;
+  fwd.bytes_per_second = 20e6;
+  fwd.queue_bytes = 1u << 20;
+  link_config back;
+  back.delay = 20ms;
+  const std::uint64_t size = 8u << 20;
+  auto clean = send_over(size, fwd, back, 1);
+  REQUIRE(clean.done);
+  double clean_s = std::chrono::duration<double>(clean.run.end - t0).count();
+  fwd.loss = back.loss = 0.01;
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    CAPTURE(seed);
+    auto o = send_over(size, fwd, back, seed);
+    double s = std::chrono::duration<double>(o.run.end - t0).count();
+    std::printf("1%% loss, 40 ms RTT, 20 MB/s: %.2f MB/s (%.2f of lossless %.2f MB/s), %llu retransmits, %llu RTOs\n",
+                static_cast<double>(size) / s / 1e6, clean_s / s, static_cast<double>(size) / clean_s / 1e6,
+                static_cast<unsigned long long>(o.retransmits), static_cast<unsigned long long>(o.timeouts));
+    CHECK(o.done);
+    CHECK(o.equal);
+    // Reno's halving and one-chunk growth hold it to ~12 chunks per RTT (0.3 MB/s, under 0.05 of lossless).
+    CHECK(clean_s / s >= 0.15);
+  }
+}
+
+TEST_CASE("path sim: a drop-tail bottleneck still makes the sender back off (the queue is not taken for random loss)") {
+  link_config fwd;
+  fwd.delay = 10ms;
+  fwd.bytes_per_second = 4e6;
+  fwd.queue_bytes = 128 * 1024;  // ~32 ms of queue: a full one is a congestion signal
+  link_config back;
+  back.delay = 10ms;
+  auto o = send_over(8u << 20, fwd, back, 1);
+  std::printf("drop-tail 4 MB/s: %llu queue drops, %llu retransmits, mean queue %.1f ms\n",
+              static_cast<unsigned long long>(o.run.queue_drops), static_cast<unsigned long long>(o.retransmits),
+              std::chrono::duration<double, std::milli>(o.run.mean_queue_delay).count());
+  CHECK(o.done);
+  CHECK(o.equal);
+  CHECK(o.run.queue_drops <= 100);  // 8192 chunks: a sender that ignored the queue would lose far more
+  CHECK(o.run.mean_queue_delay <= 2 * mk::limits::transfer_target_delay);
+}
