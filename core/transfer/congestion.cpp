@@ -5,14 +5,24 @@
 namespace mk::transfer {
 namespace {
 constexpr duration clock_granularity = std::chrono::milliseconds(1);  // RFC 6298 G
+// LEDBAT keeps ten 1-minute minima (RFC 6817); a file transfer lives seconds to minutes, so two short windows: a
+// route change is followed within 10 s, while a queue the transfer itself keeps stays below the target.
+constexpr duration base_window = std::chrono::seconds(5);
 }
 
 // -- rtt_estimator --
 
-void rtt_estimator::on_sample(duration rtt) {
+void rtt_estimator::on_sample(duration rtt, std::optional<time_point> now) {
   if (rtt < duration::zero()) return;
   latest_ = rtt;
   if (!min_rtt_ || rtt < *min_rtt_) min_rtt_ = rtt;
+  if (now && (!base_started_ || *now - *base_started_ >= base_window)) {
+    // a new base window; one idle for two windows or more leaves nothing behind it
+    base_before_ = base_started_ && *now - *base_started_ < 2 * base_window ? base_now_ : std::nullopt;
+    base_now_.reset();
+    base_started_ = *now;
+  }
+  if (!base_now_ || rtt < *base_now_) base_now_ = rtt;
   recent_[recent_pos_] = rtt;
   recent_pos_ = (recent_pos_ + 1) % recent_.size();
   recent_count_ = std::min(recent_count_ + 1, recent_.size());
@@ -29,6 +39,12 @@ void rtt_estimator::on_sample(duration rtt) {
 }
 
 void rtt_estimator::on_timeout() { rto_ = std::min<duration>(rto_ * 2, limits::transfer_max_rto); }
+
+std::optional<duration> rtt_estimator::base_delay() const {
+  if (!base_started_) return min_rtt_;  // no times given: the minimum ever seen
+  if (base_before_ && *base_before_ < *base_now_) return base_before_;
+  return base_now_;
+}
 
 std::optional<duration> rtt_estimator::current_delay() const {
   if (recent_count_ == 0) return std::nullopt;
@@ -53,8 +69,8 @@ void congestion::set_cap(std::size_t bytes) {
 
 duration congestion::queuing_delay() const {
   auto cur = rtt_.current_delay();
-  auto base = rtt_.min_rtt();
-  return cur && base ? *cur - *base : duration::zero();
+  auto base = rtt_.base_delay();
+  return cur && base && *cur > *base ? *cur - *base : duration::zero();
 }
 
 bool congestion::queue_empty() const {

@@ -33,18 +33,26 @@ struct congestion_config {
 
 class rtt_estimator {
  public:
-  void on_sample(duration rtt);     // RFC 6298 §2.2/2.3; also clears any backoff
+  // RFC 6298 §2.2/2.3; also clears any backoff. With `now`, the base delay forgets samples older than two base
+  // windows (see base_delay()); without, it is the minimum ever seen.
+  void on_sample(duration rtt, std::optional<time_point> now = std::nullopt);
   void on_timeout();                // RFC 6298 §5.5: double the RTO (capped)
   duration rto() const noexcept { return rto_; }
   std::optional<duration> srtt() const noexcept { return srtt_; }
   duration rttvar() const noexcept { return rttvar_; }
   std::optional<duration> min_rtt() const noexcept { return min_rtt_; }
+  // LEDBAT's base delay (RFC 6817 §3.4.2: a minimum over recent intervals, not forever): the minimum of the current
+  // and the previous base window. A path whose RTT rises (a route change) is thereby re-learnt within two windows;
+  // against the minimum ever seen, its extra delay would read as a standing queue and starve the transfer.
+  std::optional<duration> base_delay() const;
   std::optional<duration> latest() const noexcept { return latest_; }
   // min of the last limits::transfer_delay_filter samples (LEDBAT's filter against ACK-timing noise)
   std::optional<duration> current_delay() const;
 
  private:
   std::optional<duration> srtt_, min_rtt_, latest_;
+  std::optional<duration> base_now_, base_before_;  // minimum of the current and of the previous base window
+  std::optional<time_point> base_started_;
   duration rttvar_{};
   duration rto_ = limits::transfer_initial_rto;
   std::array<duration, limits::transfer_delay_filter> recent_{};
@@ -55,8 +63,8 @@ class congestion {
  public:
   explicit congestion(congestion_config cfg = {});
 
-  // A new RTT measurement (Karn: only from data that was sent once).
-  void on_rtt_sample(duration rtt) { rtt_.on_sample(rtt); }
+  // A new RTT measurement (Karn: only from data that was sent once), taken at `now` if given (base delay expiry).
+  void on_rtt_sample(duration rtt, std::optional<time_point> now = std::nullopt) { rtt_.on_sample(rtt, now); }
   // `bytes` newly acknowledged, of data first sent at `sent`.
   void on_ack(std::size_t bytes, time_point sent);
   // Data sent at `sent` was declared lost at `now`. Returns true if this started a new decrease.

@@ -99,7 +99,7 @@ void sender::delivered(std::uint64_t offset, record& r, time_point now) {
   in_flight_ -= chunk_length(size_, offset);
   r.in_flight = false;
   // Karn: a retransmitted chunk's RTT is ambiguous, so only first transmissions give samples.
-  if (!r.retransmitted) cc_.on_rtt_sample(now - r.sent);
+  if (!r.retransmitted) cc_.on_rtt_sample(now - r.sent, now);
   cc_.on_ack(chunk_length(size_, offset), r.sent);
   // RFC 8985 §6.2 step 2: a retransmission acknowledged sooner than the path's minimum RTT cannot have been
   // delivered itself: the ACK is for the original (the loss was spurious). Taken as RACK's reference it would make

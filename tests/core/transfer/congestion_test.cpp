@@ -184,3 +184,17 @@ TEST_CASE("loss tolerant: a loss with an empty queue cuts a fifth, a loss behind
   for (int i = 0; i < 3; ++i) round_trip(plain, 10ms, now);
   CHECK_FALSE(plain.queue_empty());
 }
+
+TEST_CASE("the base delay forgets a path's old RTT within two base windows (a route change is no standing queue)") {
+  rtt_estimator r;
+  time_point now = t0;
+  r.on_sample(10ms, now);
+  CHECK(*r.base_delay() == 10ms);
+  for (int i = 1; i <= 40; ++i) r.on_sample(200ms, now + i * 500ms);  // the RTT rose for good: 20 s of samples
+  CHECK(*r.min_rtt() == 10ms);          // the minimum ever seen stays (RACK, spurious-retransmission checks)
+  CHECK(*r.base_delay() == 200ms);      // the delay signal's base follows the path
+  rtt_estimator untimed;                // without times: the minimum ever seen
+  untimed.on_sample(10ms);
+  untimed.on_sample(200ms);
+  CHECK(*untimed.base_delay() == 10ms);
+}
