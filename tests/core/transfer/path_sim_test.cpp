@@ -130,3 +130,30 @@ TEST_CASE("path sim: a drop-tail bottleneck still makes the sender back off (the
   CHECK(o.run.queue_drops <= 100);  // 8192 chunks: a sender that ignored the queue would lose far more
   CHECK(o.run.mean_queue_delay <= 2 * mk::limits::transfer_target_delay);
 }
+
+TEST_CASE("sender extended: a lost last chunk is probed after 2 SRTT, long before the RTO") {
+  const std::uint64_t size = 10 * 1024;  // the initial window
+  sender s{size, peer_mode::extended, t0};
+  time_point now = t0;
+  REQUIRE(s.on_ack(0, now));
+  std::vector<chunk> sent;
+  while (auto c = s.next_chunk(now)) sent.push_back(*c);
+  REQUIRE(sent.size() == 10);
+  now += 10ms;
+  // Everything but the last chunk arrives: nothing was sent after it, so RACK has nothing to detect it by.
+  REQUIRE(s.on_sack(size - 1024, {}, now));
+  CHECK_FALSE(s.next_chunk(now));
+  auto probe_at = s.next_deadline();
+  CHECK(probe_at < now + 50ms);                 // 2 x 10 ms + the ACK delay
+  CHECK(probe_at < now + s.congestion().rto());  // the RTO is 200 ms at least
+  s.on_tick(probe_at);
+  auto c = s.next_chunk(probe_at);
+  REQUIRE(c);
+  CHECK(c->offset == size - 1024);
+  CHECK(c->retransmission);
+  CHECK(s.tail_probe_count() == 1);
+  CHECK(s.timeout_count() == 0);
+  CHECK_FALSE(s.next_chunk(probe_at));  // one probe per flight
+  REQUIRE(s.on_sack(size, {}, probe_at + 10ms));
+  CHECK(s.state() == sender_state::done);
+}
