@@ -17,6 +17,13 @@
 // --link veth (issue 12; needs root and iproute2): each run puts alice and bob in two fresh network namespaces
 // joined by a veth pair with --mtu (default 1500), bob reached at 10.200.0.2, and the raw UDP baseline runs over
 // that same veth (sender in alice's namespace, receiver in bob's) at the same datagram size.
+// --rtt MS --loss PCT [--jitter MS] [--reorder PCT] (issue 12, relay mode) puts the test suite's fault relay
+// (tests/support/fault_relay.hpp, one copy) on the path: on loopback, or with --link veth inside bob's namespace
+// (alice crosses the veth to reach it). Every datagram is delayed RTT/2 each way and lost with PCT % probability
+// in each direction; --jitter adds 0..MS to a datagram (all of them, or --reorder PCT of them: reordering).
+// Each transfer run is repeated through the same relay at 0 % loss (same delay and jitter), and the table shows
+// the ratio to it; the raw-UDP baseline runs through the relay with the same faults, and once per invocation the
+// relay's own ceiling (raw UDP through it without faults) is printed so it is known not to be the bottleneck.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -49,6 +56,7 @@
 #include "actors/node.hpp"
 #include "bench/scheduler_choice.hpp"
 #include "core/crypto/identity.hpp"
+#include "../tests/support/fault_relay.hpp"
 #include "../tests/support/legacy_file_peer.hpp"
 #include "tests/support/netns.hpp"
 
@@ -70,13 +78,41 @@ struct options {
   std::uint64_t legacy_size = 4u << 20;  // --modes legacy: the original moves ~1 MB/s, so keep it short
   bool veth = false;      // --link veth: the nodes and the baseline in two namespaces joined by a veth pair
   int mtu = 1500;         // --mtu: the veth's MTU
+  bool relay = false;     // --rtt/--loss/--jitter/--reorder: the fault relay on the path
+  double rtt_ms = 0, loss_pct = 0, jitter_ms = 0, reorder_pct = -1;  // reorder -1: every datagram when jittered
 };
+
+// The relay's faults for the options; `loss` overrides the loss (the 0 % reference run).
+std::optional<mk::test::fault_config> relay_faults(const options& o, double loss_pct) {
+  if (!o.relay)
+    return std::nullopt;
+  mk::test::fault_config f;
+  f.delay = std::chrono::microseconds{static_cast<std::int64_t>(o.rtt_ms * 500)};  // half the RTT each way
+  f.drop = loss_pct / 100;
+  if (o.jitter_ms > 0 || o.reorder_pct > 0) {
+    f.reorder = o.reorder_pct < 0 ? 1.0 : o.reorder_pct / 100;
+    if (o.jitter_ms > 0)
+      f.reorder_delay = std::chrono::microseconds{static_cast<std::int64_t>(o.jitter_ms * 1000)};
+  }
+  return f;
+}
+
+// The relay in front of bob's `port`: on loopback, or inside bob's namespace listening on every address.
+std::unique_ptr<mk::test::fault_relay> make_relay(std::uint16_t port, const mk::test::fault_config& f,
+                                                  const mk::test::netns_link* link) {
+  auto make = [&] { return std::make_unique<mk::test::fault_relay>(port, 1207, link != nullptr); };
+  auto r = link ? mk::test::in_netns(link->b(), make) : make();
+  r->set_faults(f);
+  return r;
+}
 
 struct collector {
   std::mutex mx;
   std::condition_variable cv;
   std::map<std::string, double> done_rate;  // name -> average rate (B/s) of the finished receive
   std::map<std::string, steady::time_point> done_at;
+  std::uint64_t retransmits = 0, timeouts = 0;  // summed over the senders' final events
+  std::size_t sends_ended = 0;
   std::vector<std::string> failures;
   bool connected = false, encrypted = false;
 };
@@ -103,6 +139,11 @@ caf::actor subscribe(caf::actor_system& sys, const caf::actor& node, std::shared
         auto s = ev_field(e, "state");
         if (s == "failed" || s == "cancelled")
           c->failures.push_back(e.text);  // the sender's own reason (the receiver only sees FILESTOP)
+        if (s == "done" || s == "failed" || s == "cancelled") {
+          c->retransmits += std::strtoull(ev_field(e, "retransmits").c_str(), nullptr, 10);
+          c->timeouts += std::strtoull(ev_field(e, "timeouts").c_str(), nullptr, 10);
+          ++c->sends_ended;
+        }
       }
       if (e.kind == mk::event_kind::transfer && ev_field(e, "direction") == "receive") {
         auto s = ev_field(e, "state");
@@ -137,7 +178,9 @@ long peak_rss_kb() {
 // Raw UDP baseline: one thread blasts datagrams of `size` bytes for `dur`, another receives; the goodput counts
 // 1024 payload bytes per received datagram (what a FILE line carries).
 // With a link, the receiver lives in its namespace b (at 10.200.0.2) and the sender in a: the same veth.
-double raw_udp_goodput(std::size_t size, std::chrono::milliseconds dur, const mk::test::netns_link* link = nullptr) {
+// With `faults`, the datagrams cross a fault relay made for this measurement (placed as the transfers' relay).
+double raw_udp_goodput(std::size_t size, std::chrono::milliseconds dur, const mk::test::netns_link* link = nullptr,
+                       const std::optional<mk::test::fault_config>& faults = std::nullopt) {
   auto udp = [] { return ::socket(AF_INET, SOCK_DGRAM, 0); };
   int rx = link ? mk::test::in_netns(link->b(), udp) : udp();
   int tx = link ? mk::test::in_netns(link->a(), udp) : udp();
@@ -146,13 +189,20 @@ double raw_udp_goodput(std::size_t size, std::chrono::milliseconds dur, const mk
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (link)
+  if (link && !faults)
     ::inet_pton(AF_INET, mk::test::netns_link::v4_b, &a.sin_addr);
   ::bind(rx, reinterpret_cast<sockaddr*>(&a), sizeof a);
   socklen_t len = sizeof a;
   ::getsockname(rx, reinterpret_cast<sockaddr*>(&a), &len);
   timeval tv{0, 100000};
   ::setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::unique_ptr<mk::test::fault_relay> relay;
+  if (faults) {  // the relay, in rx's namespace, forwards to 127.0.0.1:<rx port>; the sender aims at the relay
+    relay = make_relay(ntohs(a.sin_port), *faults, link);
+    a.sin_port = htons(relay->port());
+    if (link)
+      ::inet_pton(AF_INET, mk::test::netns_link::v4_b, &a.sin_addr);
+  }
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> got{0};
   std::thread r([&] {
@@ -167,9 +217,10 @@ double raw_udp_goodput(std::size_t size, std::chrono::milliseconds dur, const mk
     for (int i = 0; i < 64; ++i)
       ::sendto(tx, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
   auto secs = std::chrono::duration<double>(steady::now() - t0).count();
-  std::this_thread::sleep_for(50ms);
+  std::this_thread::sleep_for(50ms + (faults ? faults->delay + faults->reorder_delay : 0us));
   stop = true;
   r.join();
+  relay.reset();
   ::close(rx);
   ::close(tx);
   return static_cast<double>(got.load()) * 1024.0 / secs;
@@ -201,11 +252,17 @@ struct run_result {
   int early = 0;
   long peak_rss_kb = 0;
   double baseline = 0, ratio = 0;
+  // relay mode: this run's loss, the relay's counts, the senders' retransmissions, and the ratio of the aggregate
+  // to the same relay at 0 % loss (the reference run)
+  double loss_pct = 0, ratio_to_lossless = 0;
+  std::uint64_t relay_forwarded = 0, relay_dropped = 0, retransmits = 0, timeouts = 0;
   std::string error;
 };
 
-run_result run(const options& o, const std::string& mode, int n) {
+run_result run(const options& o, const std::string& mode, int n, double loss_pct) {
   run_result res;
+  res.loss_pct = loss_pct;
+  auto faults = relay_faults(o, loss_pct);
   res.mode = mode;
   res.n = n;
   res.size = std::min<std::uint64_t>(o.size, o.total / static_cast<std::uint64_t>(n));
@@ -249,7 +306,11 @@ run_result run(const options& o, const std::string& mode, int n) {
     auto ra = subscribe(sys, alice.node, ca), rb = subscribe(sys, bob.node, cb);
     caf::scoped_actor self{sys};
     auto bob_host = link ? std::string{mk::test::netns_link::v4_b} : std::string{"127.0.0.1"};
-    self->request(alice.node, 10s, mk::connect_host_atom::value, bob_host + ":" + std::to_string(bob.port))
+    std::unique_ptr<mk::test::fault_relay> relay;
+    if (faults)
+      relay = make_relay(bob.port, *faults, link.get());
+    self->request(alice.node, 10s, mk::connect_host_atom::value,
+                  bob_host + ":" + std::to_string(relay ? relay->port() : bob.port))
       .receive([](const mk::command_reply&) {}, [](caf::error&) {});
     {
       std::unique_lock g{cb->mx};
@@ -277,7 +338,8 @@ run_result run(const options& o, const std::string& mode, int n) {
       caf::after(std::chrono::seconds(60)) >> [&] { replies = n; });
     {
       std::unique_lock g{cb->mx};
-      auto budget = 30s + std::chrono::seconds{static_cast<long>(static_cast<double>(res.size * static_cast<std::uint64_t>(n)) / 5e6)};
+      // Through the relay the rate is the path's (RTT and loss), not the machine's: a more patient budget.
+      auto budget = 30s + std::chrono::seconds{static_cast<long>(static_cast<double>(res.size * static_cast<std::uint64_t>(n)) / (faults ? 5e5 : 5e6))};
       cb->cv.wait_for(g, budget, [&] {
         return cb->done_rate.size() + cb->failures.size() >= static_cast<std::size_t>(n);
       });
@@ -349,6 +411,17 @@ run_result run(const options& o, const std::string& mode, int n) {
         }
     }
     res.peak_rss_kb = peak_rss_kb();
+    {
+      // A sender ends when the final ACK reaches it, after the receiver: wait for its counters.
+      std::unique_lock ga{ca->mx};
+      ca->cv.wait_for(ga, 5s, [&] { return ca->sends_ended >= static_cast<std::size_t>(n); });
+      res.retransmits = ca->retransmits;
+      res.timeouts = ca->timeouts;
+    }
+    if (relay) {
+      res.relay_forwarded = relay->forwarded();
+      res.relay_dropped = relay->dropped();
+    }
     for (auto* a : {&ra, &rb})
       caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(alice.node, caf::exit_reason::user_shutdown);
@@ -359,7 +432,7 @@ run_result run(const options& o, const std::string& mode, int n) {
   // PROTOCOL §1: a FILE line carries 1024 bytes in ~1.45 KB plain; encrypted between mokaccino nodes a chunk is a
   // 1107-byte envelope (docs/protocol.md, env1). The baseline blasts datagrams of that same size.
   if (o.baseline)
-    res.baseline = raw_udp_goodput(encrypt ? 1107 : 1450, 1000ms, link.get());
+    res.baseline = raw_udp_goodput(encrypt ? 1107 : 1450, 1000ms, link.get(), faults);
   res.ratio = res.baseline > 0 ? res.aggregate / res.baseline : 0;
   return res;
 }
@@ -564,11 +637,23 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--mtu") {
       o.mtu = std::stoi(next());
+    } else if (a == "--rtt") {
+      o.relay = true;
+      o.rtt_ms = std::stod(next());
+    } else if (a == "--loss") {
+      o.relay = true;
+      o.loss_pct = std::stod(next());
+    } else if (a == "--jitter") {
+      o.relay = true;
+      o.jitter_ms = std::stod(next());
+    } else if (a == "--reorder") {
+      o.relay = true;
+      o.reorder_pct = std::stod(next());
     } else {
       std::fprintf(stderr,
                    "usage: transfer_bench [--n 1,16,64,256] [--size BYTES] [--total BYTES] "
                    "[--modes plain,encrypted,legacy] [--json] [--timeline] [--stealing] [--no-baseline] "
-                   "[--legacy-size BYTES] [--link veth --mtu 1500|1280]\n");
+                   "[--legacy-size BYTES] [--link veth --mtu 1500|1280] [--rtt MS --loss PCT [--jitter MS] [--reorder PCT]]\n");
       return a == "-h" || a == "--help" ? 0 : 2;
     }
   }
@@ -586,13 +671,38 @@ int main(int argc, char** argv) {
   std::vector<run_result> all;
   if (!o.json && o.veth)
     fmt::print("link: veth, MTU {}, IPv4 (10.200.0.1 -> 10.200.0.2)\n", o.mtu);
+  if (o.relay) {
+    // The relay is one thread: its own ceiling (raw UDP through it, no faults) must stay far above what the
+    // transfers reach through it, or the figures would measure the relay.
+    std::unique_ptr<mk::test::netns_link> link;
+    if (o.veth)
+      link = std::make_unique<mk::test::netns_link>(o.mtu);
+    auto ceiling = raw_udp_goodput(1107, 1000ms, link.get(), mk::test::fault_config{});
+    if (!o.json)
+      fmt::print("relay: {} ms RTT, {}% loss each way, jitter {} ms{}; relay ceiling (raw UDP through it, no "
+                 "faults, 1107 B): {:.1f} MB/s\n",
+                 o.rtt_ms, o.loss_pct, o.jitter_ms,
+                 o.reorder_pct >= 0 ? fmt::format(" on {}% of datagrams", o.reorder_pct) : std::string{},
+                 ceiling / 1e6);
+    else
+      fmt::print(stderr, "relay ceiling {:.0f} B/s\n", ceiling);
+  }
   if (!o.json)
     fmt::print("{:<10} {:>4} {:>9} {:>8} {:>10} {:>10} {:>10} {:>10} {:>6} {:>13} {:>7} {:>8} {:>10} {:>6}\n", "mode",
                "N", "size", "time s", "agg MB/s", "min MB/s", "med MB/s", "max MB/s", "Jain", "Jain shared", "CPU s",
                "RSS MB", "UDP MB/s", "ratio");
   for (auto& mode : o.modes)
     for (int n : o.n) {
-      auto r = run(o, mode, n);
+      auto r = run(o, mode, n, o.loss_pct);
+      if (o.relay) {  // the reference: the same relay (delay, jitter) at 0 % loss, in the same run
+        auto ref = o.loss_pct > 0 ? run(o, mode, n, 0) : r;
+        r.ratio_to_lossless = ref.aggregate > 0 ? r.aggregate / ref.aggregate : 0;
+        if (!o.json)
+          fmt::print("  {} N={} at 0% loss: {:.2f} MB/s ({} retransmits); at {}% loss: {:.2f} MB/s, {} retransmits, "
+                     "{} RTOs, relay dropped {} of {}; ratio to 0% loss {:.3f}\n",
+                     mode, n, ref.aggregate / 1e6, ref.retransmits, o.loss_pct, r.aggregate / 1e6, r.retransmits,
+                     r.timeouts, r.relay_dropped, r.relay_forwarded + r.relay_dropped, r.ratio_to_lossless);
+      }
       all.push_back(r);
       if (!o.json) {
         fmt::print("{:<10} {:>4} {:>9} {:>8.2f} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f} {:>6.3f} {:>13} {:>7.2f} "
@@ -609,9 +719,11 @@ int main(int argc, char** argv) {
       auto& r = all[i];
       fmt::print("{}{{\"mode\":\"{}\",\"n\":{},\"size\":{},\"ok\":{},\"seconds\":{:.3f},\"aggregate_Bps\":{:.0f},"
                  "\"min_Bps\":{:.0f},\"median_Bps\":{:.0f},\"max_Bps\":{:.0f},\"jain\":{:.4f},\"jain_shared\":{:.4f},\"early\":{},\"cpu_s\":{:.3f},"
-                 "\"peak_rss_kb\":{},\"udp_baseline_Bps\":{:.0f},\"ratio\":{:.4f}}}",
+                 "\"peak_rss_kb\":{},\"udp_baseline_Bps\":{:.0f},\"ratio\":{:.4f},\"loss_pct\":{},\"retransmits\":{},"
+                 "\"timeouts\":{},\"relay_dropped\":{},\"ratio_to_lossless\":{:.4f}}}",
                  i ? "," : "", r.mode, r.n, r.size, r.ok ? "true" : "false", r.seconds, r.aggregate, r.min_rate,
-                 r.median_rate, r.max_rate, r.jain, r.jain_shared, r.early, r.cpu, r.peak_rss_kb, r.baseline, r.ratio);
+                 r.median_rate, r.max_rate, r.jain, r.jain_shared, r.early, r.cpu, r.peak_rss_kb, r.baseline, r.ratio, r.loss_pct,
+                 r.retransmits, r.timeouts, r.relay_dropped, r.ratio_to_lossless);
     }
     fmt::print("]\n");
   }

@@ -5,14 +5,24 @@
 namespace mk::transfer {
 namespace {
 constexpr duration clock_granularity = std::chrono::milliseconds(1);  // RFC 6298 G
+// LEDBAT keeps ten 1-minute minima (RFC 6817); a file transfer lives seconds to minutes, so two short windows: a
+// route change is followed within 10 s, while a queue the transfer itself keeps stays below the target.
+constexpr duration base_window = std::chrono::seconds(5);
 }
 
 // -- rtt_estimator --
 
-void rtt_estimator::on_sample(duration rtt) {
+void rtt_estimator::on_sample(duration rtt, std::optional<time_point> now) {
   if (rtt < duration::zero()) return;
   latest_ = rtt;
   if (!min_rtt_ || rtt < *min_rtt_) min_rtt_ = rtt;
+  if (now && (!base_started_ || *now - *base_started_ >= base_window)) {
+    // a new base window; one idle for two windows or more leaves nothing behind it
+    base_before_ = base_started_ && *now - *base_started_ < 2 * base_window ? base_now_ : std::nullopt;
+    base_now_.reset();
+    base_started_ = *now;
+  }
+  if (!base_now_ || rtt < *base_now_) base_now_ = rtt;
   recent_[recent_pos_] = rtt;
   recent_pos_ = (recent_pos_ + 1) % recent_.size();
   recent_count_ = std::min(recent_count_ + 1, recent_.size());
@@ -29,6 +39,12 @@ void rtt_estimator::on_sample(duration rtt) {
 }
 
 void rtt_estimator::on_timeout() { rto_ = std::min<duration>(rto_ * 2, limits::transfer_max_rto); }
+
+std::optional<duration> rtt_estimator::base_delay() const {
+  if (!base_started_) return min_rtt_;  // no times given: the minimum ever seen
+  if (base_before_ && *base_before_ < *base_now_) return base_before_;
+  return base_now_;
+}
 
 std::optional<duration> rtt_estimator::current_delay() const {
   if (recent_count_ == 0) return std::nullopt;
@@ -53,8 +69,12 @@ void congestion::set_cap(std::size_t bytes) {
 
 duration congestion::queuing_delay() const {
   auto cur = rtt_.current_delay();
-  auto base = rtt_.min_rtt();
-  return cur && base ? *cur - *base : duration::zero();
+  auto base = rtt_.base_delay();
+  return cur && base && *cur > *base ? *cur - *base : duration::zero();
+}
+
+bool congestion::queue_empty() const {
+  return cfg_.loss_tolerant && rtt_.current_delay() && queuing_delay() * 4 < cfg_.target_delay;
 }
 
 void congestion::on_ack(std::size_t bytes, time_point sent) {
@@ -72,13 +92,17 @@ void congestion::on_ack(std::size_t bytes, time_point sent) {
   }
   // Congestion avoidance: one chunk per cwnd acknowledged, scaled by the LEDBAT off-target factor.
   double off_target = target > 0 ? std::clamp((target - queued) / target, -1.0, 1.0) : 1.0;
-  cwnd_exact_ += off_target * static_cast<double>(bytes) * static_cast<double>(chunk_size) / cwnd_exact_;
+  double per_byte = static_cast<double>(chunk_size) / cwnd_exact_;  // one chunk per window acknowledged
+  if (queue_empty())
+    per_byte = std::max(per_byte, 1.0 / 8);  // an eighth of the window per round trip (see the header)
+  cwnd_exact_ += off_target * static_cast<double>(bytes) * per_byte;
   clamp();
 }
 
 bool congestion::on_loss(time_point sent, time_point now) {
   if (recovery_start_ && sent <= *recovery_start_) return false;  // same event: halve once per round trip
-  ssthresh_ = std::max(cwnd_ / 2, cfg_.min_cwnd);
+  // A loss with an empty queue is random (loss_tolerant only): a fifth off, not half.
+  ssthresh_ = std::max(queue_empty() ? cwnd_ - cwnd_ / 5 : cwnd_ / 2, cfg_.min_cwnd);
   cwnd_exact_ = static_cast<double>(ssthresh_);
   recovery_start_ = now;
   clamp();

@@ -7,6 +7,10 @@
 namespace mk::transfer {
 namespace {
 
+// The learned reordering window never delays loss detection by more than this (a path that reorders further is
+// treated as lossy: its retransmissions are spurious, and counted).
+constexpr duration max_reorder_window = std::chrono::milliseconds(100);
+
 congestion_config config_for(peer_mode mode) {
   congestion_config cfg;
   // An original receiver ACKs only every 10 chunks or every 100 ms (§10): below 10 chunks it would stall us. Above
@@ -14,6 +18,8 @@ congestion_config config_for(peer_mode mode) {
   if (mode == peer_mode::legacy) {
     cfg.min_cwnd = limits::legacy_window_chunks * chunk_size;
     cfg.max_cwnd = limits::legacy_max_window_chunks * chunk_size;
+  } else {
+    cfg.loss_tolerant = true;  // a mokaccino receiver's SACKs make every RTT sample trustworthy
   }
   return cfg;
 }
@@ -68,6 +74,19 @@ time_point sender::probe_deadline() const {
   return probe_anchor_ + std::min<duration>(pto * (1 << probe_backoff_), limits::transfer_max_rto);
 }
 
+// Extended, RFC 8985 §7 (TLP), simplified: once everything is sent, nothing is queued for retransmission and the
+// ACKs stop for 2 SRTT + the receiver's ACK delay, the last chunk in flight goes again. Its SACK reveals a lost
+// tail to RACK at once; without it a lost last chunk waits for the RTO (200 ms at least, 1 s before any RTT
+// sample), which with 64 transfers at once cost a third of the aggregate.
+time_point sender::tail_probe_deadline() const {
+  if (mode_ != peer_mode::extended || state_ != sender_state::sending || in_flight_ == 0 || high_sent_ < size_ ||
+      tail_probed_ || probe_only_ || !lost_.empty())
+    return time_point::max();
+  auto srtt = cc_.rtt().srtt();
+  if (!srtt) return time_point::max();
+  return std::min(std::max(last_send_, last_progress_) + 2 * *srtt + limits::transfer_ack_delay, rto_deadline());
+}
+
 void sender::fail(std::string reason) {
   state_ = sender_state::failed;
   reason_ = std::move(reason);
@@ -89,12 +108,25 @@ void sender::delivered(std::uint64_t offset, record& r, time_point now) {
   last_progress_ = now;
   rto_anchor_ = now;
   probe_only_ = false;
+  tail_probed_ = false;
   if (!r.in_flight) return;  // it had been marked lost (or re-queued): no RTT or congestion signal from it
   in_flight_ -= chunk_length(size_, offset);
   r.in_flight = false;
   // Karn: a retransmitted chunk's RTT is ambiguous, so only first transmissions give samples.
-  if (!r.retransmitted) cc_.on_rtt_sample(now - r.sent);
+  if (!r.retransmitted) cc_.on_rtt_sample(now - r.sent, now);
   cc_.on_ack(chunk_length(size_, offset), r.sent);
+  // RFC 8985 §6.2 step 2: a retransmission acknowledged sooner than the path's minimum RTT cannot have been
+  // delivered itself: the ACK is for the original (the loss was spurious). Taken as RACK's reference it would make
+  // everything sent before the retransmission look overtaken, and lost: a storm on every reordering. Instead it
+  // measures the reordering (DSACK's role in RFC 8985 §6.2): the original came this much later than the fastest
+  // path would have brought it, and the reordering window grows to cover that.
+  if (auto min_rtt = cc_.rtt().min_rtt(); r.retransmitted && min_rtt && now - r.sent < *min_rtt) {
+    if (r.tail_probe) return;  // the probe's original arrived: expected, no sign of reordering
+    ++spurious_;
+    duration late = now - r.first_sent - *min_rtt;
+    reorder_window_ = std::clamp<duration>(late + late / 4, reorder_window_, max_reorder_window);
+    return;
+  }
   if (!rack_seq_ || r.seq > *rack_seq_) {
     rack_seq_ = r.seq;
     rack_sent_ = r.sent;
@@ -196,11 +228,12 @@ void sender::mark_lost(std::uint64_t offset, record& r, time_point now) {
 }
 
 // RACK, simplified: a chunk is lost once a chunk sent after it has been delivered and it is older than that one by
-// a reordering window (min_rtt / 4), or one RTT + the window has passed since it was sent.
+// a reordering window (min_rtt / 4, or the reordering learned from spurious retransmissions if larger), or one RTT
+// + the window has passed since it was sent.
 void sender::rack_detect(time_point now) {
   rack_deadline_.reset();
   if (!rack_seq_) return;
-  duration reo = cc_.rtt().min_rtt().value_or(duration::zero()) / 4;
+  duration reo = std::max(cc_.rtt().min_rtt().value_or(duration::zero()) / 4, reorder_window_);
   while (!send_order_.empty()) {
     auto ev = send_order_.front();
     record* r = find(ev.offset);
@@ -249,6 +282,22 @@ void sender::on_tick(time_point now) {
   }
   if (in_flight_ > 0 && now >= rto_deadline()) on_rto(now);
   if (rack_deadline_ && now >= *rack_deadline_) rack_detect(now);
+  if (now >= tail_probe_deadline()) {
+    // The highest chunk still in flight is queued again, without a congestion response (it may not be lost).
+    for (std::size_t i = window_.size(); i-- > 0;) {
+      record& r = window_[i];
+      if (!r.in_flight || r.sacked) continue;
+      std::uint64_t off = offset_of(i);
+      r.in_flight = false;
+      in_flight_ -= chunk_length(size_, off);
+      r.lost = true;
+      r.tail_probe = true;
+      lost_.insert(off);
+      ++tail_probes_;
+      break;
+    }
+    tail_probed_ = true;
+  }
   if (now >= probe_deadline()) {
     ack_probe_due_ = true;
     probe_anchor_ = now;
@@ -263,6 +312,7 @@ time_point sender::next_deadline() const {
       time_point t = last_progress_ + limits::transfer_stall_timeout;
       if (in_flight_ > 0) t = std::min(t, rto_deadline());
       if (rack_deadline_) t = std::min(t, *rack_deadline_);
+      t = std::min(t, tail_probe_deadline());
       return std::min(t, probe_deadline());
     }
     default: return time_point::max();
@@ -287,6 +337,7 @@ std::optional<chunk> sender::next_chunk(time_point now) {
   auto start = [&](record& r, std::uint64_t offset) {
     if (in_flight_ == 0) rto_anchor_ = probe_anchor_ = now;  // RFC 6298 5.1: start the timer when data goes out
     r.sent = now;
+    last_send_ = now;
     r.seq = next_seq_++;
     r.in_flight = true;
     in_flight_ += chunk_length(size_, offset);
@@ -314,6 +365,7 @@ std::optional<chunk> sender::next_chunk(time_point now) {
   window_.emplace_back();
   std::uint64_t off = high_sent_;
   high_sent_ += len;
+  window_.back().first_sent = now;
   start(window_.back(), off);
   return chunk{off, len, false};
 }

@@ -84,6 +84,13 @@ class sender {
   std::uint64_t sent_bytes() const noexcept { return high_sent_; }  // highest new byte sent
   std::uint64_t retransmit_count() const noexcept { return retransmits_; }
   std::uint64_t probe_count() const noexcept { return probes_; }
+  // Extended: retransmissions whose original was acknowledged (reordering taken for loss), and the reordering
+  // window learned from them (RACK's, on top of min_rtt / 4).
+  std::uint64_t spurious_count() const noexcept { return spurious_; }
+  // Extended: tail loss probes sent (RFC 8985 §7: the last chunk resent after 2 SRTT without an ACK, so that a
+  // lost tail is found by the SACK it draws instead of waiting for the RTO).
+  std::uint64_t tail_probe_count() const noexcept { return tail_probes_; }
+  duration reorder_window() const noexcept { return reorder_window_; }
   std::uint64_t timeout_count() const noexcept { return timeouts_; }
   std::size_t bytes_in_flight() const noexcept { return in_flight_; }
   peer_mode mode() const noexcept { return mode_; }
@@ -92,11 +99,13 @@ class sender {
  private:
   struct record {
     time_point sent;
+    time_point first_sent;  // the original transmission (sent is the latest)
     std::uint64_t seq = 0;  // send order, to break ties between chunks sent at the same instant
     bool in_flight = false;
     bool sacked = false;
     bool lost = false;  // queued for retransmission
     bool retransmitted = false;
+    bool tail_probe = false;  // resent by the tail loss probe, not because it was found lost
   };
 
   std::uint64_t offset_of(std::size_t index) const { return acked_ + index * chunk_size; }
@@ -113,6 +122,7 @@ class sender {
   time_point rto_deadline() const;
   duration legacy_path_delay() const;
   time_point probe_deadline() const;
+  time_point tail_probe_deadline() const;
 
   std::uint64_t size_;
   peer_mode mode_;
@@ -149,10 +159,15 @@ class sender {
   time_point rack_sent_;
   duration rack_rtt_{};
   std::optional<time_point> rack_deadline_;
+  duration reorder_window_{};
+  time_point last_send_;          // when the latest chunk went out (the tail probe timer runs from it)
+  bool tail_probed_ = false;      // one tail probe per flight: re-armed by ACK progress
 
   std::uint64_t retransmits_ = 0;
   std::uint64_t timeouts_ = 0;
   std::uint64_t probes_ = 0;
+  std::uint64_t spurious_ = 0;
+  std::uint64_t tail_probes_ = 0;
 };
 
 }  // namespace mk::transfer

@@ -12,7 +12,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include "support/loopback_udp.hpp"
+#include "loopback_udp.hpp"
 #include <unistd.h>
 
 #include <atomic>
@@ -81,6 +81,9 @@ class fault_relay {
 
   std::uint64_t forwarded() const { return forwarded_; }
   std::uint64_t dropped() const { return dropped_; }
+  // Of those, the datagrams from A (toward B): the sender's losses when A sends a file.
+  std::uint64_t dropped_from_a() const { return dropped_a_; }
+  std::uint64_t forwarded_from_a() const { return forwarded_a_; }
   std::uint64_t duplicated() const { return duplicated_; }
 
  private:
@@ -90,6 +93,7 @@ class fault_relay {
     std::uint64_t seq;
     std::string bytes;
     sockaddr_in to;
+    bool from_a;
     bool operator>(const pending& o) const { return at != o.at ? at > o.at : seq > o.seq; }
   };
 
@@ -106,9 +110,11 @@ class fault_relay {
     return fd;
   }
 
-  void send_to(const sockaddr_in& a, const std::string& bytes) {
+  void send_to(const sockaddr_in& a, const std::string& bytes, bool from_a) {
     ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&a), sizeof a);
     ++forwarded_;
+    if (from_a)
+      ++forwarded_a_;
   }
 
   void schedule(std::string bytes, const sockaddr_in& to, bool from_a) {
@@ -130,6 +136,8 @@ class fault_relay {
     if (on) {
       if (chance(f.drop)) {
         ++dropped_;
+        if (from_a)
+          ++dropped_a_;
         return;
       }
       if (chance(f.duplicate)) {
@@ -150,7 +158,7 @@ class fault_relay {
       }
     }
     for (int i = 0; i < copies; ++i)
-      queue_.push(pending{at, seq_++, bytes, to});
+      queue_.push(pending{at, seq_++, bytes, to, from_a});
   }
 
   void run() {
@@ -158,7 +166,7 @@ class fault_relay {
     while (!stop_) {
       auto now = clock::now();
       while (!queue_.empty() && queue_.top().at <= now) {
-        send_to(queue_.top().to, queue_.top().bytes);
+        send_to(queue_.top().to, queue_.top().bytes, queue_.top().from_a);
         queue_.pop();
       }
       int timeout_ms = 5;
@@ -178,6 +186,8 @@ class fault_relay {
         const bool from_b = ntohs(from.sin_port) == b_port_ && from.sin_addr.s_addr == htonl(INADDR_LOOPBACK);
         if (blocked_) {
           ++dropped_;
+          if (!from_b)
+            ++dropped_a_;
           continue;
         }
         std::string bytes{buf.data(), static_cast<std::size_t>(n)};
@@ -208,7 +218,7 @@ class fault_relay {
   std::priority_queue<pending, std::vector<pending>, std::greater<>> queue_;
   std::uint64_t seq_ = 0;
   clock::time_point pace_a_{}, pace_b_{};
-  std::atomic<std::uint64_t> forwarded_{0}, dropped_{0}, duplicated_{0};
+  std::atomic<std::uint64_t> forwarded_{0}, dropped_{0}, duplicated_{0}, dropped_a_{0}, forwarded_a_{0};
   std::thread thread_;
 };
 

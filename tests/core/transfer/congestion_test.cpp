@@ -153,3 +153,48 @@ TEST_CASE("peer window share: an even split of the peer budget, never below the 
     CHECK(peer_window_share(n) <= peer_window_share(n - 1));  // more senders never widen it
   }
 }
+
+TEST_CASE("loss tolerant: a loss with an empty queue cuts a fifth, a loss behind a queue halves") {
+  congestion_config cfg;
+  cfg.loss_tolerant = true;
+  time_point now = t0;
+  {
+    congestion cc{cfg};
+    for (int i = 0; i < 3; ++i) round_trip(cc, 10ms, now);  // RTT flat at 10 ms: no queue
+    CHECK(cc.queue_empty());
+    std::size_t w = cc.cwnd();
+    CHECK(cc.on_loss(now, now + 10ms));
+    CHECK(cc.cwnd() == w - w / 5);
+    // Congestion avoidance with an empty queue: an eighth of the window per round trip, not one chunk.
+    now += 20ms;
+    w = cc.cwnd();
+    round_trip(cc, 10ms, now);
+    CHECK(cc.cwnd() >= w + w / 8 - chunk_size);
+  }
+  {
+    congestion cc{cfg};
+    round_trip(cc, 10ms, now);
+    for (int i = 0; i < 2; ++i) round_trip(cc, 10ms + mk::limits::transfer_target_delay, now);  // a queue built
+    CHECK_FALSE(cc.queue_empty());
+    std::size_t w = cc.cwnd();
+    CHECK(cc.on_loss(now, now + 10ms));
+    CHECK(cc.cwnd() == w / 2);
+  }
+  congestion plain;  // not tolerant (toward an original): always Reno's halving
+  for (int i = 0; i < 3; ++i) round_trip(plain, 10ms, now);
+  CHECK_FALSE(plain.queue_empty());
+}
+
+TEST_CASE("the base delay forgets a path's old RTT within two base windows (a route change is no standing queue)") {
+  rtt_estimator r;
+  time_point now = t0;
+  r.on_sample(10ms, now);
+  CHECK(*r.base_delay() == 10ms);
+  for (int i = 1; i <= 40; ++i) r.on_sample(200ms, now + i * 500ms);  // the RTT rose for good: 20 s of samples
+  CHECK(*r.min_rtt() == 10ms);          // the minimum ever seen stays (RACK, spurious-retransmission checks)
+  CHECK(*r.base_delay() == 200ms);      // the delay signal's base follows the path
+  rtt_estimator untimed;                // without times: the minimum ever seen
+  untimed.on_sample(10ms);
+  untimed.on_sample(200ms);
+  CHECK(*untimed.base_delay() == 10ms);
+}

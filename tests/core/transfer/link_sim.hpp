@@ -70,6 +70,9 @@ class link {
     queue_.emplace(at, std::move(m));
   }
 
+  // The path changes (delay, loss, ...) for what is sent from now on; what is in flight keeps its arrival time.
+  void reconfigure(const link_config& c) { cfg_ = c; }
+
   std::optional<Msg> pop(time_point now) {
     if (queue_.empty() || queue_.begin()->first > now) return std::nullopt;
     Msg m = std::move(queue_.begin()->second);
@@ -300,8 +303,14 @@ struct run_result {
   std::uint64_t queue_drops = 0;
 };
 
+// A path change `after` the start of the run: both directions take the new configurations.
+struct path_change {
+  duration after{};
+  link_config fwd, back;
+};
+
 inline run_result run(sender_end& s, receiver_end& r, link_config fwd, link_config back, std::uint64_t seed,
-                      duration limit, duration accept_after = 50ms) {
+                      duration limit, duration accept_after = 50ms, std::optional<path_change> change = {}) {
   std::mt19937_64 rng(seed);
   link<data_msg> data(fwd, rng);
   link<ack_msg> acks(back, rng);
@@ -312,6 +321,11 @@ inline run_result run(sender_end& s, receiver_end& r, link_config fwd, link_conf
     if (a) acks.send(std::move(*a), 80, now);
   };
   while (now < t0 + limit) {
+    if (change && now >= t0 + change->after) {
+      data.reconfigure(change->fwd);
+      acks.reconfigure(change->back);
+      change.reset();
+    }
     if (!accepted && now >= accept_at) {
       accepted = true;
       send_ack(r.accept(now));
@@ -327,7 +341,8 @@ inline run_result run(sender_end& s, receiver_end& r, link_config fwd, link_conf
     if (s.terminal() && accepted && r.terminal()) break;
     if (s.terminal() && !s.done()) break;  // a failed sender: nothing more will come
     time_point next = std::min({data.next_time(), acks.next_time(), s.deadline(), r.deadline(),
-                                accepted ? time_point::max() : accept_at});
+                                accepted ? time_point::max() : accept_at,
+                                change ? t0 + change->after : time_point::max()});
     now = std::max(next, now + 1us);
   }
   run_result res;
