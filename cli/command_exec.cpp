@@ -6,6 +6,7 @@
 #include <map>
 
 #include "cli/answers.hpp"
+#include "cli/completion.hpp"
 #include "cli/terminal_state.hpp"
 
 namespace mk::cli {

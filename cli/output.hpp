@@ -25,6 +25,12 @@ namespace mk::cli {
 class line_editor;
 struct answer;
 
+// A coloured span at the start of a line's text (a peer's name), on a colour terminal only.
+struct highlight {
+  std::size_t length = 0;  // bytes at the start of the text's first line
+  const char* colour = "";
+};
+
 // Without live progress lines (pipes, logs, --json): at most one periodic progress line per transfer this often.
 inline constexpr auto progress_line_interval = std::chrono::seconds{3};
 
@@ -72,10 +78,6 @@ class output {
   void print_own_message(const std::string& to, std::string_view text);
 
  private:
-  struct highlight {
-    std::size_t length = 0;  // bytes at the start of the text's first line
-    const char* colour = "";
-  };
   void emit(tag t, std::string_view text, std::int64_t time_ms, const std::string* json, highlight h = {});
   // Periodic progress events: to the live line, or thinned out to one per transfer per progress_line_interval.
   // True if the event was handled (shown live or dropped), false if it prints as usual.

@@ -23,7 +23,7 @@ void validate_all(const json_doc& doc, const child_process& p, std::set<std::str
     if (!type.empty())
       seen.insert(type);
     for (auto& problem : problems)
-      ADD_FAIL_CHECK(who << ": " << problem << "\n  in " << line);
+      FAIL_CHECK((std::string{who} + ": " + problem + "\n  in " + line));
   }
 }
 
@@ -47,19 +47,19 @@ void answer_yes(child_process& bob, std::string_view kind, std::size_t& from) {
 TEST_CASE("json: docs/json.md is a well-formed schema and each of its examples validates against it") {
   auto doc = read_json_doc(doc_path());
   for (auto& p : doc.problems)
-    ADD_FAIL_CHECK(p);
+    FAIL_CHECK(p);
   CHECK(doc.types.size() >= 20);
   for (auto& [type, schema] : doc.types) {
     CHECK_MESSAGE(schema.count("type") == 1, type);
     CHECK_MESSAGE(schema.count("time") == 1, type);
     auto ex = doc.examples.find(type);
-    REQUIRE_MESSAGE((ex != doc.examples.end() && !ex->second.empty()), "no example for " << type);
+    REQUIRE_MESSAGE((ex != doc.examples.end() && !ex->second.empty()), ("no example for " + type));
     for (auto& line : ex->second) {
       std::string seen;
       auto problems = validate_line(doc, line, seen);
       CHECK_MESSAGE(seen == type, line);
       for (auto& problem : problems)
-        ADD_FAIL_CHECK(type << " example: " << problem << "\n  in " << line);
+        FAIL_CHECK((type + " example: " + problem + "\n  in " + line));
     }
   }
 }
@@ -138,5 +138,5 @@ TEST_CASE("json: the real binary's answers and events match docs/json.md and eve
   validate_all(doc, *alice.proc, seen, "alice");
   validate_all(doc, *bob.proc, seen, "bob");
   for (auto& [type, schema] : doc.types)
-    CHECK_MESSAGE(seen.count(type) == 1, "the run never produced a \"" << type << "\" line");
+    CHECK_MESSAGE(seen.count(type) == 1, ("the run never produced a \"" + type + "\" line"));
 }

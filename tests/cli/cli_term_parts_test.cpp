@@ -11,6 +11,11 @@
 #include "cli/progress_view.hpp"
 
 using namespace mk::cli;
+using mokaccino::command_reply;
+using mokaccino::event;
+using mokaccino::event_kind;
+using mokaccino::peer_info;
+using mokaccino::transfer_info;
 
 namespace {
 
