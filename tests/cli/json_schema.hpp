@@ -50,6 +50,7 @@ inline json_doc read_json_doc(const std::string& path) {
       if (trim(line).empty() || trim(line)[0] == '#')
         continue;
       if (block == "schema") {
+        line = line.substr(0, line.find(" #"));  // a comment after the type
         auto colon = line.find(':');
         if (colon == std::string::npos) {
           doc.problems.push_back(current + ": bad schema line: " + line);
