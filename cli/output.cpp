@@ -103,6 +103,8 @@ std::optional<event_line> describe(const event& e) {
       return event_line{tag::error, e.text + " (pinned " + field("pinned") + ", presented " + field("presented") + ")"};
     case event_kind::transfer:
     case event_kind::call:
+      if (field("error") == "1")  // a transfer that failed reads as an error
+        return event_line{tag::error, e.text};
       if (e.text.empty()) {
         std::string s;
         for (auto& [k, v] : e.fields)

@@ -101,6 +101,7 @@ TEST_CASE("pty: NO_COLOR and --no-color turn colours off on a terminal") {
   temp_home home;
   home.write_config(config_for("alice"));
   pty_process alice{pty_args(home, free_udp_port()), 100, 30};
+  REQUIRE_MESSAGE(alice.saw("Command: "), alice.visible());
   alice.type("bogus\r");
   CHECK_MESSAGE(alice.saw("\x1b[1;31m[ERROR]"), alice.visible());
 }
@@ -108,7 +109,7 @@ TEST_CASE("pty: NO_COLOR and --no-color turn colours off on a terminal") {
 TEST_CASE("pty: a transfer's bar updates in place above the input line, fits a resize, ends as one summary line") {
   // Large enough to run for several seconds on loopback, so the bar is redrawn a few times.
   constexpr std::uint64_t size = 400ull << 20;
-  node_process bob{config_for("bob")};
+  node_process bob{config_for("bob", "accept", "[network.file]\ndefault_action = \"accept\"\n")};
   REQUIRE(bob->saw("Listening on UDP port"));
   temp_home home;
   home.write_config(config_for("alice"));
@@ -132,7 +133,7 @@ TEST_CASE("pty: a transfer's bar updates in place above the input line, fits a r
   alice.type("msg bob half");
   REQUIRE(alice.saw("Command: msg bob half", 10s, *first));
   bob->write_line("msg alice interrupting");
-  auto msg = alice.wait_for("bob >> interrupting", 10s, *first);
+  auto msg = alice.wait_for(">> interrupting", 10s, *first);
   REQUIRE_MESSAGE(msg, alice.visible(*first));
   auto redrawn = alice.wait_for("Command: msg bob half", 10s, *msg);
   CHECK_MESSAGE(redrawn, alice.visible(*msg));
