@@ -175,7 +175,7 @@ void output::print_answer(const answer& a) {
 
 void output::print_own_message(const std::string& to, std::string_view text) {
   auto line = to + " << " + std::string{text};
-  emit(tag::message, line, now_ms(), nullptr, {line.size(), own_colour});
+  emit(tag::message, line, now_ms(), nullptr, {0, line.size(), own_colour});
 }
 
 bool output::route_progress(const event& e) {
@@ -231,9 +231,11 @@ void output::print_event(const event& raw) {
   }
   if (!line)
     return;
+  // The peer's name where the line first shows it (at the start of a message, inside quotes elsewhere).
   highlight h;
-  if (e.kind == event_kind::message && line->text.compare(0, e.peer.size(), e.peer) == 0)
-    h = {e.peer.size(), peer_colour};
+  auto first_line = std::string_view{line->text}.substr(0, line->text.find('\n'));
+  if (auto at = e.peer.empty() ? std::string_view::npos : first_line.find(e.peer); at != std::string_view::npos)
+    h = {at, e.peer.size(), peer_colour};
   emit(line->t, line->text, e.time_ms, nullptr, h);
 }
 
@@ -257,9 +259,9 @@ void output::emit(tag t, std::string_view raw_text, std::int64_t time_ms, const 
     plain += time + tag_text(t) + " " + std::string{piece};
     if (opts_.colour) {
       screen += time + tag_colour(t) + tag_text(t) + "\x1b[0m ";
-      if (start == 0 && h.length > 0 && h.length <= piece.size())
-        screen += std::string{h.colour} + std::string{piece.substr(0, h.length)} + "\x1b[0m" +
-                  std::string{piece.substr(h.length)};
+      if (start == 0 && h.length > 0 && h.offset + h.length <= piece.size())
+        screen += std::string{piece.substr(0, h.offset)} + h.colour + std::string{piece.substr(h.offset, h.length)} +
+                  "\x1b[0m" + std::string{piece.substr(h.offset + h.length)};
       else
         screen += piece;
     }

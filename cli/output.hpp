@@ -27,7 +27,8 @@ struct answer;
 
 // A coloured span at the start of a line's text (a peer's name), on a colour terminal only.
 struct highlight {
-  std::size_t length = 0;  // bytes at the start of the text's first line
+  std::size_t offset = 0;  // in the text's first line
+  std::size_t length = 0;  // 0: none
   const char* colour = "";
 };
 
