@@ -150,6 +150,17 @@ TEST_CASE("pty: a transfer's bar updates in place above the input line, fits a r
   auto second = alice.wait_for("big.bin -> bob  [", 30s, *msg);
   REQUIRE_MESSAGE(second, alice.visible(*first));
 
+  // file list while it runs: the current rate (no "avg"), unless it has already ended.
+  auto from = bob->lines().size();
+  bob->write_line("file list");
+  auto row = bob->wait_for("from alice    ", 10s, from);  // the padded direction column of the table
+  REQUIRE_MESSAGE(row, bob->transcript());
+  auto& listed = bob->lines()[*row];
+  if (listed.find("receiving") != std::string::npos)
+    CHECK_MESSAGE(listed.find("/s avg") == std::string::npos, listed);
+  else
+    CHECK_MESSAGE(listed.find("/s avg") != std::string::npos, listed);
+
   // Narrower terminal (SIGWINCH): the following lines fit in 60 columns.
   alice.resize(60, 30);
   alice.pump(300ms);
@@ -167,6 +178,14 @@ TEST_CASE("pty: a transfer's bar updates in place above the input line, fits a r
   // The typed line survived it all: finish it and bob gets it whole.
   alice.type("-typed\r");
   CHECK_MESSAGE(bob->saw("alice >> half-typed", 10s), bob->transcript());
+  // file list once it ended: the average from the acceptance to the end.
+  auto listed_at = alice.screen().size();
+  alice.type("file list\r");
+  auto ended_row = alice.wait_for("big.bin", 10s, listed_at + 12);
+  REQUIRE_MESSAGE(ended_row, alice.visible(listed_at));
+  auto row_end = alice.screen().find('\n', *ended_row);
+  CHECK_MESSAGE(alice.screen().substr(*ended_row, row_end - *ended_row).find("/s avg") != std::string::npos,
+                alice.visible(listed_at));
   alice.pump(500ms);
   // The bar was redrawn in place: between two draws of it the cursor went back up over the old one (cursor up,
   // clear to the end of the screen) instead of printing a new line below it; and the percentage moved.
