@@ -196,6 +196,7 @@ struct receiver_state {
         progress.info.state = "done";
         progress.info.done = p.size;
         progress.info.eta_s = -1;
+        progress.info.rate_bps = progress.average_rate(now);  // file list shows a finished transfer's average
         emit("Received " + p.name + " from " + p.user + " (" + human_bytes(static_cast<double>(p.size)) + ", " +
                human_bytes(progress.average_rate(now)) + "/s), saved as " + final_path.string(),
              now);

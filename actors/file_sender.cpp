@@ -242,6 +242,7 @@ struct sender_state {
     progress.info.state = state;
     progress.info.done = sm ? sm->acked_bytes() : 0;
     progress.info.eta_s = -1;
+    progress.info.rate_bps = progress.average_rate(now);  // file list shows a finished transfer's average
     if (!error)
       text += " (" + human_bytes(static_cast<double>(size)) + ", " + human_bytes(progress.average_rate(now)) + "/s)";
     emit(std::move(text), now, error);
@@ -255,8 +256,11 @@ struct sender_state {
     if (!sm || ended)
       return;
     auto now = steady::now();
+    const bool was_pending = sm->state() == t::sender_state::pending;
     for (auto& m : msgs)
       on_message(m, now);
+    if (was_pending && sm->state() != t::sender_state::pending)
+      progress.begin(now);  // issue 16: the rate counts from the acceptance, not from the offer
     after_input(now);
   }
 

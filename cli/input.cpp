@@ -23,6 +23,7 @@ sigset_t termination_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGWINCH);  // the terminal's size changed: the input thread redraws (not an interrupt)
   return set;
 }
 
@@ -107,8 +108,14 @@ void input_reader::run() {
       return;
     if (fds[1].revents & POLLIN) {
       signalfd_siginfo info;
-      if (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info))
-        cb_.interrupt();
+      if (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        if (info.ssi_signo == SIGWINCH) {
+          if (editor_ != nullptr)
+            editor_->resize();
+        } else {
+          cb_.interrupt();
+        }
+      }
     }
     if (stdin_open && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
       auto n = ::read(STDIN_FILENO, buf, sizeof buf);

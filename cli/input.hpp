@@ -1,6 +1,6 @@
 #pragma once
 // Reads the terminal or stdin on its own thread (never inside a cooperatively scheduled actor, DESIGN.md), and
-// turns SIGINT/SIGTERM/SIGHUP into an `interrupt` (signalfd: no async-signal handler code).
+// turns SIGINT/SIGTERM/SIGHUP into an `interrupt` and SIGWINCH into a redraw (signalfd: no async-signal handler code).
 
 #include <functional>
 #include <string>
@@ -10,7 +10,7 @@ namespace mk::cli {
 
 class line_editor;
 
-// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and so in every thread started after it) so that
+// Blocks SIGINT, SIGTERM, SIGHUP and SIGWINCH in the calling thread (and so in every thread started after it) so that
 // only the input thread's signalfd sees them; ignores SIGPIPE. Call first thing in main.
 void block_termination_signals();
 

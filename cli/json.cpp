@@ -1,5 +1,8 @@
 #include "cli/json.hpp"
 
+#include <cmath>
+#include <cstdio>
+
 namespace mk::cli {
 
 namespace {
@@ -100,10 +103,40 @@ json_object& json_object::add(std::string_view k, bool value) {
   return *this;
 }
 
+json_object& json_object::add(std::string_view k, double value) {
+  key(k);
+  text_ += json_number(value);
+  return *this;
+}
+
 json_object& json_object::add_raw(std::string_view k, std::string_view json) {
   key(k);
   text_ += json;
   return *this;
 }
+
+std::string json_number(double value) {
+  if (!std::isfinite(value))
+    return "0";
+  char buf[64];
+  auto n = std::snprintf(buf, sizeof buf, "%.3f", value);
+  std::string s(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+  while (!s.empty() && s.back() == '0')
+    s.pop_back();
+  if (!s.empty() && s.back() == '.')
+    s.pop_back();
+  if (s.empty() || s == "-0")
+    return "0";
+  return s;
+}
+
+json_array& json_array::add_raw(std::string_view json) {
+  if (text_.size() > 1)
+    text_ += ',';
+  text_ += json;
+  return *this;
+}
+
+json_array& json_array::add(std::string_view value) { return add_raw(json_string(value)); }
 
 }  // namespace mk::cli

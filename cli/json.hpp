@@ -1,5 +1,6 @@
 #pragma once
-// --json output: one JSON object per line. A tiny writer, enough for flat objects of strings and integers.
+// --json output: one JSON object per line (schema: docs/json.md). A tiny writer: objects and arrays of strings,
+// integers, decimals and booleans.
 
 #include <cstdint>
 #include <string>
@@ -20,6 +21,8 @@ class json_object {
   json_object& add(std::string_view key, std::int64_t value);
   json_object& add(std::string_view key, std::uint64_t value);
   json_object& add(std::string_view key, bool value);
+  json_object& add(std::string_view key, double value);  // non-finite values are written as 0 (JSON has no NaN)
+  json_object& add(std::string_view key, int value) { return add(key, static_cast<std::int64_t>(value)); }
   json_object& add_raw(std::string_view key, std::string_view json);  // `json` must already be valid JSON
   std::string str() const { return text_ + "}"; }
 
@@ -27,5 +30,19 @@ class json_object {
   void key(std::string_view k);
   std::string text_ = "{";
 };
+
+// Builds `[v,...]` one element at a time.
+class json_array {
+ public:
+  json_array& add_raw(std::string_view json);  // `json` must already be valid JSON
+  json_array& add(std::string_view value);
+  std::string str() const { return text_ + "]"; }
+
+ private:
+  std::string text_ = "[";
+};
+
+// A decimal as JSON: fixed, at most 3 digits after the point, trailing zeros dropped; 0 if not finite.
+std::string json_number(double value);
 
 }  // namespace mk::cli

@@ -1,7 +1,9 @@
 #include "cli/line_editor.hpp"
 
+#include <algorithm>
 #include <cerrno>
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 namespace mk::cli {
@@ -47,10 +49,41 @@ void line_editor::write_all(std::string_view bytes) {
   }
 }
 
-void line_editor::redraw() {
-  if (!raw_)
+void line_editor::redraw() { draw({}); }
+
+int line_editor::columns() const {
+  winsize ws{};
+  if (::ioctl(out_fd_, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+    return ws.ws_col;
+  return 80;
+}
+
+// Everything below the last scrolled line is ours: go back to the first progress line, clear to the end of the
+// screen, print `above` (it scrolls up with the rest of the output), then the progress lines and the input line.
+// Nothing is ever printed over a progress line with a newline, so a bar updates in place.
+void line_editor::draw(std::string_view above) {
+  if (!raw_) {
+    if (!above.empty()) {
+      std::string s{above};
+      s += '\n';
+      write_all(s);
+    }
     return;
-  std::string s = "\r\x1b[K";
+  }
+  std::string s = "\r";
+  if (drawn_progress_ > 0)
+    s += "\x1b[" + std::to_string(drawn_progress_) + "A";
+  s += "\x1b[J";
+  if (!above.empty()) {
+    s += above;
+    s += '\n';
+  }
+  auto cols = columns();
+  for (auto& p : progress_) {
+    s += progress_line(p, cols);
+    s += '\n';
+  }
+  drawn_progress_ = progress_.size();
   if (colour_ && question_)
     s += "\x1b[33m" + prompt_ + "\x1b[0m";
   else
@@ -63,11 +96,49 @@ void line_editor::redraw() {
 
 void line_editor::write_above(std::string_view text) {
   std::lock_guard lock{mutex_};
-  std::string s = raw_ ? "\r\x1b[K" : "";
-  s += text;
-  s += '\n';
-  write_all(s);
+  draw(text);
+}
+
+void line_editor::set_progress(const progress_view& p) {
+  std::lock_guard lock{mutex_};
+  auto it = std::find_if(progress_.begin(), progress_.end(), [&](auto& x) { return x.key == p.key; });
+  if (it != progress_.end())
+    *it = p;
+  else
+    progress_.push_back(p);
   redraw();
+}
+
+void line_editor::end_progress(const std::string& key) {
+  std::lock_guard lock{mutex_};
+  if (std::erase_if(progress_, [&](auto& x) { return x.key == key; }) > 0)
+    redraw();
+}
+
+void line_editor::resize() {
+  std::lock_guard lock{mutex_};
+  redraw();
+}
+
+void line_editor::set_completer(completer c) {
+  std::lock_guard lock{mutex_};
+  completer_ = std::move(c);
+}
+
+void line_editor::on_tab() {
+  if (!completer_)
+    return;
+  auto c = completer_(std::string_view{buffer_.text()}.substr(0, buffer_.cursor()));
+  if (!c.insert.empty()) {
+    buffer_.insert(c.insert);
+    return redraw();
+  }
+  if (c.candidates.empty())
+    return;
+  std::string list;
+  for (auto& x : c.candidates)
+    list += (list.empty() ? "" : "  ") + x;
+  draw(list);  // the choices scroll above; the line being typed stays as it was
 }
 
 void line_editor::set_prompt(std::string prompt, bool question) {
@@ -131,14 +202,12 @@ line_editor::key_result line_editor::feed(char byte) {
       break;
     case '\r':
     case '\n': {
-      // Leave the finished line on screen, then start a fresh prompt line.
-      buffer_.end();
-      redraw();
-      write_all("\n");
+      // Leave the finished line on screen (above the progress lines), then start a fresh prompt line.
       auto line = buffer_.submit();
-      redraw();
+      draw(prompt_ + line);
       return {action::line, std::move(line)};
     }
+    case '\t': on_tab(); return {};
     case 0x7F:
     case 0x08: buffer_.backspace(); break;
     case 0x01: buffer_.home(); break;  // Ctrl+A

@@ -1,15 +1,21 @@
 #pragma once
 // The interactive input line (PROTOCOL §12): raw-mode termios, key decoding, and a prompt line that output never
 // garbles — every printed line clears the input line first, then the prompt and the partial input are redrawn.
+// Above the input line sit the live progress lines of the running transfers (issue 16): redrawn in place (cursor
+// up, clear to the end of the screen), never scrolled, fitted to the width the terminal has now.
 // Thread-safe: the input thread feeds keys while actors print.
 
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <termios.h>
 
+#include "cli/completion.hpp"
 #include "cli/line_buffer.hpp"
+#include "cli/progress_view.hpp"
 
 namespace mk::cli {
 
@@ -38,8 +44,21 @@ class line_editor {
   // The prompt line: "Command: " or the question at the head of the prompt FIFO.
   void set_prompt(std::string prompt, bool question);
 
+  // Live progress: adds or updates the line of `p.key`; end_progress removes it (the summary is printed apart).
+  void set_progress(const progress_view& p);
+  void end_progress(const std::string& key);
+  // The terminal changed size (SIGWINCH): fit the progress lines and the input line to the new width.
+  void resize();
+
+  // Tab: `complete` gets the text before the cursor. Called with the editor's lock held: it must not call back.
+  using completer = std::function<completion(std::string_view before_cursor)>;
+  void set_completer(completer c);
+
  private:
   void redraw();
+  void draw(std::string_view above);  // `above`: lines to print above the progress block first
+  int columns() const;
+  void on_tab();
   void write_all(std::string_view bytes);
   key_result on_sequence(char final_byte);
 
@@ -53,6 +72,9 @@ class line_editor {
   bool question_ = false;
   enum class escape { none, esc, csi, ss3 } escape_ = escape::none;
   std::string params_;
+  std::vector<progress_view> progress_;  // in the order the transfers started
+  std::size_t drawn_progress_ = 0;       // progress lines on screen above the input line now
+  completer completer_;
 };
 
 }  // namespace mk::cli

@@ -1,6 +1,7 @@
 // mokaccino: the terminal front end of a node (PROTOCOL §12).
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -11,6 +12,8 @@
 
 #include "actors/node.hpp"
 #include "mokaccino/node.hpp"
+#include "cli/answers.hpp"
+#include "cli/completion.hpp"
 #include "cli/input.hpp"
 #include "cli/line_editor.hpp"
 #include "cli/options.hpp"
@@ -37,12 +40,18 @@ std::filesystem::path token_path(const mk::cli::cli_options& o) {
   return mk::config::default_paths(mk::cli::home_directory(o)).root / "remote.token";
 }
 
-// Runs the terminal actor against `topts.node` (local or remote) until it ends, with the input thread feeding it.
+// Colours only on a terminal, and never against --no-color or NO_COLOR (https://no-color.org: any non-empty value).
+bool use_colour(const mk::cli::cli_options& o, bool interactive) {
+  const char* no_color = std::getenv("NO_COLOR");
+  return interactive && !o.json && !o.no_color && isatty(STDOUT_FILENO) == 1 &&
+         (no_color == nullptr || *no_color == '\0');
+}
+
 // The output both modes use: colours on a terminal, JSON with --json, the -l log. Null if the log cannot open.
 std::unique_ptr<mk::cli::output> open_output(const mk::cli::cli_options& o, bool interactive) {
   using namespace mk::cli;
-  auto out = std::make_unique<output>(output::options{o.json, interactive && !o.json && isatty(STDOUT_FILENO) == 1,
-                                                     "[%H:%M:%S] "});
+  const bool live = interactive && !o.json && isatty(STDOUT_FILENO) == 1;
+  auto out = std::make_unique<output>(output::options{o.json, use_colour(o, interactive), "[%H:%M:%S] ", live});
   if (o.log) {
     std::string err;
     if (!out->open_log(*o.log, err)) {
@@ -53,11 +62,17 @@ std::unique_ptr<mk::cli::output> open_output(const mk::cli::cli_options& o, bool
   return out;
 }
 
-int run_terminal(caf::actor_system& sys, mk::cli::output& out, mk::cli::terminal_options topts, bool interactive) {
+// Runs the terminal actor against `topts.node` (local or remote) until it ends, with the input thread feeding it.
+int run_terminal(caf::actor_system& sys, mk::cli::output& out, mk::cli::terminal_options topts, bool interactive,
+                 bool colour) {
   using namespace mk::cli;
   std::optional<line_editor> editor;
+  topts.users = std::make_shared<user_names>();
   if (interactive) {
-    editor.emplace(STDIN_FILENO, STDOUT_FILENO, isatty(STDOUT_FILENO) == 1);
+    editor.emplace(STDIN_FILENO, STDOUT_FILENO, colour);
+    editor->set_completer([users = topts.users](std::string_view before_cursor) {
+      return complete(before_cursor, users->snapshot(), list_directory);
+    });
     topts.editor = &*editor;
   }
   topts.out = &out;
@@ -111,8 +126,7 @@ int run(const mk::cli::cli_options& o) {
     out.print(tag::error, "Cannot start the node: " + node.error().message);
     return 1;
   }
-  out.print(tag::message, "Listening on UDP port " + std::to_string(node->port) + " as \"" + prep->config.username +
-                            "\" (key " + prep->identity.public_key().fingerprint() + ")");
+  out.print_answer(listening_answer(node->port, prep->config.username, prep->identity.public_key().fingerprint()));
   if (o.publish) {
     // Issue 13: a fresh secret at every start, or nothing is published.
     auto file = token_path(o);
@@ -139,7 +153,7 @@ int run(const mk::cli::cli_options& o) {
     topts.first_lines.push_back("connect hostname " + mk::wire::escape_token(peer));
   for (auto& line : prep->config.startup_commands)
     topts.first_lines.push_back(line);
-  return run_terminal(sys, out, std::move(topts), interactive);
+  return run_terminal(sys, out, std::move(topts), interactive, use_colour(o, interactive));
 }
 
 // `mokaccino attach host:port`: the same terminal, against a node published by another process.
@@ -185,7 +199,7 @@ int run_attach(const mk::cli::cli_options& o) {
   terminal_options topts;
   topts.node = caf::actor_cast<caf::actor>(*node);
   topts.detach_on_exit = true;
-  return run_terminal(sys, out, std::move(topts), interactive);
+  return run_terminal(sys, out, std::move(topts), interactive, use_colour(o, interactive));
 }
 
 }  // namespace

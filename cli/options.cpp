@@ -32,6 +32,8 @@ parse_outcome parse_options(int argc, char** argv) {
   app.add_flag("--debug", o.debug, "Print debug events");
   app.add_flag("--json", o.json,
                "Write every output line as one JSON object (type, time, peer, text, id, fields) instead of text");
+  app.add_flag("--no-color", o.no_color,
+               "No colours on the terminal (also when NO_COLOR is set; never any when the output is not a terminal)");
   app.add_option("--home", home,
                  "Use this directory instead of $HOME for the default files (~/.config/Mokaccino/{mokaccino.cfg, "
                  "private.pem, known_users.toml}, ~/Downloads)");

@@ -9,8 +9,11 @@
 
 #include "actors/event_text.hpp"
 #include "actors/messages.hpp"
+#include "cli/answers.hpp"
+#include "cli/event_fields.hpp"
 #include "cli/json.hpp"
 #include "cli/line_editor.hpp"
+#include "cli/progress_view.hpp"
 
 namespace mk::cli {
 
@@ -36,15 +39,19 @@ const char* tag_colour(tag t) {
   return "";
 }
 
+// A line of the terminal's own under --json has the shape of the event of the same kind (docs/json.md).
 const char* json_type(tag t) {
   switch (t) {
-    case tag::message: return "output";
+    case tag::message: return "info";
     case tag::error: return "error";
     case tag::prompt: return "prompt";
     case tag::debug: return "debug";
   }
-  return "output";
+  return "info";
 }
+
+constexpr const char* peer_colour = "\x1b[1;36m";  // a peer's name on its messages
+constexpr const char* own_colour = "\x1b[34m";     // the lines of our own messages
 
 void write_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
@@ -96,6 +103,8 @@ std::optional<event_line> describe(const event& e) {
       return event_line{tag::error, e.text + " (pinned " + field("pinned") + ", presented " + field("presented") + ")"};
     case event_kind::transfer:
     case event_kind::call:
+      if (field("error") == "1")  // a transfer that failed reads as an error
+        return event_line{tag::error, e.text};
       if (e.text.empty()) {
         std::string s;
         for (auto& [k, v] : e.fields)
@@ -112,12 +121,9 @@ std::optional<event_line> describe(const event& e) {
 }
 
 std::string event_json(const event& e) {
-  json_object fields;
-  for (auto& [k, v] : e.fields)
-    fields.add(k, v);
   json_object o;
   o.add("type", to_string(e.kind)).add("time", e.time_ms).add("peer", e.peer).add("text", e.text);
-  o.add("id", e.id).add_raw("fields", fields.str());
+  o.add("id", e.id).add_raw("fields", event_fields_json(e));
   return o.str();
 }
 
@@ -153,25 +159,90 @@ void output::attach_editor(line_editor* editor) {
 
 void output::print(tag t, std::string_view text) { emit(t, text, now_ms(), nullptr); }
 
+void output::print_answer(const answer& a) {
+  if (!opts_.json || a.type == "error")
+    return emit(a.t, a.text, now_ms(), nullptr);
+  auto time = now_ms();
+  auto json = json_object{}.add("type", a.type).add("time", time).str();
+  auto body = a.fields.str();  // "{...}": its members follow type and time
+  if (body.size() > 2) {
+    json.pop_back();
+    json += ',';
+    json.append(body, 1);
+  }
+  emit(a.t, a.text, time, &json);
+}
+
+void output::print_own_message(const std::string& to, std::string_view text) {
+  auto line = to + " << " + std::string{text};
+  emit(tag::message, line, now_ms(), nullptr, {0, line.size(), own_colour});
+}
+
+bool output::route_progress(const event& e) {
+  auto ended = ended_transfer(e);
+  bool live = opts_.live_progress && !opts_.json;
+  line_editor* editor = nullptr;
+  {
+    std::lock_guard lock{mutex_};
+    editor = editor_;
+  }
+  if (ended) {
+    {
+      std::lock_guard lock{progress_mutex_};
+      last_progress_line_.erase(*ended);
+    }
+    if (live && editor != nullptr)
+      editor->end_progress(*ended);  // the event's own text is the one-line summary, printed next
+    return false;
+  }
+  if (live && editor != nullptr) {
+    if (auto p = progress_of(e)) {
+      editor->set_progress(*p);
+      return periodic_progress(e);  // "Offering ..." and "Receiving ..." still scroll once
+    }
+    return false;
+  }
+  if (!periodic_progress(e))
+    return false;
+  auto key = progress_of(e)->key;
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock{progress_mutex_};
+  if (last_progress_line_.size() > 4096)
+    last_progress_line_.clear();  // transfers that never reported an end: forget them rather than grow
+  auto [it, fresh] = last_progress_line_.try_emplace(key, now);
+  if (!fresh && now - it->second < progress_line_interval)
+    return true;
+  it->second = now;
+  return false;
+}
+
 // Second line of defence (the node already sanitised the event): nothing a peer wrote reaches the terminal,
 // the JSON or the log unsanitised, even from a node that is not ours (attach) or an event built elsewhere.
 void output::print_event(const event& raw) {
   auto e = raw;
   sanitise_event(e);
+  if (route_progress(e))
+    return;
   auto line = describe(e);
   if (opts_.json) {
     auto json = event_json(e);
     emit(line ? line->t : tag::message, line ? std::string_view{line->text} : std::string_view{}, e.time_ms, &json);
     return;
   }
-  if (line)
-    emit(line->t, line->text, e.time_ms, nullptr);
+  if (!line)
+    return;
+  // The peer's name where the line first shows it (at the start of a message, inside quotes elsewhere).
+  highlight h;
+  auto first_line = std::string_view{line->text}.substr(0, line->text.find('\n'));
+  if (auto at = e.peer.empty() ? std::string_view::npos : first_line.find(e.peer); at != std::string_view::npos)
+    h = {at, e.peer.size(), peer_colour};
+  emit(line->t, line->text, e.time_ms, nullptr, h);
 }
 
 // `json`: the object to print in --json mode (nullptr: build one from tag and text). The log always gets text.
 // Every printed line passes session::display_text (issue 13), so a peer's string inside one of our own texts (a
 // file list, an error) cannot move the cursor, clear the screen, set the clipboard or reverse the text.
-void output::emit(tag t, std::string_view raw_text, std::int64_t time_ms, const std::string* json) {
+void output::emit(tag t, std::string_view raw_text, std::int64_t time_ms, const std::string* json, highlight h) {
   auto safe = session::display_lines(raw_text);
   std::string_view text{safe};
   std::lock_guard lock{mutex_};
@@ -186,8 +257,14 @@ void output::emit(tag t, std::string_view raw_text, std::int64_t time_ms, const 
     if (!screen.empty())
       screen += '\n';
     plain += time + tag_text(t) + " " + std::string{piece};
-    if (opts_.colour)
-      screen += time + tag_colour(t) + tag_text(t) + "\x1b[0m " + std::string{piece};
+    if (opts_.colour) {
+      screen += time + tag_colour(t) + tag_text(t) + "\x1b[0m ";
+      if (start == 0 && h.length > 0 && h.offset + h.length <= piece.size())
+        screen += std::string{piece.substr(0, h.offset)} + h.colour + std::string{piece.substr(h.offset, h.length)} +
+                  "\x1b[0m" + std::string{piece.substr(h.offset + h.length)};
+      else
+        screen += piece;
+    }
     if (nl == std::string_view::npos)
       break;
     start = nl + 1;
@@ -199,7 +276,15 @@ void output::emit(tag t, std::string_view raw_text, std::int64_t time_ms, const 
   }
   std::string out;
   if (opts_.json)
-    out = json != nullptr ? *json : json_object{}.add("type", json_type(t)).add("time", time_ms).add("text", text).str();
+    out = json != nullptr ? *json
+                          : json_object{}
+                              .add("type", json_type(t))
+                              .add("time", time_ms)
+                              .add("peer", "")
+                              .add("text", text)
+                              .add("id", std::uint64_t{0})
+                              .add_raw("fields", "{}")
+                              .str();
   else
     out = opts_.colour ? screen : plain;
   if (editor_ != nullptr) {

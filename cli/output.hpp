@@ -3,9 +3,11 @@
 // terminal.time_format, or one JSON object per line with --json; optionally appended to a plain-text log (-l).
 // Thread-safe: the terminal actor, the startup code and the input thread all print through it.
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -21,6 +23,17 @@ using mokaccino::event;
 namespace mk::cli {
 
 class line_editor;
+struct answer;
+
+// A coloured span at the start of a line's text (a peer's name), on a colour terminal only.
+struct highlight {
+  std::size_t offset = 0;  // in the text's first line
+  std::size_t length = 0;  // 0: none
+  const char* colour = "";
+};
+
+// Without live progress lines (pipes, logs, --json): at most one periodic progress line per transfer this often.
+inline constexpr auto progress_line_interval = std::chrono::seconds{3};
 
 enum class tag { message, error, prompt, debug };
 const char* tag_text(tag t);  // "[MESSAGE]", ...
@@ -35,7 +48,7 @@ struct event_line {
 };
 std::optional<event_line> describe(const event& e);
 
-// The JSON object of an event (--json): type, time, peer, text, id, fields.
+// The JSON object of an event (--json): type, time, peer, text, id, fields (typed: docs/json.md).
 std::string event_json(const event& e);
 
 std::int64_t now_ms();
@@ -46,6 +59,7 @@ class output {
     bool json = false;
     bool colour = false;
     std::string time_format = "[%H:%M:%S] ";
+    bool live_progress = false;  // a terminal with an input line: transfers get progress lines updated in place
   };
   explicit output(options o);
   ~output();
@@ -57,16 +71,25 @@ class output {
   void set_time_format(std::string format);
   void attach_editor(line_editor* editor);  // interactive mode: print above the input line
 
+  bool json() const { return opts_.json; }
   void print(tag t, std::string_view text);  // now; multi-line text prints one line each
   void print_event(const event& e);
+  void print_answer(const answer& a);  // a command's answer: its text, or its typed object with --json
+  // A chat line `<name> << text` we sent: the whole line in our own colour.
+  void print_own_message(const std::string& to, std::string_view text);
 
  private:
-  void emit(tag t, std::string_view text, std::int64_t time_ms, const std::string* json);
+  void emit(tag t, std::string_view text, std::int64_t time_ms, const std::string* json, highlight h = {});
+  // Periodic progress events: to the live line, or thinned out to one per transfer per progress_line_interval.
+  // True if the event was handled (shown live or dropped), false if it prints as usual.
+  bool route_progress(const event& e);
 
   std::mutex mutex_;
   options opts_;
   std::FILE* log_ = nullptr;
   line_editor* editor_ = nullptr;
+  std::mutex progress_mutex_;
+  std::map<std::string, std::chrono::steady_clock::time_point> last_progress_line_;
 };
 
 }  // namespace mk::cli

@@ -1,5 +1,7 @@
 #include "cli/terminal.hpp"
 
+#include "cli/answers.hpp"
+#include "cli/completion.hpp"
 #include "cli/line_editor.hpp"
 #include "cli/terminal_state.hpp"
 
@@ -33,6 +35,10 @@ void terminal_state::on_event(const event& e) {
   } else if (e.kind == event_kind::prompt_closed) {
     // The node answered it itself (10 s timeout): it no longer waits for us.
     std::erase_if(prompts, [&](const pending_prompt& p) { return p.id == e.id; });
+  } else if (e.kind == event_kind::connected) {
+    opts.users->add(e.peer);
+  } else if (e.kind == event_kind::disconnected) {
+    opts.users->remove(e.peer);
   }
   out().print_event(e);
   if (e.kind == event_kind::prompt || e.kind == event_kind::prompt_closed)
@@ -65,14 +71,8 @@ void terminal_state::execute(const std::string& line) {
   auto cmd = parse_command(line);
   if (cmd.empty())
     return;
-  if (cmd.syntax_error()) {
-    std::string usage;
-    for (auto* spec : cmd.usage)
-      usage += (usage.empty() ? "Usage: " : "\n       ") + spec->usage();
-    out().print(tag::error, "Syntax error");
-    out().print(tag::message, usage);
-    return;
-  }
+  if (cmd.syntax_error())
+    return out().print_answer(syntax_error_answer(cmd.usage));
   run_command(*this, cmd);
 }
 
@@ -105,6 +105,8 @@ caf::behavior terminal(terminal_actor* self, terminal_options opts) {
   auto& st = self->state;
   st.self = self;
   st.opts = std::move(opts);
+  if (!st.opts.users)
+    st.opts.users = std::make_shared<user_names>();
   self->monitor(st.opts.node);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
@@ -117,6 +119,14 @@ caf::behavior terminal(terminal_actor* self, terminal_options opts) {
     self->quit();
   });
   self->send(st.opts.node, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+  // The users already connected (an attached terminal joins a running node): completion knows them from the start.
+  self->request(st.opts.node, command_timeout, user_list_atom::value)
+    .then(
+      [self](std::vector<peer_info>& peers) {
+        for (auto& p : peers)
+          self->state.opts.users->add(p.user);
+      },
+      [](caf::error&) {});
   for (auto& line : st.opts.first_lines)
     st.queue.push_back(line);
   st.opts.first_lines.clear();

@@ -14,6 +14,7 @@ namespace mk::cli {
 
 class output;
 class line_editor;
+class user_names;
 
 struct terminal_options {
   caf::actor node;
@@ -22,6 +23,7 @@ struct terminal_options {
   std::vector<std::string> first_lines;   // autoconnect and startup_commands, run before any input
   std::shared_ptr<int> exit_code;         // set when the terminal ends
   bool detach_on_exit = false;            // `mokaccino attach`: exit leaves the (remote) node running
+  std::shared_ptr<user_names> users;      // connected users, for Tab completion (kept up to date from events)
 };
 
 caf::actor spawn_terminal(caf::actor_system& sys, terminal_options opts);

@@ -158,6 +158,7 @@ TEST_CASE("cli: --json writes one JSON object per line and autoconnect plus star
     CHECK_MESSAGE(json_check::is_object(l), l);
   CHECK(alice->saw(R"("type":"message","time":)", 0ms));
   CHECK(alice->saw(R"("peer":"bob","text":"he said \"hi\" and\\left")", 0ms));
-  CHECK(alice->saw(R"({"type":"error","time":)", 0ms));
+  CHECK(alice->saw(R"({"type":"syntax_error","time":)", 0ms));  // bogus command
+  CHECK(alice->saw(R"({"type":"reply","time":)", 0ms));           // the startup message's answer
   CHECK(alice->saw(R"("fields":{"state":"on"})", 0ms));
 }

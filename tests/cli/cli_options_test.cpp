@@ -25,7 +25,7 @@ TEST_CASE("cli: --help lists every option") {
   std::string all;
   for (auto& l : lines)
     all += l + "\n";
-  for (auto opt : {"-h,--help", "-p,--port", "-u,--username", "-c,--config", "-l,--log", "--debug", "--json",
+  for (auto opt : {"-h,--help", "-p,--port", "-u,--username", "-c,--config", "-l,--log", "--debug", "--json", "--no-color",
                    "--home", "-v,--version"})
     CHECK_MESSAGE(all.find(opt) != std::string::npos, opt);
   CHECK(all.find("23232") != std::string::npos);

@@ -62,13 +62,16 @@ inline std::filesystem::path random_file(const std::filesystem::path& p, std::ui
   return p;
 }
 
-// The value of `"key":"..."` in a --json line ("" if absent).
+// The value of `"key":"..."` or `"key":<number>` in a --json line ("" if absent). Numbers are JSON numbers since
+// issue 16 (docs/json.md).
 inline std::string json_field(const std::string& line, const std::string& key) {
-  auto at = line.find("\"" + key + "\":\"");
+  auto at = line.find("\"" + key + "\":");
   if (at == std::string::npos)
     return {};
-  at += key.size() + 4;
-  return line.substr(at, line.find('"', at) - at);
+  at += key.size() + 3;
+  if (at < line.size() && line[at] == '"')
+    return line.substr(at + 1, line.find('"', at + 1) - at - 1);
+  return line.substr(at, line.find_first_of(",}", at) - at);
 }
 
 // Waits for the end of the transfer of `name` in `direction` ("send"/"receive"); returns its JSON line.

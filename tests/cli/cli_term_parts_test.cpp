@@ -1,0 +1,171 @@
+// Issue 16, the pure parts of the terminal: Tab completion, the live progress line, typed answers and event fields.
+
+#include <doctest/doctest.h>
+
+#include <map>
+
+#include "cli/answers.hpp"
+#include "cli/completion.hpp"
+#include "cli/event_fields.hpp"
+#include "cli/json.hpp"
+#include "cli/progress_view.hpp"
+
+using namespace mk::cli;
+using mokaccino::command_reply;
+using mokaccino::event;
+using mokaccino::event_kind;
+using mokaccino::peer_info;
+using mokaccino::transfer_info;
+
+namespace {
+
+// A fake file system: directory -> entries.
+dir_lister fake_fs(std::map<std::string, std::vector<dir_entry>> dirs) {
+  return [dirs = std::move(dirs)](const std::string& dir) {
+    auto it = dirs.find(dir);
+    return it == dirs.end() ? std::vector<dir_entry>{} : it->second;
+  };
+}
+
+const std::vector<std::string> users{"bob", "bobby", "carol"};
+const auto no_fs = fake_fs({});
+
+}  // namespace
+
+TEST_CASE("completion: command words, second words, then a space") {
+  CHECK(complete("ms", users, no_fs).insert == "g ");
+  CHECK(complete("conn", users, no_fs).insert == "ect ");
+  CHECK(complete("connect h", users, no_fs).insert == "ostname ");
+  auto both = complete("connect ", users, no_fs);
+  CHECK(both.insert.empty());
+  CHECK(both.candidates == std::vector<std::string>{"hostname", "name"});
+  auto e = complete("e", users, no_fs);  // encrypt, exit
+  CHECK(e.insert.empty());
+  CHECK(e.candidates == std::vector<std::string>{"encrypt", "exit"});
+  CHECK(complete("zz", users, no_fs).insert.empty());
+  CHECK(complete("zz", users, no_fs).candidates.empty());
+}
+
+TEST_CASE("completion: user names where a command takes a user, never in the text of a message") {
+  auto b = complete("msg b", users, no_fs);
+  CHECK(b.insert == "ob");
+  CHECK(b.candidates == std::vector<std::string>{"bob", "bobby"});
+  CHECK(complete("msg c", users, no_fs).insert == "arol ");
+  CHECK(complete("user info ca", users, no_fs).insert == "rol ");
+  CHECK(complete("file send c", users, no_fs).insert == "arol ");
+  CHECK(complete("disconnect bobb", users, no_fs).insert == "y ");
+  CHECK(complete("msg carol b", users, no_fs).insert.empty());  // the message text is not completed
+  CHECK(complete("connect hostname b", users, no_fs).insert.empty());
+}
+
+TEST_CASE("completion: file paths for file send, directories end with a slash, hidden files only when asked") {
+  auto fs = fake_fs({{"", {{"docs", true}, {"data.bin", false}, {".secret", false}}},
+                     {"docs/", {{"report final.pdf", false}, {"report draft.txt", false}}},
+                     {"/tmp/", {{"big.bin", false}}}});
+  CHECK(complete("file send bob do", users, fs).insert == "cs/");
+  CHECK(complete("file send bob /tmp/b", users, fs).insert == "ig.bin");
+  auto d = complete("file send bob docs/", users, fs);
+  CHECK(d.insert == "report ");
+  auto spaced = complete("file send bob docs/report f", users, fs);  // the path is the rest of the line
+  CHECK(spaced.insert == "inal.pdf");
+  auto all = complete("file send bob ", users, fs);
+  CHECK(all.insert == "d");
+  CHECK(all.candidates == std::vector<std::string>{"data.bin", "docs/"});
+  CHECK(complete("file send bob .s", users, fs).insert == "ecret");
+}
+
+TEST_CASE("user names: follow adds and removes without duplicates") {
+  user_names n;
+  n.add("bob");
+  n.add("bob");
+  n.add("carol");
+  n.remove("bob");
+  CHECK(n.snapshot() == std::vector<std::string>{"carol"});
+}
+
+TEST_CASE("progress line: name, direction, peer, bar, percent, rate and ETA within the width") {
+  progress_view p{"k", "big.bin", "bob", "sending", true, 45, 100, 2.5e6, 7.2};
+  auto line = progress_line(p, 80);
+  CHECK(line.find("big.bin -> bob") == 0);
+  CHECK(line.find("[#############-----------------]") != std::string::npos);  // 45% of 30 cells
+  CHECK(line.find("45%") != std::string::npos);
+  CHECK(line.find("/s") != std::string::npos);
+  CHECK(line.find("ETA 8 s") != std::string::npos);
+  CHECK(display_width(line) <= 79);
+  for (int cols : {20, 30, 40, 50, 60, 200}) {
+    auto l = progress_line(p, cols);
+    CHECK_MESSAGE(display_width(l) <= static_cast<std::size_t>(cols - 1), cols << ": " << l);
+  }
+  CHECK(progress_line(p, 40).find('[') == std::string::npos);  // too narrow for a bar: the numbers stay
+  CHECK(progress_line(p, 40).find("45%") != std::string::npos);
+  p.outgoing = false;
+  p.name = std::string(100, 'n');
+  auto narrow = progress_line(p, 50);
+  CHECK(display_width(narrow) <= 49);
+  CHECK(narrow.find("~ <- bob") != std::string::npos);  // a long name is shortened, the rest stays
+  progress_view wait{"k", "a.bin", "bob", "pending", true, 0, 10, 0, -1};
+  CHECK(progress_line(wait, 80) == "a.bin -> bob  waiting for bob to accept");
+}
+
+TEST_CASE("progress events: periodic lines, starts and ends are told apart") {
+  auto ev = [](std::string state, bool with_rate) {
+    event e;
+    e.kind = event_kind::transfer;
+    e.peer = "bob";
+    e.fields = {{"hash", "h1"}, {"name", "f"}, {"direction", "send"}, {"state", state}, {"size", "10"}, {"bytes", "4"}};
+    if (with_rate)
+      e.fields.emplace_back("rate", "100");
+    return e;
+  };
+  CHECK(periodic_progress(ev("sending", true)));
+  CHECK_FALSE(periodic_progress(ev("receiving", false)));  // "Receiving ..." announcement
+  CHECK_FALSE(periodic_progress(ev("pending", true)));
+  REQUIRE(progress_of(ev("sending", true)));
+  CHECK(progress_of(ev("sending", true))->done == 4);
+  CHECK(progress_of(ev("sending", true))->rate_bps == 100);
+  CHECK_FALSE(progress_of(ev("done", true)));
+  CHECK(ended_transfer(ev("done", true)) == progress_of(ev("sending", true))->key);
+  CHECK_FALSE(ended_transfer(ev("sending", true)));
+}
+
+TEST_CASE("answers: text as before, typed members for --json") {
+  peer_info p{"bob", "127.0.0.1:5", true, true, true, 0.5, 1.25, 3, 4, 0, "ff00"};
+  auto a = user_info_answer("bob", p);
+  CHECK(a.type == "user_info");
+  CHECK(a.text.find("User: bob\nEncryption: on\nAddress: 127.0.0.1:5\nPing: 0.50 ms") == 0);
+  CHECK(a.fields.str() == R"({"user":"bob","connected":true,"encrypted":true,"address":"127.0.0.1:5","ping_ms":0.5,)"
+                          R"("rtt_ms":1.25,"sent":3,"received":4,"dropped":0,"fingerprint":"ff00","mokaccino":true})");
+  auto gone = user_info_answer("zed", peer_info{});
+  CHECK(gone.t == tag::error);
+  CHECK(gone.fields.str() == R"({"user":"zed","connected":false})");
+
+  transfer_info done{"abcdef0123456789", "f.bin", "bob", true, "done", 1000, 1000, 512.5, 3};
+  transfer_info running{"99", "g.bin", "bob", false, "receiving", 1000, 250, 100, 7.5};
+  auto l = file_list_answer({done, running});
+  CHECK(l.text.find("512 B/s avg") != std::string::npos);
+  CHECK(l.fields.str().find(R"("rate":512.5,"rate_kind":"average","eta_s":-1})") != std::string::npos);
+  CHECK(l.fields.str().find(R"("percent":25,"rate":100,"rate_kind":"current","eta_s":7.5})") != std::string::npos);
+
+  auto r = reply_answer("msg", command_reply{false, ""});
+  CHECK(r.t == tag::error);
+  CHECK(r.fields.str() == R"({"command":"msg","ok":false,"text":"Failed"})");
+  CHECK(help_answer("nosuch").type == "error");
+}
+
+TEST_CASE("event fields: numbers as numbers, the error flag as a boolean, text as strings") {
+  event e;
+  e.kind = event_kind::transfer;
+  e.fields = {{"name", "123"}, {"bytes", "42"}, {"eta", "-1"}, {"error", "1"}, {"rate", "not a number"}};
+  CHECK(event_fields_json(e) == R"({"name":"123","bytes":42,"eta":-1,"error":true,"rate":"not a number"})");
+  event c;
+  c.kind = event_kind::call;
+  c.fields = {{"state", "ended"}, {"jitter_ms", "0.250000"}, {"sent", "7"}};
+  CHECK(event_fields_json(c) == R"({"state":"ended","jitter_ms":0.25,"sent":7})");
+  event m;
+  m.kind = event_kind::message;
+  m.fields = {{"bytes", "42"}};  // only transfer and call fields are numbers
+  CHECK(event_fields_json(m) == R"({"bytes":"42"})");
+  CHECK(json_number(1.0 / 3) == "0.333");
+  CHECK(json_number(-0.0001) == "0");
+  CHECK(json_number(2e6) == "2000000");
+}
