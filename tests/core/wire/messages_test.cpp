@@ -68,6 +68,8 @@ std::vector<message> samples() {
       voice_msg{UINT32_MAX, 0, bytes(1, 5)},
       file_sack_msg{hash, 1024, {}},
       file_sack_msg{hash, 0, {{2048, 4096}, {5120, 6144}}},
+      file_offer_msg{hash, 12345, "a b.txt"},
+      file_hash_msg{hash, hash},
   };
 }
 
@@ -111,6 +113,8 @@ TEST_CASE("messages: exact bytes") {
   CHECK(serialize(file_sack_msg{hash, 0, {}}) == "FILESACK " + hash + " 0 -");
   CHECK(serialize(file_sack_msg{hash, 0, {{1024, 2048}, {4096, 5000}}}) == "FILESACK " + hash + " 0 1024-2048,4096-5000");
   CHECK(serialize(caps_msg{2, {"a", "b-1"}}) == "MKCAPS 2 a,b-1");
+  CHECK(serialize(file_offer_msg{hash, 25, "a b"}) == "FILEOFFER " + hash + " 25 a\\ b");
+  CHECK(serialize(file_hash_msg{hash, hash}) == "FILEHASH " + hash + " " + hash);
   CHECK(serialize(voice_msg{1, 2, {0, 0, 0}}) == "VOICE 1 2 AAAA");
   CHECK(serialize(audio_start_msg{}) == "AUDIOSTART");
 }
