@@ -185,9 +185,8 @@ struct receiver_state {
       if (!sm->verification_due())
         return true;  // FILEHASH has not come yet
       sm->on_computed_hash(digest, now);
-      send_line(w::serialize(w::file_hash_msg{p.hash, digest}));  // our verdict: the sender compares
       if (sm->state() == t::receiver_state::failed) {
-        fail(sm->failure_reason(), true);
+        fail(sm->failure_reason(), true);  // FILESTOP after FILEHASH: the sender knows the file was discarded
         return false;
       }
     } else if (digest != p.hash) {
@@ -208,8 +207,11 @@ struct receiver_state {
         part_path.clear();
         final_path = target;
         verified = true;
-        if (p.lazy_hash)  // so that a late FILEHASH is still answered after this actor is gone
+        if (p.lazy_hash) {
+          // Our verdict, once the file has its name; the service remembers it to answer a late FILEHASH.
+          send_line(w::serialize(w::file_hash_msg{p.hash, digest}));
           self->send(p.service, xfer_verified_atom::value, p.hash, digest);
+        }
         progress.info.state = "done";
         progress.info.done = p.size;
         progress.info.eta_s = -1;

@@ -323,7 +323,7 @@ struct sender_state {
           sm->on_verdict(!content_hash.empty() && msg.sha384 == content_hash, now);  // the receiver's SHA-384
         } else if constexpr (std::is_same_v<T, w::file_stop_msg>) {
           no_stop = true;
-          sm->cancel(sm->state() == t::sender_state::pending ? "refused by the peer" : "cancelled by the peer");
+          sm->peer_stopped();
         }
       },
       m);

@@ -112,12 +112,20 @@ void sender::hash_announced(time_point now) {
   announce_backoff_ = std::min(announce_backoff_ + 1, 5);
 }
 
+void sender::peer_stopped() {
+  if (state_ == sender_state::pending) return cancel("refused by the peer");
+  // A receiver that finds a different hash removes the data and stops: FILESTOP after FILEHASH says so.
+  if (lazy_ && announcements_ > 0)
+    return cancel("the receiver discarded the file after the SHA-384 was announced: hash mismatch (data corrupted "
+                  "in transit, or the file changed while it was sent), or cancelled there");
+  cancel("cancelled by the peer");
+}
+
 bool sender::on_verdict(bool match, time_point now) {
   if (!lazy_ || announcements_ == 0) return false;
   if (state_ != sender_state::sending && state_ != sender_state::verifying) return false;
-  if (!match) {
-    fail("the receiver's SHA-384 of the data differs from the one announced (corrupted in transit, or the file "
-         "changed while it was sent): it discarded the file");
+  if (!match) {  // it saved something else: only a forged or altered answer can say so
+    fail("the receiver reports a SHA-384 that differs from the one announced");
     return true;
   }
   verdict_match_ = true;

@@ -25,9 +25,9 @@
 // Lazy hash (MKCAPS `lazyhash`, between mokaccino nodes): the offer (FILEOFFER) names the transfer by a random id
 // and goes out before the content is hashed; the actor hashes the new data as it reads it (in file order) and
 // calls on_hash_ready() once it has read the last byte. When the hash is ready and the last new chunk is out,
-// hash_announcement_due() says to send FILEHASH, repeated every RTO (backing off) until the receiver answers
-// with the SHA-384 it computed: on_verdict(). Once all data is acknowledged the sender waits in `verifying` for
-// that verdict: equal -> done, different -> failed (the receiver discarded the data).
+// hash_announcement_due() says to send FILEHASH, repeated every RTO (backing off) until the receiver answers.
+// Once all data is acknowledged the sender waits in `verifying` for that answer: FILEHASH with the SHA-384 of the
+// file it saved (on_verdict(): equal -> done), or FILESTOP (peer_stopped(): it discarded the data).
 
 #include <cstdint>
 #include <deque>
@@ -83,6 +83,8 @@ class sender {
   void set_window_cap(std::size_t bytes) { cc_.set_cap(bytes); }
   // The transfer ends (FILESTOP received, user cancel, peer disconnected).
   void cancel(std::string reason);
+  // FILESTOP from the receiver: refused (pending), cancelled, or (lazy hash, after FILEHASH) the file discarded.
+  void peer_stopped();
 
   // -- lazy hash --
   // The actor has hashed the whole file (in file order, as it read it for sending).
@@ -90,8 +92,8 @@ class sender {
   // FILEHASH should go out now; call hash_announced() when it did.
   bool hash_announcement_due(time_point now) const;
   void hash_announced(time_point now);
-  // The receiver's FILEHASH: `match` = its SHA-384 equals ours. Returns false if ignored (not lazy, not yet
-  // announced, or already finished).
+  // The receiver's FILEHASH (it saved the file): `match` = its SHA-384 equals ours. Returns false if ignored (not
+  // lazy, not yet announced, or already finished).
   bool on_verdict(bool match, time_point now);
 
   // -- queries --

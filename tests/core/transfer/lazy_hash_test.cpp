@@ -54,19 +54,41 @@ TEST_CASE("lazy sender: waits in verifying after the last ACK, a matching verdic
   CHECK(s.announcements() == 1);
 }
 
-TEST_CASE("lazy sender: a different SHA-384 from the receiver fails the transfer with a clear reason") {
+TEST_CASE("lazy sender: FILESTOP after the announcement means the receiver discarded the file") {
   sender s(3000, peer_mode::extended, t0, true);
   REQUIRE(s.on_ack(0, t0));
   time_point now = t0;
   while (s.next_chunk(now)) {
   }
   s.on_hash_ready(now);
-  CHECK_FALSE(s.on_verdict(false, now));  // no announcement yet: a verdict cannot be genuine
+  CHECK_FALSE(s.on_verdict(true, now));  // no announcement yet: an answer cannot be genuine
   REQUIRE(s.hash_announcement_due(now));
   s.hash_announced(now);
-  CHECK(s.on_verdict(false, now + 1ms));
+  REQUIRE(s.on_sack(3000, {}, now + 1ms));
+  REQUIRE(s.state() == sender_state::verifying);
+  s.peer_stopped();
   CHECK(s.state() == sender_state::failed);
-  CHECK(s.failure_reason().find("SHA-384") != std::string::npos);
+  CHECK(s.failure_reason().find("discarded the file after the SHA-384 was announced") != std::string::npos);
+}
+
+TEST_CASE("lazy sender: an answer naming a different SHA-384 fails, FILESTOP before the announcement is a cancel") {
+  sender s(3000, peer_mode::extended, t0, true);
+  REQUIRE(s.on_ack(0, t0));
+  while (s.next_chunk(t0)) {
+  }
+  s.on_hash_ready(t0);
+  s.hash_announced(t0);
+  CHECK(s.on_verdict(false, t0 + 1ms));
+  CHECK(s.state() == sender_state::failed);
+  CHECK(s.failure_reason().find("differs") != std::string::npos);
+
+  sender c(3000, peer_mode::extended, t0, true);
+  REQUIRE(c.on_ack(0, t0));
+  c.peer_stopped();
+  CHECK(c.failure_reason() == "cancelled by the peer");
+  sender p(3000, peer_mode::extended, t0, true);
+  p.peer_stopped();
+  CHECK(p.failure_reason() == "refused by the peer");
 }
 
 TEST_CASE("lazy sender: a verdict before the last ACK completes it as soon as the data is acknowledged") {
