@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "core/limits.hpp"
+#include "core/transfer/completed_transfers.hpp"
 #include "core/transfer/receiver.hpp"
 #include "core/transfer/sender.hpp"
 
@@ -185,4 +186,15 @@ TEST_CASE("eager receiver: completes without an announcement and ignores one") {
   (void)r.on_chunk(0, 1024, t0);
   CHECK(r.complete());
   CHECK_FALSE(r.verification_due());
+}
+
+TEST_CASE("completed_transfers keeps a lazy transfer's verified SHA-384 to answer a late FILEHASH, for ttl") {
+  completed_transfers done(4, 60s);
+  done.remember("eager", 10, t0);
+  done.remember("lazy", 20, t0, real_hash);
+  CHECK_FALSE(done.content_hash("eager", t0 + 1s));
+  REQUIRE(done.content_hash("lazy", t0 + 1s));
+  CHECK(*done.content_hash("lazy", t0 + 1s) == real_hash);
+  CHECK(done.lookup("lazy", t0 + 1s) == 20u);
+  CHECK_FALSE(done.content_hash("lazy", t0 + 60s));  // forgotten after ttl
 }
