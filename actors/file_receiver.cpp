@@ -49,6 +49,7 @@ struct receiver_state {
   std::vector<std::uint8_t> wbuf;  // coalesces contiguous chunks into one pwrite
   std::uint64_t wbuf_off = 0;
   std::size_t wbuf_len = 0;
+  std::string digest;  // SHA-384 of the received data, once it is all in
   bool verified = false;
   bool ended = false;
   bool ack_due = false;
@@ -166,16 +167,29 @@ struct receiver_state {
     self->quit();
   }
 
-  // PROTOCOL §10 FIX: the hash from FILEINIT is verified before the file gets its final name, which never
-  // replaces an existing file.
+  // PROTOCOL §10 FIX: the hash from FILEINIT (lazy hash: from FILEHASH) is verified before the file gets its final
+  // name, which never replaces an existing file. Called once every byte is in, and (lazy) when FILEHASH comes;
+  // false if the transfer ended.
   bool finalize(steady::time_point now) {
+    if (verified)
+      return true;
     progress.info.state = "verifying";
-    if (!catch_up_hash(p.size) || !flush()) {
-      fail(std::string{"cannot write the file: "} + std::strerror(errno), true);
-      return false;
+    if (digest.empty()) {
+      if (!catch_up_hash(p.size) || !flush()) {
+        fail(std::string{"cannot write the file: "} + std::strerror(errno), true);
+        return false;
+      }
+      digest = hasher.final_base64();
     }
-    auto digest = hasher.final_base64();
-    if (digest != p.hash) {
+    if (p.lazy_hash) {
+      if (!sm->verification_due())
+        return true;  // FILEHASH has not come yet
+      sm->on_computed_hash(digest, now);
+      if (sm->state() == t::receiver_state::failed) {
+        fail(sm->failure_reason(), true);  // FILESTOP after FILEHASH: the sender knows the file was discarded
+        return false;
+      }
+    } else if (digest != p.hash) {
       fail("hash mismatch: the data received does not match the SHA-384 announced in FILEINIT; file discarded",
            true);
       return false;
@@ -193,6 +207,11 @@ struct receiver_state {
         part_path.clear();
         final_path = target;
         verified = true;
+        if (p.lazy_hash) {
+          // Our verdict, once the file has its name; the service remembers it to answer a late FILEHASH.
+          send_line(w::serialize(w::file_hash_msg{p.hash, digest}));
+          self->send(p.service, xfer_verified_atom::value, p.hash, digest);
+        }
         progress.info.state = "done";
         progress.info.done = p.size;
         progress.info.eta_s = -1;
@@ -225,7 +244,7 @@ struct receiver_state {
       if (sm->next() > hashed && !catch_up_hash(sm->next()))
         return fail(std::string{"cannot read back the file: "} + std::strerror(errno), true);
     }
-    if (sm->complete() && !verified && !finalize(now))
+    if (sm->data_complete() && !verified && !finalize(now))
       return;
     ack_due = ack_due || v.ack_now;
   }
@@ -254,8 +273,16 @@ struct receiver_state {
       return;
     if (auto* f = std::get_if<w::file_msg>(&m)) {
       on_chunk(*f, now);
-    } else if (std::holds_alternative<w::file_init_msg>(m)) {
-      ack_due = true;  // a retransmitted FILEINIT: our accept was lost
+    } else if (std::holds_alternative<w::file_init_msg>(m) || std::holds_alternative<w::file_offer_msg>(m)) {
+      ack_due = true;  // a retransmitted offer: our accept was lost
+    } else if (auto* h = std::get_if<w::file_hash_msg>(&m)) {
+      if (!p.lazy_hash)
+        return;
+      if (verified)  // our answer was lost: repeat it
+        return send_line(w::serialize(w::file_hash_msg{p.hash, digest}));
+      sm->on_hash_announced(h->sha384, now);
+      if (sm->data_complete())
+        finalize(now);
     } else if (std::holds_alternative<w::file_stop_msg>(m)) {
       if (verified) {  // the sender is done with us: nothing left to repeat
         ended = true;
@@ -287,7 +314,7 @@ struct receiver_state {
       return self->quit();
     }
     if (!verified) {
-      progress.info.state = "receiving";
+      progress.info.state = sm->data_complete() ? "verifying" : "receiving";
       if (progress.update(sm->next(), now))
         self->send(p.service, xfer_report_atom::value, progress.info);
       if (progress.event_due(now))
@@ -302,8 +329,8 @@ struct receiver_state {
     progress.begin(now);
     if (auto err = open_part())
       return fail(*err, true);
-    sm.emplace(p.size, p.extended ? t::peer_mode::extended : t::peer_mode::legacy, now);
-    if (sm->complete() && !finalize(now))  // zero bytes: complete at once (§10 FIX: no endless FILEACK 0)
+    sm.emplace(p.size, p.extended ? t::peer_mode::extended : t::peer_mode::legacy, now, p.lazy_hash);
+    if (sm->data_complete() && !finalize(now))  // zero bytes: complete at once (§10 FIX: no endless FILEACK 0)
       return;
     send_ack(sm->ack_state());  // FILEACK 0 accepts the transfer (§10)
     after_input(now);

@@ -5,6 +5,9 @@
 // unique final name (never overwriting: `name (1).ext`). A failed or cancelled transfer removes the .part and leaves
 // nothing under the final name. Acknowledgements follow mk::transfer::receiver (FILEACK for an original sender,
 // FILESACK between mokaccino nodes).
+// Lazy hash (FILEOFFER): the offer's id is not the hash; once every byte is in, the receiver waits for the
+// sender's FILEHASH, answers it with the SHA-384 of what it wrote (computed in file order as the data became
+// contiguous) and links the file only when the two match; a mismatch fails the transfer and removes the .part.
 
 #include <cstdint>
 #include <filesystem>
@@ -24,7 +27,8 @@ struct file_receiver_params {
   caf::actor session;
   std::string user;
   bool extended = false;
-  std::string hash;        // from FILEINIT: the transfer id and the expected SHA-384 (base64)
+  std::string hash;        // from FILEINIT: the transfer id and the expected SHA-384 (base64); FILEOFFER: the id
+  bool lazy_hash = false;  // FILEOFFER: the expected SHA-384 comes later, in FILEHASH
   std::uint64_t size = 0;
   std::string name;        // already sanitized (mk::transfer::sanitize_file_name)
   std::filesystem::path dir;

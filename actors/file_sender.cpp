@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include <botan/auto_rng.h>
 #include <caf/all.hpp>
 
 #include "actors/hash_pool.hpp"
@@ -18,6 +19,8 @@
 #include "actors/node_context.hpp"
 #include "actors/transfer_progress.hpp"
 #include "actors/transfer_service.hpp"
+#include "core/crypto/file_hash.hpp"
+#include "core/crypto/random.hpp"
 #include "core/limits.hpp"
 #include "core/transfer/sender.hpp"
 #include "core/wire/base64.hpp"
@@ -38,8 +41,13 @@ struct sender_state {
   file_sender_params p;
   int fd = -1;
   std::uint64_t size = 0;
-  std::string hash;
+  std::string hash;  // the transfer id: the content's SHA-384, or (lazy hash) 48 random bytes
   std::string file_name;
+  std::string identity;  // "device:inode" of the open file
+  // lazy hash: the content hash, computed from the read-ahead blocks in file order
+  crypto::sha384_stream content_hasher;
+  std::uint64_t content_hashed = 0;
+  std::string content_hash;
   std::shared_ptr<std::atomic<bool>> hash_cancelled = std::make_shared<std::atomic<bool>>(false);
 
   std::optional<t::sender> sm;
@@ -89,6 +97,7 @@ struct sender_state {
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
       return p.path.string() + " is not a regular file";
     size = static_cast<std::uint64_t>(st.st_size);
+    identity = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
     file_name = p.path.filename().string();
     if (file_name.empty() || file_name.find('\n') != std::string::npos ||
         file_name.find('\0') != std::string::npos)
@@ -127,7 +136,39 @@ struct sender_state {
 
   void send_line(std::string line) { self->send(p.session, send_atom::value, std::move(line)); }
 
-  void send_init() { send_line(w::serialize(w::file_init_msg{hash, size, file_name})); }
+  void send_init() {
+    if (p.lazy_hash)
+      send_line(w::serialize(w::file_offer_msg{hash, size, file_name}));
+    else
+      send_line(w::serialize(w::file_init_msg{hash, size, file_name}));
+  }
+
+  // Lazy hash: new data is read in sequential blocks, each exactly once, so hashing them as they are read hashes
+  // the file in order in the same pass that sends it. False if a block is not the next one (never expected).
+  bool hash_block(std::uint64_t offset, std::span<const std::uint8_t> bytes, steady::time_point now) {
+    if (!p.lazy_hash || content_hashed == size)
+      return true;
+    if (offset != content_hashed)
+      return false;
+    content_hasher.update(bytes);
+    content_hashed += bytes.size();
+    if (content_hashed == size) {
+      content_hash = content_hasher.final_base64();
+      sm->on_hash_ready(now);
+    }
+    return true;
+  }
+
+  // FILEHASH once the last new chunk is out, repeated (by the state machine's timer) until the receiver answers.
+  void announce(steady::time_point now) {
+    if (!sm->hash_announcement_due(now))
+      return;
+    send_line(w::serialize(w::file_hash_msg{hash, content_hash}));
+    bool first = sm->announcements() == 0;
+    sm->hash_announced(now);
+    if (first)
+      emit("Announced the SHA-384 of " + file_name + " to " + p.user, now);
+  }
 
   // §10 FIX, between mokaccino nodes only: the receiver's service ignores a repeated FILEINIT while it asks its user.
   // An original asks its user once per FILEINIT (issue 12: the second question took the next typed line as its
@@ -136,7 +177,7 @@ struct sender_state {
 
   // The bytes of a chunk: new data comes from the read-ahead block (refilled sequentially), an old retransmitted
   // chunk from its own small pread.
-  std::optional<std::span<const std::uint8_t>> chunk_bytes(const t::chunk& c) {
+  std::optional<std::span<const std::uint8_t>> chunk_bytes(const t::chunk& c, steady::time_point now) {
     if (c.offset >= block_off && c.offset + c.length <= block_off + block_len)
       return std::span<const std::uint8_t>{block.data() + (c.offset - block_off), c.length};
     std::uint8_t* dst = one.data();
@@ -155,6 +196,10 @@ struct sender_state {
     if (!c.retransmission) {
       block_off = c.offset;
       block_len = want;
+      if (!hash_block(block_off, {block.data(), block_len}, now)) {
+        errno = EIO;
+        return std::nullopt;
+      }
     }
     return std::span<const std::uint8_t>{dst, c.length};
   }
@@ -166,7 +211,7 @@ struct sender_state {
       auto c = sm->next_chunk(now);
       if (!c)
         break;
-      auto bytes = chunk_bytes(*c);
+      auto bytes = chunk_bytes(*c, now);
       if (!bytes) {
         sm->cancel("cannot read " + p.path.string() + ": " + std::strerror(errno));
         break;
@@ -208,6 +253,8 @@ struct sender_state {
       auto srtt = sm->congestion().rtt().srtt();
       e.fields.emplace_back("srtt_us", std::to_string(srtt ? std::chrono::duration_cast<std::chrono::microseconds>(*srtt).count() : -1));
     }
+    if (!content_hash.empty())
+      e.fields.emplace_back("sha384", content_hash);
     if (error)
       e.fields.emplace_back("error", "1");
     self->send(p.ctx->node, event_atom::value, std::move(e));
@@ -220,6 +267,10 @@ struct sender_state {
       apply_share();
       pump(now);
     }
+    if (sm->state() == t::sender_state::verifying)
+      leave_share();  // no data in flight any more: the peer's other transfers get the link
+    if (sm->state() == t::sender_state::sending || sm->state() == t::sender_state::verifying)
+      announce(now);
     auto st = sm->state();
     progress.info.state = t::to_string(st);
     if (st == t::sender_state::done)
@@ -272,9 +323,11 @@ struct sender_state {
           sm->on_ack(msg.next, now);
         } else if constexpr (std::is_same_v<T, w::file_sack_msg>) {
           sm->on_sack(msg.next, msg.ranges, now);
+        } else if constexpr (std::is_same_v<T, w::file_hash_msg>) {
+          sm->on_verdict(!content_hash.empty() && msg.sha384 == content_hash, now);  // the receiver's SHA-384
         } else if constexpr (std::is_same_v<T, w::file_stop_msg>) {
           no_stop = true;
-          sm->cancel(sm->state() == t::sender_state::pending ? "refused by the peer" : "cancelled by the peer");
+          sm->peer_stopped();
         }
       },
       m);
@@ -303,20 +356,31 @@ caf::behavior file_sender(caf::stateful_actor<sender_state>* self, file_sender_p
   self->monitor(st.p.service);
   self->set_down_handler([self](caf::down_msg&) { self->state.stop("the node stopped", true, "failed"); });
   return {
-    [self](xfer_prepare_atom) -> caf::result<bool, std::string, std::string, std::uint64_t> {
+    [self](xfer_prepare_atom) -> caf::result<bool, std::string, std::string, std::uint64_t, std::string> {
       auto& st = self->state;
       if (auto err = st.open_file()) {
         self->quit();
-        return {false, *err, std::string{}, std::uint64_t{0}};
+        return {false, *err, std::string{}, std::uint64_t{0}, std::string{}};
       }
-      st.start_hashing();
-      return {true, std::string{}, st.file_name, st.size};
+      if (st.p.lazy_hash) {
+        // No hashing before the offer: a random id names the transfer. Sent to ourselves so that it reaches the
+        // service after this reply, as a hash from the pool would.
+        Botan::AutoSeeded_RNG rng;
+        self->send(self, xfer_hash_atom::value, true, crypto::make_transfer_id(rng));
+      } else {
+        st.start_hashing();
+      }
+      return {true, std::string{}, st.file_name, st.size, st.identity};
     },
     [self](xfer_hash_atom, bool ok, const std::string& hash_or_error) { self->state.on_hashed(ok, hash_or_error); },
     [self](start_atom) {
       auto& st = self->state;
       auto now = steady::now();
-      st.sm.emplace(st.size, st.p.extended ? t::peer_mode::extended : t::peer_mode::legacy, now);
+      st.sm.emplace(st.size, st.p.extended ? t::peer_mode::extended : t::peer_mode::legacy, now, st.p.lazy_hash);
+      if (st.p.lazy_hash && st.size == 0) {  // nothing to read: the hash of no bytes is ready now
+        st.content_hash = st.content_hasher.final_base64();
+        st.sm->on_hash_ready(now);
+      }
       st.progress.begin(now);
       st.send_init();
       st.next_init_resend = now + limits::file_init_resend;

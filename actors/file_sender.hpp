@@ -4,6 +4,9 @@
 // which asks its user once per FILEINIT), then streams 1024-byte FILE chunks read ahead from disk
 // in limits::transfer_io_block blocks, as mk::transfer::sender (congestion window, retransmission) allows.
 // Memory is bounded by the window and one read block, whatever the file size.
+// Lazy hash (the peer announced MKCAPS `lazyhash`): no hashing before the offer. FILEOFFER names the transfer by a
+// random id and goes out at once; the read-ahead blocks are hashed as they are read (one sequential pass, in file
+// order), and FILEHASH <id> <sha384> follows the last new chunk until the receiver answers with its own SHA-384.
 
 #include <atomic>
 #include <cstdint>
@@ -33,14 +36,17 @@ struct file_sender_params {
   caf::actor session;     // the peer's session: (send_batch_atom, lines) / (send_atom, line) go there
   std::string user;
   bool extended = false;  // the peer is a mokaccino node (FILESACK); false = original (cumulative FILEACK only)
+  bool lazy_hash = false; // the peer announced `lazyhash`: offer first, hash while sending (implies extended)
   std::filesystem::path path;
   std::shared_ptr<peer_link_share> share;  // never null
   std::shared_ptr<hash_pool> hashing;      // the node's file hashing threads, never null
 };
 
-// Protocol: (xfer_prepare_atom) -> (bool ok, error, name, size) once the file is open; hashing then runs in the
-// hash pool (a file of many GB takes a while) and ends with (xfer_hashed_atom, bool ok, hash-or-error) to the service;
-// then (start_atom) sends FILEINIT.
+// Protocol: (xfer_prepare_atom) -> (bool ok, error, name, size, identity) once the file is open (identity:
+// "device:inode", which the service uses to refuse the same file twice to one peer when no hash is known yet);
+// hashing then runs in the hash pool (a file of many GB takes a while) and ends with (xfer_hashed_atom, bool ok,
+// hash-or-error) to the service; then (start_atom) sends FILEINIT. With lazy_hash the "hash" is the random
+// transfer id, reported at once, and (start_atom) sends FILEOFFER.
 caf::actor spawn_file_sender(caf::actor_system& sys, file_sender_params p);
 
 }  // namespace mk

@@ -78,6 +78,7 @@ using peer_msg_atom = caf::atom_constant<caf::atom("peermsg")>;
 using peer_gone_atom = caf::atom_constant<caf::atom("peergone")>;
 using wire_batch = std::vector<mk::wire::message>;
 using session_of_atom = caf::atom_constant<caf::atom("sessionof")>; // (sessionof, user) -> caf::actor (invalid if none), bool mokaccino
+using peer_caps_atom = caf::atom_constant<caf::atom("peercaps")>;  // (peercaps) session -> std::vector<std::string>: the peer's MKCAPS features
 
 // -- front end -> node -> services (replies command_reply unless noted) -------------------------------------
 using mokaccino::file_send_atom;     // (filesend, user, path)

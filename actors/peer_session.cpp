@@ -43,6 +43,7 @@ caf::actor_clock::duration_type until_next_tick(caf::actor_clock::time_point now
 }
 constexpr std::uint32_t caps_version = 1;
 constexpr std::string_view envelope_feature = "env1";  // the sealed envelope (core/crypto/secure_channel.hpp)
+constexpr std::string_view lazy_hash_feature = "lazyhash";  // FILEOFFER/FILEHASH: offer first, hash while sending
 
 enum class phase {
   connecting,          // initiator: CONNECT sent, waiting for HANDSHAKE
@@ -90,6 +91,7 @@ struct session_state {
   bool peer_is_mokaccino = false;
   bool peer_envelope = false;  // its MKCAPS listed env1
   bool pinned_envelope = false;  // its pin says it spoke the envelope before: held to it (no downgrade by a dropped MKCAPS)
+  std::vector<std::string> peer_features;  // its MKCAPS features (the transfer service asks: peer_caps_atom)
   std::uint64_t sent = 0, received = 0, dropped = 0;
   std::vector<std::string> held;  // lines waiting for the CRYPT handshake to finish
   bool closing = false;           // close() ran: the actor quits after this message
@@ -492,12 +494,14 @@ struct session_state {
   // MKCAPS: what we speak beyond the original (selective ACKs, 20 ms voice frames, the sealed envelope); an
   // original ignores it.
   void send_caps() {
-    send_line(w::serialize(w::caps_msg{caps_version, {"sack", "voice20", std::string{envelope_feature}}}));
+    send_line(w::serialize(w::caps_msg{
+      caps_version, {"sack", "voice20", std::string{envelope_feature}, std::string{lazy_hash_feature}}}));
   }
 
   void on_caps(const w::caps_msg& m) {
     bool first = !peer_is_mokaccino;
     peer_is_mokaccino = true;
+    peer_features = m.features;
     if (std::find(m.features.begin(), m.features.end(), envelope_feature) != m.features.end()) {
       peer_envelope = true;
       crypt->peer_speaks_envelope();
@@ -602,7 +606,8 @@ struct session_state {
           forward_intro("REQUESTED", msg.username, msg.endpoint, msg.pubkey);
         } else if constexpr (std::is_same_v<T, w::file_init_msg> || std::is_same_v<T, w::file_ack_msg> ||
                              std::is_same_v<T, w::file_msg> || std::is_same_v<T, w::file_stop_msg> ||
-                             std::is_same_v<T, w::file_sack_msg>) {
+                             std::is_same_v<T, w::file_sack_msg> || std::is_same_v<T, w::file_offer_msg> ||
+                             std::is_same_v<T, w::file_hash_msg>) {
           forward_service(ctx->transfers, m);
         } else if constexpr (std::is_same_v<T, w::audio_start_msg> || std::is_same_v<T, w::audio_accept_msg> ||
                              std::is_same_v<T, w::audio_stop_msg> || std::is_same_v<T, w::audio_msg> ||
@@ -912,6 +917,7 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
       return reply_ok();
     },
     [self](info_atom) { return self->state.info(); },
+    [self](peer_caps_atom) { return self->state.peer_features; },
     [self](disconnect_atom, const std::string& reason) {
       auto& st = self->state;
       bool was = st.ph == phase::established;

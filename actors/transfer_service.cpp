@@ -35,11 +35,14 @@ using steady = std::chrono::steady_clock;
 
 constexpr std::size_t finished_history = 64;  // `file list` also shows the last transfers that ended
 
-using key_t = std::pair<std::string, std::string>;  // (peer, hash): PROTOCOL §10 keys transfers by hash
+// (peer, hash): PROTOCOL §10 keys transfers by hash; a lazy-hash transfer (FILEOFFER) by its random id, which has
+// the same shape.
+using key_t = std::pair<std::string, std::string>;
 
 struct entry {
   caf::actor actor;
   transfer_info info;
+  std::string identity;  // senders: "device:inode" of the file (the same file twice to one peer is refused)
 };
 
 struct service_state {
@@ -53,10 +56,13 @@ struct service_state {
     caf::actor actor;
     std::string user, path, name;
     std::uint64_t size = 0;
+    std::string identity;
+    bool lazy_hash = false;
   };
   std::map<caf::actor_addr, preparing_send> preparing;  // senders still opening or hashing their file
   std::map<caf::actor_addr, std::pair<bool, key_t>> by_addr;  // outgoing?, key
   t::completed_transfers received_done, sent_done;
+  std::map<key_t, std::string> verified;  // lazy-hash receivers that saved their file: the SHA-384 they verified
   std::deque<transfer_info> finished;
   std::shared_ptr<hash_pool> hashing = std::make_shared<hash_pool>(limits::hash_threads);
   std::map<std::string, std::weak_ptr<peer_link_share>> shares;  // per peer, alive while a sender holds it
@@ -139,9 +145,10 @@ struct service_state {
     return std::nullopt;
   }
 
-  void on_init(const std::string& user, const caf::actor& session, bool mokaccino, w::file_init_msg& m) {
+  // FILEINIT, or (lazy) a FILEOFFER whose id stands in m.hash.
+  void on_init(const std::string& user, const caf::actor& session, bool mokaccino, w::file_init_msg& m, bool lazy) {
     key_t k{user, m.hash};
-    if (auto it = receivers.find(k); it != receivers.end()) {  // retransmitted FILEINIT
+    if (auto it = receivers.find(k); it != receivers.end()) {  // retransmitted offer
       deliver(it->second.actor, w::message{std::move(m)});
       return;
     }
@@ -167,7 +174,7 @@ struct service_state {
       return refuse(user, session, m, *why);
     const auto& policy = ctx->config.file;
     if (policy.allows(user) || policy.default_action == config::action::accept)
-      return accept(user, session, mokaccino, m, *clean);
+      return accept(user, session, mokaccino, m, *clean, lazy);
     if (policy.default_action == config::action::refuse)
       return refuse(user, session, m, "refused by policy (network.file.default_action)");
     asking.insert(k);
@@ -175,11 +182,11 @@ struct service_state {
     auto question = fmt::format("Accept a file of {} KB (\"{}\") from {}? (y/n)", m.size / 1024, *clean, user);
     self->request(ctx->node, limits::file_prompt_timeout + 2s, prompt_atom::value, std::string{"file"}, user, question)
       .then(
-        [this, k, session, mokaccino, m, name = *clean](bool yes) {
+        [this, k, session, mokaccino, m, name = *clean, lazy](bool yes) {
           if (asking.erase(k) == 0)
             return;  // cancelled meanwhile (FILESTOP or the peer left)
           if (yes)
-            accept(k.first, session, mokaccino, m, name);
+            accept(k.first, session, mokaccino, m, name, lazy);
           else
             refuse(k.first, session, m, "refused by the user");
         },
@@ -190,13 +197,13 @@ struct service_state {
   }
 
   void accept(const std::string& user, const caf::actor& session, bool mokaccino, const w::file_init_msg& m,
-              const std::string& name) {
-    file_receiver_params p{ctx, caf::actor_cast<caf::actor>(self), session, user, mokaccino, m.hash, m.size, name,
-                           ctx->download_dir};
+              const std::string& name, bool lazy) {
+    file_receiver_params p{ctx,    caf::actor_cast<caf::actor>(self), session, user, mokaccino || lazy, m.hash, lazy,
+                           m.size, name, ctx->download_dir};
     auto a = spawn_file_receiver(self->system(), std::move(p));
     self->monitor(a);
     key_t k{user, m.hash};
-    receivers[k] = entry{a, transfer_info{m.hash, name, user, false, "receiving", m.size, 0, 0, -1}};
+    receivers[k] = entry{a, transfer_info{m.hash, name, user, false, "receiving", m.size, 0, 0, -1}, {}};
     by_addr[a.address()] = {false, k};
     emit(event_kind::transfer, user,
          "Receiving " + name + " (" + human_bytes(static_cast<double>(m.size)) + ") from " + user,
@@ -212,7 +219,22 @@ struct service_state {
       [&](auto& msg) {
         using T = std::decay_t<decltype(msg)>;
         if constexpr (std::is_same_v<T, w::file_init_msg>) {
-          on_init(user, session, mokaccino, msg);
+          on_init(user, session, mokaccino, msg, false);
+        } else if constexpr (std::is_same_v<T, w::file_offer_msg>) {
+          w::file_init_msg init{std::move(msg.id), msg.size, std::move(msg.name)};
+          on_init(user, session, mokaccino, init, true);
+        } else if constexpr (std::is_same_v<T, w::file_hash_msg>) {
+          // Sender -> receiver: the announced SHA-384; receiver -> sender: its verdict. Ids are random: one side.
+          key_t k{user, msg.id};
+          if (auto it = receivers.find(k); it != receivers.end())
+            return deliver(it->second.actor, std::move(m));
+          if (auto it = senders.find(k); it != senders.end())
+            return deliver(it->second.actor, std::move(m));
+          if (auto h = received_done.content_hash(id(k), now))  // our verdict was lost: repeat it
+            return send_to(session, w::serialize(w::file_hash_msg{msg.id, *h}));
+          if (sent_done.lookup(id(k), now))
+            return;  // a repeated verdict
+          send_to(session, w::serialize(w::file_stop_msg{msg.id}));  // no such transfer: a mismatch ended it
         } else if constexpr (std::is_same_v<T, w::file_msg>) {
           key_t k{user, msg.hash};
           if (auto it = receivers.find(k); it != receivers.end())
@@ -265,8 +287,13 @@ struct service_state {
       return;
     by_addr.erase(it->second.actor.address());
     map.erase(it);
+    std::string content_hash;
+    if (auto v = verified.find(k); !i.outgoing && v != verified.end()) {
+      content_hash = std::move(v->second);
+      verified.erase(v);
+    }
     if (i.state == "done")
-      (i.outgoing ? sent_done : received_done).remember(id(k), i.size, steady::now());
+      (i.outgoing ? sent_done : received_done).remember(id(k), i.size, steady::now(), std::move(content_hash));
     finished.push_back(i);
     if (finished.size() > finished_history)
       finished.pop_front();
@@ -282,6 +309,8 @@ struct service_state {
     auto [outgoing, k] = it->second;
     by_addr.erase(it);
     (outgoing ? senders : receivers).erase(k);
+    if (!outgoing)
+      verified.erase(k);
   }
 
   // -- commands ---------------------------------------------------------------------------------------------
@@ -299,36 +328,51 @@ struct service_state {
         [this, rp, user, path](const caf::actor& session, bool mokaccino) mutable {
           if (!session)
             return void(rp.deliver(reply_error("User " + user + " is not connected")));
-          auto a = spawn_file_sender(self->system(),
-                                     file_sender_params{ctx, caf::actor_cast<caf::actor>(self), session, user,
-                                                        mokaccino, fs::path{path}, share_of(user), hashing});
-          self->monitor(a);
-          preparing[a.address()] = preparing_send{a, user, path, {}, 0};
-          // No timeout: the sender answers as soon as it runs (opening is quick), but while hundreds of others hash
-          // big files from disk that can take long; if it dies instead, the request fails with receiver_down.
-          self->request(a, caf::infinite, xfer_prepare_atom::value)
+          if (!mokaccino)
+            return start_send(rp, session, user, path, false, false);
+          // Between mokaccino nodes: offer before hashing if the peer announced `lazyhash`.
+          self->request(session, 5s, peer_caps_atom::value)
             .then(
-              [this, rp, a, user](bool ok, const std::string& error, const std::string& name,
-                                  std::uint64_t size) mutable {
-                if (!ok) {
-                  preparing.erase(a.address());
-                  return void(rp.deliver(reply_error(error)));
-                }
-                if (auto it = preparing.find(a.address()); it != preparing.end()) {
-                  it->second.name = name;
-                  it->second.size = size;
-                }
-                rp.deliver(reply_ok("Preparing " + name + " (" + human_bytes(static_cast<double>(size)) + ") for " +
-                                    user + ": hashing, then offering it"));
+              [this, rp, session, user, path](const std::vector<std::string>& features) mutable {
+                bool lazy = std::find(features.begin(), features.end(), "lazyhash") != features.end();
+                start_send(rp, session, user, path, true, lazy);
               },
-              [this, rp, a](caf::error& e) mutable {
-                preparing.erase(a.address());
-                self->send_exit(a, caf::exit_reason::user_shutdown);
-                rp.deliver(reply_error("Cannot prepare the file: " + self->system().render(e)));
-              });
+              [this, rp, session, user, path](caf::error&) mutable { start_send(rp, session, user, path, true, false); });
         },
         [rp, user](caf::error&) mutable { rp.deliver(reply_error("User " + user + " is not connected")); });
     return rp;
+  }
+
+  void start_send(caf::typed_response_promise<command_reply>& rp, const caf::actor& session, const std::string& user,
+                  const std::string& path, bool mokaccino, bool lazy) {
+    auto a = spawn_file_sender(self->system(),
+                               file_sender_params{ctx, caf::actor_cast<caf::actor>(self), session, user,
+                                                  mokaccino, lazy, fs::path{path}, share_of(user), hashing});
+    self->monitor(a);
+    preparing[a.address()] = preparing_send{a, user, path, {}, 0, {}, lazy};
+    // No timeout: the sender answers as soon as it runs (opening is quick), but while hundreds of others hash
+    // big files from disk that can take long; if it dies instead, the request fails with receiver_down.
+    self->request(a, caf::infinite, xfer_prepare_atom::value)
+      .then(
+        [this, rp, a, user, lazy](bool ok, const std::string& error, const std::string& name,
+                                  std::uint64_t size, const std::string& identity) mutable {
+          if (!ok) {
+            preparing.erase(a.address());
+            return void(rp.deliver(reply_error(error)));
+          }
+          if (auto it = preparing.find(a.address()); it != preparing.end()) {
+            it->second.name = name;
+            it->second.size = size;
+            it->second.identity = identity;
+          }
+          rp.deliver(reply_ok("Preparing " + name + " (" + human_bytes(static_cast<double>(size)) + ") for " +
+                              user + (lazy ? ": offering it, hashing while sending" : ": hashing, then offering it")));
+        },
+        [this, rp, a](caf::error& e) mutable {
+          preparing.erase(a.address());
+          self->send_exit(a, caf::exit_reason::user_shutdown);
+          rp.deliver(reply_error("Cannot prepare the file: " + self->system().render(e)));
+        });
   }
 
   // A sender finished hashing: offer the file (unless the same file is already going to that peer).
@@ -341,13 +385,19 @@ struct service_state {
     if (!ok)
       return emit(event_kind::error, pending.user, "Cannot send " + pending.path + ": " + hash_or_error);
     key_t k{pending.user, hash_or_error};
-    if (senders.count(k) != 0) {
+    // The same content to the same peer once at a time: by hash, or (lazy hash, no hash known yet) by file.
+    bool same_file = pending.lazy_hash && std::any_of(senders.begin(), senders.end(), [&](auto& kv) {
+                       return kv.first.first == pending.user && kv.second.identity == pending.identity;
+                     });
+    if (senders.count(k) != 0 || same_file) {
       self->send_exit(pending.actor, caf::exit_reason::user_shutdown);
       return emit(event_kind::error, pending.user,
-                  "Already sending this file (" + hash_or_error.substr(0, 8) + ") to " + pending.user);
+                  "Already sending this file (" + (same_file ? pending.path : hash_or_error.substr(0, 8)) + ") to " +
+                    pending.user);
     }
     senders[k] = entry{pending.actor,
-                       transfer_info{hash_or_error, pending.name, pending.user, true, "pending", pending.size, 0, 0, -1}};
+                       transfer_info{hash_or_error, pending.name, pending.user, true, "pending", pending.size, 0, 0, -1},
+                       pending.identity};
     by_addr[from] = {true, k};
     self->send(pending.actor, start_atom::value);
   }
@@ -403,6 +453,12 @@ caf::behavior transfer_service(caf::stateful_actor<service_state>* self, std::sh
         e->info = i;
     },
     [self](xfer_final_atom, const transfer_info& i) { self->state.on_final(i); },
+    [self](xfer_verified_atom, const std::string& id, const std::string& sha384) {
+      auto& st = self->state;
+      auto it = st.by_addr.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+      if (it != st.by_addr.end() && !it->second.first && it->second.second.second == id)
+        st.verified[it->second.second] = sha384;
+    },
     [self](xfer_hashed_atom, bool ok, const std::string& hash_or_error) {
       self->state.on_hashed(caf::actor_cast<caf::actor_addr>(self->current_sender()), ok, hash_or_error);
     },

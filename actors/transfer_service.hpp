@@ -28,6 +28,9 @@ using xfer_final_atom = caf::atom_constant<caf::atom("xfinal")>;
 using xfer_prepare_atom = caf::atom_constant<caf::atom("xprepare")>;
 using xfer_hashed_atom = caf::atom_constant<caf::atom("xhashed")>;
 using xfer_hash_atom = caf::atom_constant<caf::atom("xhash")>;  // hash thread -> sender: (bool ok, hash or error)
+// receiver -> service: (xfer_verified_atom, std::string id, std::string sha384) a lazy-hash transfer was verified
+// and saved; the service answers a late FILEHASH for it from memory.
+using xfer_verified_atom = caf::atom_constant<caf::atom("xverified")>;
 // service -> transfer actor: (file_cancel_atom, std::string reason) the user cancelled;
 // (peer_gone_atom, std::string user) the session ended; (peer_msg_atom, wire message) routed traffic;
 // (start_atom) the sender may send FILEINIT.

@@ -3,7 +3,8 @@
 // rate (each from its offer to its verified end), Jain's fairness index (over all N, and over those still running
 // when the last one started: "Jain shared", with their count), CPU time (getrusage), peak RSS, and the goodput of
 // a raw UDP baseline measured in the same run (datagrams of the same size as a FILE line, blasted over loopback
-// with no protocol) and the ratio of the aggregate (from the first `file send`, hashing included) to it.
+// with no protocol) and the ratio of the aggregate (from the first `file send`, hashing included) to it, and
+// "offer s": the time from the first `file send` until the receiver accepted the first offer (data flows from then).
 //
 //   transfer_bench [--n 1,16,64,256] [--size BYTES] [--total BYTES] [--modes plain,encrypted] [--json] [--timeline]
 //                  [--stealing] [--no-baseline] [--legacy-size BYTES] [--link veth --mtu 1500|1280]
@@ -42,6 +43,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -115,6 +117,7 @@ struct collector {
   std::size_t sends_ended = 0;
   std::vector<std::string> failures;
   bool connected = false, encrypted = false;
+  std::optional<steady::time_point> first_accept;  // the receiver's first "Receiving": an offer arrived, data follows
 };
 
 std::string ev_field(const mk::event& e, const std::string& k) {
@@ -147,6 +150,8 @@ caf::actor subscribe(caf::actor_system& sys, const caf::actor& node, std::shared
       }
       if (e.kind == mk::event_kind::transfer && ev_field(e, "direction") == "receive") {
         auto s = ev_field(e, "state");
+        if (s == "receiving" && !c->first_accept)
+          c->first_accept = steady::now();
         if (s == "done")
         {
           c->done_rate[ev_field(e, "name")] = std::stod(ev_field(e, "average_rate").empty() ? "0" : ev_field(e, "average_rate"));
@@ -256,6 +261,7 @@ struct run_result {
   // to the same relay at 0 % loss (the reference run)
   double loss_pct = 0, ratio_to_lossless = 0;
   std::uint64_t relay_forwarded = 0, relay_dropped = 0, retransmits = 0, timeouts = 0;
+  double first_offer_s = -1;  // from the first `file send` to the receiver accepting the first offer
   std::string error;
 };
 
@@ -344,6 +350,8 @@ run_result run(const options& o, const std::string& mode, int n, double loss_pct
         return cb->done_rate.size() + cb->failures.size() >= static_cast<std::size_t>(n);
       });
       res.seconds = std::chrono::duration<double>(steady::now() - t0).count();
+      if (cb->first_accept)
+        res.first_offer_s = std::chrono::duration<double>(*cb->first_accept - t0).count();
       res.cpu = cpu_seconds() - cpu0;
       std::vector<double> rates;
       for (auto& [k, v] : cb->done_rate)
@@ -688,9 +696,9 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "relay ceiling {:.0f} B/s\n", ceiling);
   }
   if (!o.json)
-    fmt::print("{:<10} {:>4} {:>9} {:>8} {:>10} {:>10} {:>10} {:>10} {:>6} {:>13} {:>7} {:>8} {:>10} {:>6}\n", "mode",
+    fmt::print("{:<10} {:>4} {:>9} {:>8} {:>10} {:>10} {:>10} {:>10} {:>6} {:>13} {:>7} {:>8} {:>10} {:>6} {:>8}\n", "mode",
                "N", "size", "time s", "agg MB/s", "min MB/s", "med MB/s", "max MB/s", "Jain", "Jain shared", "CPU s",
-               "RSS MB", "UDP MB/s", "ratio");
+               "RSS MB", "UDP MB/s", "ratio", "offer s");
   for (auto& mode : o.modes)
     for (int n : o.n) {
       auto r = run(o, mode, n, o.loss_pct);
@@ -706,10 +714,10 @@ int main(int argc, char** argv) {
       all.push_back(r);
       if (!o.json) {
         fmt::print("{:<10} {:>4} {:>9} {:>8.2f} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f} {:>6.3f} {:>13} {:>7.2f} "
-                   "{:>8.1f} {:>10.1f} {:>6.3f}{}\n",
+                   "{:>8.1f} {:>10.1f} {:>6.3f} {:>8.3f}{}\n",
                    r.mode, r.n, r.size, r.seconds, r.aggregate / 1e6, r.min_rate / 1e6, r.median_rate / 1e6,
                    r.max_rate / 1e6, r.jain, fmt::format("{:.3f} ({})", r.jain_shared, r.n - r.early), r.cpu, static_cast<double>(r.peak_rss_kb) / 1024, r.baseline / 1e6,
-                   r.ratio, r.ok ? "" : "  FAILED: " + r.error);
+                   r.ratio, r.first_offer_s, r.ok ? "" : "  FAILED: " + r.error);
         std::fflush(stdout);
       }
     }
@@ -720,10 +728,10 @@ int main(int argc, char** argv) {
       fmt::print("{}{{\"mode\":\"{}\",\"n\":{},\"size\":{},\"ok\":{},\"seconds\":{:.3f},\"aggregate_Bps\":{:.0f},"
                  "\"min_Bps\":{:.0f},\"median_Bps\":{:.0f},\"max_Bps\":{:.0f},\"jain\":{:.4f},\"jain_shared\":{:.4f},\"early\":{},\"cpu_s\":{:.3f},"
                  "\"peak_rss_kb\":{},\"udp_baseline_Bps\":{:.0f},\"ratio\":{:.4f},\"loss_pct\":{},\"retransmits\":{},"
-                 "\"timeouts\":{},\"relay_dropped\":{},\"ratio_to_lossless\":{:.4f}}}",
+                 "\"timeouts\":{},\"relay_dropped\":{},\"ratio_to_lossless\":{:.4f},\"first_offer_s\":{:.4f}}}",
                  i ? "," : "", r.mode, r.n, r.size, r.ok ? "true" : "false", r.seconds, r.aggregate, r.min_rate,
                  r.median_rate, r.max_rate, r.jain, r.jain_shared, r.early, r.cpu, r.peak_rss_kb, r.baseline, r.ratio, r.loss_pct,
-                 r.retransmits, r.timeouts, r.relay_dropped, r.ratio_to_lossless);
+                 r.retransmits, r.timeouts, r.relay_dropped, r.ratio_to_lossless, r.first_offer_s);
     }
     fmt::print("]\n");
   }

@@ -14,4 +14,10 @@ std::string make_nonce(Botan::RandomNumberGenerator& rng) {
   return wire::base64_encode(bytes);  // §2: 36 bytes -> 48 chars, no padding
 }
 
+std::string make_transfer_id(Botan::RandomNumberGenerator& rng) {
+  std::array<std::uint8_t, limits::hash_bytes> bytes;
+  rng.randomize(bytes.data(), bytes.size());
+  return wire::base64_encode(bytes);
+}
+
 }  // namespace mk::crypto

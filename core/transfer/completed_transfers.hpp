@@ -1,7 +1,8 @@
 #pragma once
 // PROTOCOL §10 FIX ("a lost final ACK" stalls the original sender forever): after a receiver is dropped, its
 // transfer id (the hash) is remembered for a while, so a FILE for it is still answered with FILEACK <size>.
-// Bounded in count (oldest forgotten first) and in time.
+// Bounded in count (oldest forgotten first) and in time. A lazy-hash transfer (FILEOFFER) also keeps the SHA-384
+// the receiver verified, so that a late FILEHASH (our answer was lost) is still answered.
 
 #include <cstdint>
 #include <deque>
@@ -19,9 +20,11 @@ class completed_transfers {
   explicit completed_transfers(std::size_t capacity = limits::completed_transfer_memory,
                                duration ttl = limits::completed_transfer_ttl);
 
-  void remember(std::string id, std::uint64_t size, time_point now);
+  void remember(std::string id, std::uint64_t size, time_point now, std::string content_hash = {});
   // The size to acknowledge if `id` completed less than ttl ago.
   std::optional<std::uint64_t> lookup(std::string_view id, time_point now);
+  // The verified SHA-384 of a lazy-hash transfer that completed less than ttl ago.
+  std::optional<std::string> content_hash(std::string_view id, time_point now);
   std::size_t size() const noexcept { return entries_.size(); }
 
  private:
@@ -29,6 +32,7 @@ class completed_transfers {
     std::string id;
     std::uint64_t size;
     time_point when;
+    std::string content_hash;  // empty unless a lazy-hash transfer
   };
   void expire(time_point now);
 

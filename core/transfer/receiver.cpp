@@ -4,17 +4,43 @@
 
 namespace mk::transfer {
 
-receiver::receiver(std::uint64_t size, peer_mode mode, time_point now)
+receiver::receiver(std::uint64_t size, peer_mode mode, time_point now, bool lazy_hash)
     : size_(size), mode_(mode), held_(limits::transfer_max_ranges), last_data_(now), last_ack_(now),
-      first_unacked_(now) {
-  if (size_ == 0) {  // §10 FIX: a zero-byte file is complete at once (the original ACKs 0 forever)
-    state_ = receiver_state::complete;
-    final_acks_left_ = limits::transfer_final_ack_repeats;
+      first_unacked_(now), lazy_(lazy_hash) {
+  if (size_ == 0) data_done(now);  // §10 FIX: a zero-byte file is complete at once (the original ACKs 0 forever)
+}
+
+// Every byte is in: complete, or first the lazy hash's verification.
+void receiver::data_done(time_point now) {
+  last_data_ = now;  // the verification timeout runs from here
+  if (lazy_) {
+    state_ = receiver_state::verifying;
+    return;
   }
+  state_ = receiver_state::complete;
+  final_acks_left_ = limits::transfer_final_ack_repeats;
+}
+
+bool receiver::on_hash_announced(std::string sha384, time_point) {
+  if (!lazy_ || state_ == receiver_state::failed || (announced_ && *announced_ != sha384)) return false;
+  announced_ = std::move(sha384);
+  return true;
+}
+
+void receiver::on_computed_hash(std::string_view sha384, time_point now) {
+  if (!verification_due()) return;
+  if (sha384 != *announced_) {
+    state_ = receiver_state::failed;
+    reason_ = "hash mismatch: the data received does not match the SHA-384 the sender announced; file discarded";
+    return;
+  }
+  state_ = receiver_state::complete;
+  final_acks_left_ = limits::transfer_final_ack_repeats;
+  last_ack_ = now;
 }
 
 void receiver::cancel(std::string reason) {
-  if (state_ != receiver_state::receiving) return;
+  if (state_ != receiver_state::receiving && state_ != receiver_state::verifying) return;
   state_ = receiver_state::failed;
   reason_ = std::move(reason);
 }
@@ -52,7 +78,7 @@ chunk_verdict receiver::on_chunk(std::uint64_t offset, std::uint64_t length, tim
     return v;
   }
   std::uint64_t end = offset + length;
-  if (state_ == receiver_state::complete || end <= next_ || held_.contains(offset, end)) {
+  if (data_complete() || end <= next_ || held_.contains(offset, end)) {
     // PROTOCOL §10: a duplicate chunk is answered at once; after completion it means our final ACK was lost.
     ++duplicates_;
     v.ack_now = true;
@@ -72,8 +98,7 @@ chunk_verdict receiver::on_chunk(std::uint64_t offset, std::uint64_t length, tim
   changed_ = true;
   ++unacked_chunks_;
   if (next_ == size_) {
-    state_ = receiver_state::complete;
-    final_acks_left_ = limits::transfer_final_ack_repeats;
+    data_done(now);
     v.ack_now = true;
   } else if (mode_ == peer_mode::legacy) {
     // PROTOCOL §10 acks at next >= last_acked + 10240; acking at half the original's window keeps it streaming.
@@ -102,6 +127,13 @@ std::optional<ack_info> receiver::on_tick(time_point now) {
         return ack_state();
       }
       return std::nullopt;
+    case receiver_state::verifying:
+      if (now - last_data_ >= limits::transfer_stall_timeout) {
+        state_ = receiver_state::failed;
+        reason_ = "the sender did not announce the file's SHA-384 within " +
+                  std::to_string(limits::transfer_stall_timeout.count()) + " s of the last byte; file discarded";
+      }
+      return std::nullopt;
     case receiver_state::receiving: break;
   }
   if (now - last_data_ >= limits::transfer_stall_timeout) {
@@ -124,6 +156,7 @@ time_point receiver::next_deadline() const {
     case receiver_state::failed: return time_point::max();
     case receiver_state::complete:
       return final_acks_left_ > 0 ? last_ack_ + limits::file_ack_interval : time_point::max();
+    case receiver_state::verifying: return last_data_ + limits::transfer_stall_timeout;
     case receiver_state::receiving: break;
   }
   time_point t = last_data_ + limits::transfer_stall_timeout;

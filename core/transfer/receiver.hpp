@@ -10,6 +10,12 @@
 //      a FILE arriving even later is still answered with FILEACK size (PROTOCOL §10 FIX: "a lost final ACK").
 // A zero-byte file is complete at once; a late accept or a vanished sender ends in failed after
 // limits::transfer_stall_timeout without data (§10 FIX: the original waits forever).
+//
+// Lazy hash (FILEOFFER, MKCAPS `lazyhash`): the offer carries a random id, not the hash. Once every byte is in,
+// the receiver ACKs the size (the sender stops sending data) and waits in `verifying` for FILEHASH: the actor
+// passes the announced SHA-384 to on_hash_announced() (it may come before the data is complete) and the SHA-384
+// of what it wrote, in file order, to on_computed_hash(); equal -> complete (the actor may rename the .part),
+// different -> failed. No announcement within limits::transfer_stall_timeout -> failed.
 
 #include <cstdint>
 #include <optional>
@@ -21,7 +27,12 @@
 
 namespace mk::transfer {
 
-enum class receiver_state { receiving, complete, failed };
+enum class receiver_state {
+  receiving,
+  verifying,  // lazy hash: all data in, waiting for the announced SHA-384 and the actor's own
+  complete,
+  failed,
+};
 
 struct chunk_verdict {
   bool store = false;    // write these bytes at the offset
@@ -37,7 +48,7 @@ struct ack_info {
 
 class receiver {
  public:
-  receiver(std::uint64_t size, peer_mode mode, time_point now);
+  receiver(std::uint64_t size, peer_mode mode, time_point now, bool lazy_hash = false);
 
   chunk_verdict on_chunk(std::uint64_t offset, std::uint64_t length, time_point now);
   // An ACK to send now, if one is due:
@@ -51,8 +62,20 @@ class receiver {
   ack_info ack_state() const;
   void cancel(std::string reason);
 
+  // -- lazy hash --
+  // FILEHASH from the sender. The first announcement counts; a different later one is ignored (false).
+  bool on_hash_announced(std::string sha384, time_point now);
+  // The actor should compute the SHA-384 of the received data now and call on_computed_hash().
+  bool verification_due() const noexcept { return state_ == receiver_state::verifying && announced_.has_value(); }
+  // Compares with the announced hash: complete on a match, failed on a mismatch.
+  void on_computed_hash(std::string_view sha384, time_point now);
+  const std::optional<std::string>& announced_hash() const noexcept { return announced_; }
+
   receiver_state state() const noexcept { return state_; }
   bool complete() const noexcept { return state_ == receiver_state::complete; }
+  // Every byte is in (complete, or verifying the lazy hash).
+  bool data_complete() const noexcept { return complete() || state_ == receiver_state::verifying; }
+  bool lazy_hash() const noexcept { return lazy_; }
   // Complete and all final ACK repeats sent: the actor may drop the object.
   bool finished() const noexcept { return complete() && final_acks_left_ == 0; }
   const std::string& failure_reason() const noexcept { return reason_; }
@@ -63,6 +86,7 @@ class receiver {
 
  private:
   void mark_sent(time_point now);
+  void data_done(time_point now);
 
   std::uint64_t size_;
   peer_mode mode_;
@@ -79,6 +103,8 @@ class receiver {
   std::optional<std::uint64_t> hole_acked_for_;  // legacy: `next` already reported once as a duplicate ACK
   int final_acks_left_ = 0;
   std::uint64_t duplicates_ = 0;
+  bool lazy_ = false;
+  std::optional<std::string> announced_;
 };
 
 }  // namespace mk::transfer

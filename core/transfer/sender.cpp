@@ -30,14 +30,16 @@ const char* to_string(sender_state s) noexcept {
   switch (s) {
     case sender_state::pending: return "pending";
     case sender_state::sending: return "sending";
+    case sender_state::verifying: return "verifying";
     case sender_state::done: return "done";
     case sender_state::failed: return "failed";
   }
   return "?";
 }
 
-sender::sender(std::uint64_t size, peer_mode mode, time_point now)
-    : size_(size), mode_(mode), cc_(config_for(mode)), started_(now), last_progress_(now), rto_anchor_(now) {}
+sender::sender(std::uint64_t size, peer_mode mode, time_point now, bool lazy_hash)
+    : size_(size), mode_(mode), cc_(config_for(mode)), started_(now), last_progress_(now), rto_anchor_(now),
+      lazy_(lazy_hash) {}
 
 sender::record* sender::find(std::uint64_t offset) {
   if (offset < acked_ || offset >= high_sent_) return nullptr;
@@ -101,6 +103,56 @@ void sender::cancel(std::string reason) {
   fail(std::move(reason));
 }
 
+// -- lazy hash --
+
+// Every byte is acknowledged: done, unless the receiver still has to judge the announced hash.
+void sender::all_acked(time_point now) {
+  last_progress_ = now;
+  state_ = lazy_ && !verdict_match_ ? sender_state::verifying : sender_state::done;
+}
+
+void sender::on_hash_ready(time_point now) {
+  if (!lazy_ || hash_ready_) return;
+  hash_ready_ = true;
+  next_announce_ = now;
+}
+
+time_point sender::announce_deadline() const {
+  bool live = state_ == sender_state::sending || state_ == sender_state::verifying;
+  return lazy_ && hash_ready_ && live && high_sent_ >= size_ ? next_announce_ : time_point::max();
+}
+
+bool sender::hash_announcement_due(time_point now) const { return now >= announce_deadline(); }
+
+void sender::hash_announced(time_point now) {
+  ++announcements_;
+  // A lost FILEHASH (or a lost answer) is repeated once per RTO, backing off like a retransmission.
+  next_announce_ = now + std::min<duration>(cc_.rto() * (1 << announce_backoff_), limits::transfer_max_rto);
+  announce_backoff_ = std::min(announce_backoff_ + 1, 5);
+}
+
+void sender::peer_stopped() {
+  if (state_ == sender_state::pending) return cancel("refused by the peer");
+  // A receiver that finds a different hash removes the data and stops: FILESTOP after FILEHASH says so.
+  if (lazy_ && announcements_ > 0)
+    return cancel("the receiver discarded the file after the SHA-384 was announced: hash mismatch (data corrupted "
+                  "in transit, or the file changed while it was sent), or cancelled there");
+  cancel("cancelled by the peer");
+}
+
+bool sender::on_verdict(bool match, time_point now) {
+  if (!lazy_ || announcements_ == 0) return false;
+  if (state_ != sender_state::sending && state_ != sender_state::verifying) return false;
+  if (!match) {  // it saved something else: only a forged or altered answer can say so
+    fail("the receiver reports a SHA-384 that differs from the one announced");
+    return true;
+  }
+  verdict_match_ = true;
+  if (state_ == sender_state::verifying) state_ = sender_state::done;
+  last_progress_ = now;
+  return true;
+}
+
 // -- acknowledgements --
 
 void sender::delivered(std::uint64_t offset, record& r, time_point now) {
@@ -148,9 +200,10 @@ bool sender::on_ack(std::uint64_t next, time_point now) {
   if (state_ == sender_state::pending) {
     if (next != 0) return false;
     // PROTOCOL §10: FILEACK 0 while pending = accepted. FIX: for a zero-byte file that also means done.
-    state_ = size_ == 0 ? sender_state::done : sender_state::sending;
+    state_ = sender_state::sending;
     last_progress_ = now;
     rto_anchor_ = now;
+    if (size_ == 0) all_acked(now);
     return true;
   }
   if (state_ != sender_state::sending || !valid_ack(next) || next < acked_) return false;
@@ -160,7 +213,7 @@ bool sender::on_ack(std::uint64_t next, time_point now) {
   bool duplicate = next == acked_;
   advance(next, now);
   if (acked_ == size_) {
-    state_ = sender_state::done;
+    all_acked(now);
     return true;
   }
   legacy_loss_checks(duplicate, now);
@@ -209,7 +262,7 @@ bool sender::on_sack(std::uint64_t next, std::span<const byte_range> ranges, tim
     }
   }
   if (acked_ == size_) {
-    state_ = sender_state::done;
+    all_acked(now);
     return true;
   }
   rack_detect(now);
@@ -274,6 +327,12 @@ void sender::on_tick(time_point now) {
       fail("not accepted within " + std::to_string(limits::file_accept_timeout.count()) + " s");
     return;
   }
+  if (state_ == sender_state::verifying) {
+    if (now - last_progress_ >= limits::transfer_stall_timeout)
+      fail("the receiver did not answer the announced SHA-384 for " +
+           std::to_string(limits::transfer_stall_timeout.count()) + " s");
+    return;
+  }
   if (state_ != sender_state::sending) return;
   if (now - last_progress_ >= limits::transfer_stall_timeout) {
     fail("no acknowledgement progress for " + std::to_string(limits::transfer_stall_timeout.count()) + " s at byte " +
@@ -312,9 +371,10 @@ time_point sender::next_deadline() const {
       time_point t = last_progress_ + limits::transfer_stall_timeout;
       if (in_flight_ > 0) t = std::min(t, rto_deadline());
       if (rack_deadline_) t = std::min(t, *rack_deadline_);
-      t = std::min(t, tail_probe_deadline());
-      return std::min(t, probe_deadline());
+      return std::min({t, tail_probe_deadline(), probe_deadline(), announce_deadline()});
     }
+    case sender_state::verifying:
+      return std::min(last_progress_ + limits::transfer_stall_timeout, announce_deadline());
     default: return time_point::max();
   }
 }

@@ -21,6 +21,13 @@
 // the retransmission timer (RFC 6298) fires at most once per RTO, backs off exponentially, and after it only one
 // chunk is in flight until an ACK arrives: never the original's 10 ms resend storm (§14). The window adapts through
 // `congestion` instead of the original's fixed 10 chunks, bounded by limits::transfer_max_window.
+//
+// Lazy hash (MKCAPS `lazyhash`, between mokaccino nodes): the offer (FILEOFFER) names the transfer by a random id
+// and goes out before the content is hashed; the actor hashes the new data as it reads it (in file order) and
+// calls on_hash_ready() once it has read the last byte. When the hash is ready and the last new chunk is out,
+// hash_announcement_due() says to send FILEHASH, repeated every RTO (backing off) until the receiver answers.
+// Once all data is acknowledged the sender waits in `verifying` for that answer: FILEHASH with the SHA-384 of the
+// file it saved (on_verdict(): equal -> done), or FILESTOP (peer_stopped(): it discarded the data).
 
 #include <cstdint>
 #include <deque>
@@ -38,6 +45,7 @@ namespace mk::transfer {
 enum class sender_state {
   pending,  // FILEINIT sent, waiting for FILEACK 0
   sending,
+  verifying,  // lazy hash: all data acknowledged, waiting for the receiver's verdict on the announced SHA-384
   done,     // FILEACK size received
   failed,   // see failure_reason()
 };
@@ -55,7 +63,7 @@ struct chunk {
 class sender {
  public:
   // `now` is when FILEINIT was sent; the accept timeout (limits::file_accept_timeout) runs from it.
-  sender(std::uint64_t size, peer_mode mode, time_point now);
+  sender(std::uint64_t size, peer_mode mode, time_point now, bool lazy_hash = false);
 
   // FILEACK <next>. Returns false if it was ignored: PROTOCOL §10 requires next to be a multiple of 1024 or the
   // size, and at most the bytes sent; stale (lower than the acked point) and wrong-state ACKs are ignored too.
@@ -75,6 +83,18 @@ class sender {
   void set_window_cap(std::size_t bytes) { cc_.set_cap(bytes); }
   // The transfer ends (FILESTOP received, user cancel, peer disconnected).
   void cancel(std::string reason);
+  // FILESTOP from the receiver: refused (pending), cancelled, or (lazy hash, after FILEHASH) the file discarded.
+  void peer_stopped();
+
+  // -- lazy hash --
+  // The actor has hashed the whole file (in file order, as it read it for sending).
+  void on_hash_ready(time_point now);
+  // FILEHASH should go out now; call hash_announced() when it did.
+  bool hash_announcement_due(time_point now) const;
+  void hash_announced(time_point now);
+  // The receiver's FILEHASH (it saved the file): `match` = its SHA-384 equals ours. Returns false if ignored (not
+  // lazy, not yet announced, or already finished).
+  bool on_verdict(bool match, time_point now);
 
   // -- queries --
   sender_state state() const noexcept { return state_; }
@@ -94,6 +114,8 @@ class sender {
   std::uint64_t timeout_count() const noexcept { return timeouts_; }
   std::size_t bytes_in_flight() const noexcept { return in_flight_; }
   peer_mode mode() const noexcept { return mode_; }
+  bool lazy_hash() const noexcept { return lazy_; }
+  std::uint64_t announcements() const noexcept { return announcements_; }
   const transfer::congestion& congestion() const noexcept { return cc_; }
 
  private:
@@ -118,6 +140,8 @@ class sender {
   void rack_detect(time_point now);
   void on_rto(time_point now);
   void fail(std::string reason);
+  void all_acked(time_point now);
+  time_point announce_deadline() const;
   duration reorder_guard() const;
   time_point rto_deadline() const;
   duration legacy_path_delay() const;
@@ -168,6 +192,14 @@ class sender {
   std::uint64_t probes_ = 0;
   std::uint64_t spurious_ = 0;
   std::uint64_t tail_probes_ = 0;
+
+  // lazy hash
+  bool lazy_ = false;
+  bool hash_ready_ = false;
+  bool verdict_match_ = false;   // a matching verdict came before the last ACK
+  std::uint64_t announcements_ = 0;
+  time_point next_announce_;
+  int announce_backoff_ = 0;
 };
 
 }  // namespace mk::transfer

@@ -180,6 +180,23 @@ struct file_sack_msg {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
   bool operator==(const file_sack_msg&) const = default;
 };
+// FILEOFFER <id> <size> <name>: an offer made before the content is hashed (MKCAPS `lazyhash`). The id has the
+// hash's shape (48 random bytes, base64) and names the transfer in FILE/FILEACK/FILESACK/FILESTOP/FILEHASH.
+struct file_offer_msg {
+  static constexpr std::string_view keyword = "FILEOFFER";
+  std::string id;
+  std::uint64_t size = 0;
+  std::string name;
+  bool operator==(const file_offer_msg&) const = default;
+};
+// FILEHASH <id> <sha384>: sender -> receiver, the content's SHA-384 once the last new chunk is out; receiver ->
+// sender, the SHA-384 of what it received (its verdict: equal = saved, different = discarded).
+struct file_hash_msg {
+  static constexpr std::string_view keyword = "FILEHASH";
+  std::string id;
+  std::string sha384;
+  bool operator==(const file_hash_msg&) const = default;
+};
 
 // MKCOOKIE <b64 16 bytes>: a node under load answers a CONNECT with a cookie for its source address; the
 // connecting mokaccino node echoes it back before resending CONNECT (core/crypto/connect_cookie.hpp).
@@ -193,7 +210,8 @@ using message = std::variant<connect_msg, handshake_msg, connected_msg, disconne
                              request_msg, fail_msg, key_msg, requested_msg, text_msg, audio_start_msg,
                              audio_accept_msg, audio_stop_msg, audio_msg, file_init_msg, file_ack_msg, file_msg,
                              file_stop_msg, crypt_start_msg, crypt_accept_msg, crypt_ack_msg, crypt_stop_msg,
-                             crypt_msg, caps_msg, voice_msg, file_sack_msg, cookie_msg>;
+                             crypt_msg, caps_msg, voice_msg, file_sack_msg, cookie_msg, file_offer_msg,
+                             file_hash_msg>;
 
 // Strict parse of one line (no LF). Errors: errc::unknown_keyword, malformed (token count, field shape),
 // bad_number, too_long, bad_base64. Never throws; work is linear in the line length.

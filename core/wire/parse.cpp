@@ -358,6 +358,21 @@ mk::result<message> parse_tokens(std::string_view kw, const token_list& t) {
     MK_TRY(parse_ranges(kw, v[3], next, m.ranges));
     return message{std::move(m)};
   }
+  if (kw == "FILEOFFER") {
+    if (t.count != 4)
+      return bad_count(kw);
+    MK_TRY(detail::check_hash("FILEOFFER id", v[1]));
+    MK_NUMBER(size, std::uint64_t, v[2], UINT64_MAX);
+    MK_TRY(detail::check_length("FILEOFFER name", v[3], limits::max_file_name));
+    return message{file_offer_msg{std::string{v[1]}, size, std::string{v[3]}}};
+  }
+  if (kw == "FILEHASH") {
+    if (t.count != 3)
+      return bad_count(kw);
+    MK_TRY(detail::check_hash("FILEHASH id", v[1]));
+    MK_TRY(detail::check_hash("FILEHASH sha384", v[2]));
+    return message{file_hash_msg{std::string{v[1]}, std::string{v[2]}}};
+  }
   return make_error(errc::unknown_keyword, "unknown keyword");
 }
 

@@ -186,6 +186,17 @@ void append(const file_sack_msg& m, std::string& out) {
     append_decimal(m.ranges[i].second, out);
   }
 }
+void append(const file_offer_msg& m, std::string& out) {
+  put_kw(m.keyword, out);
+  put_field(m.id, out);
+  put_num(m.size, out);
+  put_text(m.name, out);
+}
+void append(const file_hash_msg& m, std::string& out) {
+  put_kw(m.keyword, out);
+  put_field(m.id, out);
+  put_field(m.sha384, out);
+}
 
 // A close upper bound of the serialized size, so the hot paths allocate once.
 std::size_t size_hint(const message& m) {

@@ -184,10 +184,11 @@ TEST_CASE("files: between mokaccino nodes a lost FILEINIT is still retransmitted
   file_pair t{sys, false};
   fault_relay relay{t.bob.port(), 72};
   std::atomic<int> inits{0};
-  // The first FILEINIT is mangled into an unknown keyword (the node drops it, as a loss would).
+  // The first offer is mangled into an unknown keyword (the node drops it, as a loss would). Between mokaccino
+  // nodes that announce `lazyhash` the offer is FILEOFFER, otherwise FILEINIT: both are retransmitted.
   relay.set_hook([&](const std::string& d, bool from_a) -> std::optional<std::string> {
-    if (from_a && d.rfind("FILEINIT ", 0) == 0 && inits++ == 0)
-      return "XFILEINIT" + d.substr(8);
+    if (from_a && (d.rfind("FILEINIT ", 0) == 0 || d.rfind("FILEOFFER ", 0) == 0) && inits++ == 0)
+      return "X" + d;
     return std::nullopt;
   });
   t.connect(sys, relay.address(), false);

@@ -69,6 +69,8 @@ std::vector<message> samples() {
       file_sack_msg{hash, 1024, {}},
       file_sack_msg{hash, 0, {{2048, 4096}, {5120, 6144}}},
       cookie_msg{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 255}},
+      file_offer_msg{hash, 12345, "a b.txt"},
+      file_hash_msg{hash, hash},
   };
 }
 
@@ -112,6 +114,8 @@ TEST_CASE("messages: exact bytes") {
   CHECK(serialize(file_sack_msg{hash, 0, {}}) == "FILESACK " + hash + " 0 -");
   CHECK(serialize(file_sack_msg{hash, 0, {{1024, 2048}, {4096, 5000}}}) == "FILESACK " + hash + " 0 1024-2048,4096-5000");
   CHECK(serialize(caps_msg{2, {"a", "b-1"}}) == "MKCAPS 2 a,b-1");
+  CHECK(serialize(file_offer_msg{hash, 25, "a b"}) == "FILEOFFER " + hash + " 25 a\\ b");
+  CHECK(serialize(file_hash_msg{hash, hash}) == "FILEHASH " + hash + " " + hash);
   CHECK(serialize(voice_msg{1, 2, {0, 0, 0}}) == "VOICE 1 2 AAAA");
   CHECK(serialize(audio_start_msg{}) == "AUDIOSTART");
 }
