@@ -134,8 +134,8 @@ caf::actor subscribe(caf::actor_system& sys, const caf::actor& node, std::shared
       std::lock_guard g{c->mx};
       if (e.kind == mk::event_kind::connected)
         c->connected = true;
-      if (e.kind == mk::event_kind::encryption)
-        c->encrypted = true;
+      if (e.kind == mk::event_kind::encryption)  // "off" events exist too: only "on" counts
+        c->encrypted = ev_field(e, "state") == "on";
       if (e.kind == mk::event_kind::transfer && ev_field(e, "direction") == "send") {
         if (std::getenv("MK_BENCH_TRACE"))
           std::fprintf(stderr, "TRACE send %s cwnd=%s srtt_us=%s rtx=%s\n", e.text.c_str(), ev_field(e, "cwnd").c_str(), ev_field(e, "srtt_us").c_str(), ev_field(e, "retransmits").c_str());
@@ -325,6 +325,19 @@ run_result run(const options& o, const std::string& mode, int n, double loss_pct
     {
       std::unique_lock g{ca->mx};
       ca->cv.wait_for(g, 15s, [&] { return ca->connected && (!encrypt || ca->encrypted); });
+    }
+    if (encrypt) {  // an "encrypted" figure from a session that is not would be a fake result
+      auto info = [&](const mk::node_handle& h, const std::string& peer) {
+        std::optional<mokaccino::peer_info> out;
+        self->request(h.node, 10s, mk::user_info_atom::value, peer)
+          .receive([&](const mokaccino::peer_info& p) { out = p; }, [](caf::error&) {});
+        return out;
+      };
+      auto a = info(alice, "bob"), b = info(bob, "alice");
+      if (!a || !b || !a->encrypted || !b->encrypted) {
+        std::fprintf(stderr, "transfer_bench: the session is not encrypted; refusing to report an encrypted figure\n");
+        std::exit(1);
+      }
     }
     std::this_thread::sleep_for(300ms);  // MKCAPS: let the nodes learn they both speak the extended protocol
     auto cpu0 = cpu_seconds();
