@@ -55,19 +55,8 @@ mk::result<mk::node_files> load_files(const node_config& c, Botan::RandomNumberG
                                       : mk::crypto::identity::from_pem(c.private_key_pem);
   if (!id)
     return mk::make_error(id.error().code, "private_key_pem: " + id.error().message);
-  // Reuse the pin loading of load_node_files without a key file: load the pins alone.
-  mk::node_files f{std::move(*id), false, {}, c.known_users, {}};
-  if (!c.known_users.empty()) {
-    auto pins = mk::config::known_users::load(c.known_users);
-    if (pins) {
-      f.known_users = std::move(*pins);
-    } else {
-      f.warnings.push_back(pins.error().message);
-      f.warnings.push_back("WARNING: " + c.known_users.string() +
-                           " is kept as it is and NOT updated: keys pinned now live in memory only.");
-      f.known_users_file.clear();
-    }
-  }
+  mk::node_files f{std::move(*id), false, {}, {}, {}};
+  mk::load_pins(f, c.known_users);
   return f;
 }
 

@@ -30,4 +30,7 @@ mk::result<node_files> load_node_files(const std::filesystem::path& private_key,
                                        const std::filesystem::path& known_users,
                                        Botan::RandomNumberGenerator& rng);
 
+// The pins alone, into `f` (for an identity that does not come from a file): the same rules as above.
+void load_pins(node_files& f, const std::filesystem::path& known_users);
+
 }  // namespace mk

@@ -120,12 +120,7 @@ struct collector {
   std::optional<steady::time_point> first_accept;  // the receiver's first "Receiving": an offer arrived, data follows
 };
 
-std::string ev_field(const mk::event& e, const std::string& k) {
-  for (auto& [a, b] : e.fields)
-    if (a == k)
-      return b;
-  return {};
-}
+std::string ev_field(const mk::event& e, const std::string& k) { return mokaccino::field(e, k); }
 
 caf::actor subscribe(caf::actor_system& sys, const caf::actor& node, std::shared_ptr<collector> c) {
   // CAF 0.17 dereferences a null argument tuple when a function actor takes no arguments (UBSan): pass c in.

@@ -86,12 +86,7 @@ std::string format_time(std::string_view format, std::int64_t time_ms) {
 }
 
 std::optional<event_line> describe(const event& e) {
-  auto field = [&](std::string_view key) -> std::string {
-    for (auto& [k, v] : e.fields)
-      if (k == key)
-        return v;
-    return {};
-  };
+  auto field = [&](const std::string& key) { return mokaccino::field(e, key); };
   switch (e.kind) {
     case event_kind::error: return event_line{tag::error, e.text};
     case event_kind::debug: return event_line{tag::debug, e.text};

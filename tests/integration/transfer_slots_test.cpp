@@ -33,7 +33,9 @@ void connect_raw(raw_peer& sock, test_node& node, const std::string& user, Botan
 
 std::string offer(Botan::RandomNumberGenerator& rng, int i) {
   auto hash = w::base64_encode(rng.random_vec(limits::hash_bytes));
-  return w::serialize(w::file_init_msg{hash, 1000, "f" + std::to_string(i)});
+  std::string name = "f";  // not "f" + to_string(i): GCC 12 reports a false -Wrestrict on that
+  name += std::to_string(i);
+  return w::serialize(w::file_init_msg{hash, 1000, name});
 }
 
 }  // namespace

@@ -87,12 +87,7 @@ inline test_node start_file_node(caf::actor_system& sys, config::node_config cfg
   return start_node(sys, std::move(cfg), std::nullopt, {}, downloads);
 }
 
-inline std::string event_field(const event& e, const std::string& key) {
-  for (auto& [k, v] : e.fields)
-    if (k == key)
-      return v;
-  return {};
-}
+inline std::string event_field(const event& e, const std::string& key) { return mokaccino::field(e, key); }
 
 // The final event of a transfer of `name` in `direction` ("send"/"receive"): state done, failed or cancelled.
 inline std::optional<event> wait_transfer_end(test_node& n, const std::string& name, const std::string& direction,
