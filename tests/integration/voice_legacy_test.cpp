@@ -141,7 +141,10 @@ TEST_CASE("a call with an original node uses legacy AUDIO: 60-byte 2.5 ms packet
                                                   << call_field(*ended, "shed"));
   CHECK(std::stoi(call_field(*ended, "received")) == carol_sent.load());
   CHECK(pieces.mean_correlation > 0.8);
-  CHECK(q.tone_freq == doctest::Approx(tone_hz).epsilon(0.003));
+  // 1 %: the FIFO sheds samples to cut a standing delay (by design, after an underrun on a loaded machine), which
+  // shortens the played timeline and raises the measured tone by a few tenths of a percent; a wrong sample rate or
+  // frame size would be off by 8 % or more.
+  CHECK(q.tone_freq == doctest::Approx(tone_hz).epsilon(0.01));
   CHECK(pieces.min_ms() > 2.5);
   CHECK(pieces.median_ms() < 60);
   // The worst piece is bounded by the FIFO's 40 ms cap on top of the usual delay.
