@@ -66,6 +66,23 @@ class temp_home {
   temp_dir dir_{"mk-cli-test"};
 };
 
+// In a forked child: becomes `args` (args[0] is the path), or exits 127.
+[[noreturn]] inline void exec_child(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execv(argv[0], argv.data());
+  ::_exit(127);
+}
+
+// Ends a child that did not exit by itself, and reaps it.
+inline void kill_and_reap(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+}
+
 class child_process {
  public:
   explicit child_process(const std::vector<std::string>& args) {
@@ -79,12 +96,7 @@ class child_process {
       ::dup2(in[0], STDIN_FILENO);
       ::dup2(out[1], STDOUT_FILENO);
       ::dup2(out[1], STDERR_FILENO);
-      std::vector<char*> argv;
-      for (auto& a : args)
-        argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
+      exec_child(args);
     }
     ::close(in[0]);
     ::close(out[1]);
@@ -94,11 +106,8 @@ class child_process {
   }
 
   ~child_process() {
-    if (!exited_) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
+    if (!exited_)
+      kill_and_reap(pid_);
     close_stdin();
     ::close(stdout_);
   }

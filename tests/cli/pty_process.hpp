@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/process.hpp"
+
 namespace mk::test {
 
 class pty_process {
@@ -38,21 +40,13 @@ class pty_process {
       ::setenv("TERM", "xterm-256color", 1);
       for (auto& e : env)
         ::putenv(const_cast<char*>(e.c_str()));
-      std::vector<char*> argv;
-      for (auto& a : args)
-        argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
+      exec_child(args);
     }
     ::fcntl(master_, F_SETFL, ::fcntl(master_, F_GETFL) | O_NONBLOCK);
   }
   ~pty_process() {
-    if (!exited_) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
+    if (!exited_)
+      kill_and_reap(pid_);
     ::close(master_);
   }
   pty_process(const pty_process&) = delete;

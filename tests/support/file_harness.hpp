@@ -5,9 +5,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -116,6 +118,35 @@ inline std::string progress_trace(test_node& n, const std::string& name) {
 }
 
 // Two nodes, alice -> (relay) -> bob, connected; waits for encryption when asked.
+// A plain chunk between mokaccino nodes is a binary record: 0x02 'F' id(48) offset(8, big-endian) data. For a relay
+// hook: the chunk at `offset` with byte `at` of its data flipped (same length, wrong content), once (counted in
+// `done`); nullopt (forward unchanged) for every other datagram.
+inline std::optional<std::string> flip_plain_chunk(const std::string& d, std::uint64_t offset, std::size_t at,
+                                                   std::atomic<int>& done) {
+  constexpr std::size_t data_at = 2 + 48 + 8;
+  if (d.size() <= data_at + at || d[0] != 0x02 || d[1] != 'F')
+    return std::nullopt;
+  std::uint64_t o = 0;
+  for (std::size_t i = 50; i < data_at; ++i)
+    o = (o << 8) | static_cast<std::uint8_t>(d[i]);
+  if (o != offset || done.exchange(1) != 0)
+    return std::nullopt;
+  auto bad = d;
+  bad[data_at + at] = static_cast<char>(bad[data_at + at] ^ 0xff);
+  return bad;
+}
+
+// Both ends of a transfer whose data was corrupted on the way failed it: the receiver for a hash mismatch.
+inline void check_hash_mismatch(test_node& sender, test_node& receiver, const std::string& name) {
+  auto got = wait_transfer_end(receiver, name, "receive", 30s);
+  REQUIRE(got);
+  CHECK(event_field(*got, "state") == "failed");
+  CHECK_MESSAGE(got->text.find("hash mismatch") != std::string::npos, got->text);
+  auto sent = wait_transfer_end(sender, name, "send", 30s);
+  REQUIRE(sent);
+  CHECK(event_field(*sent, "state") == "failed");
+}
+
 struct file_pair {
   scratch_dir dir;
   fs::path out_dir = dir / "out";
