@@ -234,6 +234,8 @@ struct receiver_state {
     auto v = sm->on_chunk(m.offset, m.data.size(), now);
     if (v.error)
       return;  // breaks §10 rules: neither stored nor acknowledged
+    if (v.duplicate && p.extended && !sm->data_complete())
+      send_line(w::serialize(w::file_dup_msg{p.hash, m.offset}));  // the sender learns its path's reordering
     if (v.store) {
       if (!write(m.offset, m.data))
         return fail(std::string{"cannot write the file: "} + std::strerror(errno), true);

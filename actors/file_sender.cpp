@@ -323,6 +323,8 @@ struct sender_state {
           sm->on_ack(msg.next, now);
         } else if constexpr (std::is_same_v<T, w::file_sack_msg>) {
           sm->on_sack(msg.next, msg.ranges, now);
+        } else if constexpr (std::is_same_v<T, w::file_dup_msg>) {
+          sm->on_duplicate(msg.offset, now);
         } else if constexpr (std::is_same_v<T, w::file_hash_msg>) {
           sm->on_verdict(!content_hash.empty() && msg.sha384 == content_hash, now);  // the receiver's SHA-384
         } else if constexpr (std::is_same_v<T, w::file_stop_msg>) {

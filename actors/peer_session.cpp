@@ -607,7 +607,7 @@ struct session_state {
         } else if constexpr (std::is_same_v<T, w::file_init_msg> || std::is_same_v<T, w::file_ack_msg> ||
                              std::is_same_v<T, w::file_msg> || std::is_same_v<T, w::file_stop_msg> ||
                              std::is_same_v<T, w::file_sack_msg> || std::is_same_v<T, w::file_offer_msg> ||
-                             std::is_same_v<T, w::file_hash_msg>) {
+                             std::is_same_v<T, w::file_hash_msg> || std::is_same_v<T, w::file_dup_msg>) {
           forward_service(ctx->transfers, m);
         } else if constexpr (std::is_same_v<T, w::audio_start_msg> || std::is_same_v<T, w::audio_accept_msg> ||
                              std::is_same_v<T, w::audio_stop_msg> || std::is_same_v<T, w::audio_msg> ||

@@ -243,6 +243,9 @@ struct service_state {
             return send_to(session, w::serialize(w::file_ack_msg{msg.hash, *size}));
           if (asking.count(k) == 0)
             send_to(session, w::serialize(w::file_stop_msg{msg.hash}));  // no such transfer (any more)
+        } else if constexpr (std::is_same_v<T, w::file_dup_msg>) {
+          if (auto it = senders.find(key_t{user, msg.hash}); it != senders.end())
+            deliver(it->second.actor, std::move(m));  // nothing to answer: it only informs a running sender
         } else if constexpr (std::is_same_v<T, w::file_ack_msg> || std::is_same_v<T, w::file_sack_msg>) {
           key_t k{user, msg.hash};
           if (auto it = senders.find(k); it != senders.end())

@@ -82,6 +82,7 @@ chunk_verdict receiver::on_chunk(std::uint64_t offset, std::uint64_t length, tim
     // PROTOCOL §10: a duplicate chunk is answered at once; after completion it means our final ACK was lost.
     ++duplicates_;
     v.ack_now = true;
+    v.duplicate = true;
     mark_sent(now);
     return v;
   }

@@ -37,6 +37,7 @@ enum class receiver_state {
 struct chunk_verdict {
   bool store = false;    // write these bytes at the offset
   bool ack_now = false;  // send ack_state() now
+  bool duplicate = false;  // already held: between mokaccino nodes the sender hears of it (FILEDUP)
   std::optional<std::string> error;  // the chunk breaks §10 rules (and is neither stored nor acknowledged)
 };
 

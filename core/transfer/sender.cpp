@@ -10,6 +10,9 @@ namespace {
 // The learned reordering window never delays loss detection by more than this (a path that reorders further is
 // treated as lossy: its retransmissions are spurious, and counted).
 constexpr duration max_reorder_window = std::chrono::milliseconds(100);
+// How many loss-driven retransmissions FILEDUP may still name (the latest; ~24 bytes each). A duplicate arrives
+// within the path's reordering (at most ~max_reorder_window) of the retransmission: far fewer go out meanwhile.
+constexpr std::size_t resent_memory = 1024;
 
 congestion_config config_for(peer_mode mode) {
   congestion_config cfg;
@@ -174,9 +177,7 @@ void sender::delivered(std::uint64_t offset, record& r, time_point now) {
   // path would have brought it, and the reordering window grows to cover that.
   if (auto min_rtt = cc_.rtt().min_rtt(); r.retransmitted && min_rtt && now - r.sent < *min_rtt) {
     if (r.tail_probe) return;  // the probe's original arrived: expected, no sign of reordering
-    ++spurious_;
-    duration late = now - r.first_sent - *min_rtt;
-    reorder_window_ = std::clamp<duration>(late + late / 4, reorder_window_, max_reorder_window);
+    learn_reordering(offset, r.first_sent, now);
     return;
   }
   if (!rack_seq_ || r.seq > *rack_seq_) {
@@ -184,6 +185,25 @@ void sender::delivered(std::uint64_t offset, record& r, time_point now) {
     rack_sent_ = r.sent;
     rack_rtt_ = now - r.sent;
   }
+}
+
+// One spurious retransmission, seen either way (its ACK came too soon, or FILEDUP named it): counted once. The
+// original came `late` after the fastest path would have brought it; the window grows to cover that.
+void sender::learn_reordering(std::uint64_t offset, time_point first_sent, time_point now) {
+  auto it = std::find_if(resent_.begin(), resent_.end(), [&](const resent_chunk& c) { return c.offset == offset; });
+  if (it == resent_.end()) return;  // already learned from, or not a loss-driven retransmission
+  resent_.erase(it);
+  auto min_rtt = cc_.rtt().min_rtt();
+  if (!min_rtt) return;
+  ++spurious_;
+  duration late = now - first_sent - *min_rtt;
+  reorder_window_ = std::clamp<duration>(late + late / 4, reorder_window_, max_reorder_window);
+}
+
+void sender::on_duplicate(std::uint64_t offset, time_point now) {
+  if (mode_ != peer_mode::extended || state_ != sender_state::sending) return;
+  auto it = std::find_if(resent_.begin(), resent_.end(), [&](const resent_chunk& c) { return c.offset == offset; });
+  if (it != resent_.end()) learn_reordering(offset, it->first_sent, now);
 }
 
 void sender::advance(std::uint64_t next, time_point now) {
@@ -312,7 +332,10 @@ void sender::on_rto(time_point now) {
   cc_.on_timeout(now);
   // Everything unacknowledged is presumed lost (skipping SACKed chunks); only one chunk goes out until an ACK
   // proves the path works again, and the next timeout waits twice as long.
-  for (std::size_t i = 0; i < window_.size(); ++i) mark_lost(offset_of(i), window_[i], now);
+  for (std::size_t i = 0; i < window_.size(); ++i) {
+    mark_lost(offset_of(i), window_[i], now);
+    window_[i].timed_out = window_[i].lost;
+  }
   send_order_.clear();
   rack_deadline_.reset();
   probe_only_ = true;
@@ -413,6 +436,11 @@ std::optional<chunk> sender::next_chunk(time_point now) {
     lost_.erase(lost_.begin());
     r.lost = false;
     r.retransmitted = true;
+    if (mode_ == peer_mode::extended && !r.tail_probe && !r.timed_out) {
+      if (resent_.size() >= resent_memory) resent_.pop_front();
+      resent_.push_back({off, r.first_sent});
+    }
+    r.timed_out = false;
     start(r, off);
     ++retransmits_;
     ack_probe_due_ = mode_ == peer_mode::legacy;

@@ -72,6 +72,10 @@ class sender {
   // Selective ACK: cumulative `next` plus [begin,end) ranges held above it. Invalid ranges are skipped. Receiving
   // one switches a legacy sender to extended mode (the peer evidently speaks it).
   bool on_sack(std::uint64_t next, std::span<const byte_range> ranges, time_point now);
+  // FILEDUP <offset> (extended): the receiver got that chunk twice. If it was one of our loss-driven
+  // retransmissions, the loss was spurious: the path reorders at least as far as the original came late, and the
+  // reordering window grows to cover that (DSACK's role in RFC 8985 §6.2). Anything else is ignored.
+  void on_duplicate(std::uint64_t offset, time_point now);
   // Timers: accept timeout, stall timeout, retransmission timeout, RACK reordering timer.
   void on_tick(time_point now);
   // The chunk to send now (a retransmission first, else new data), if the congestion window allows one.
@@ -128,6 +132,12 @@ class sender {
     bool lost = false;  // queued for retransmission
     bool retransmitted = false;
     bool tail_probe = false;  // resent by the tail loss probe, not because it was found lost
+    bool timed_out = false;   // resent after a retransmission timeout (its duplicate says nothing of reordering)
+  };
+  // A loss-driven retransmission, remembered after the chunk leaves the window until FILEDUP may name it.
+  struct resent_chunk {
+    std::uint64_t offset;
+    time_point first_sent;
   };
 
   std::uint64_t offset_of(std::size_t index) const { return acked_ + index * chunk_size; }
@@ -138,6 +148,7 @@ class sender {
   void mark_lost(std::uint64_t offset, record& r, time_point now);
   void legacy_loss_checks(bool duplicate, time_point now);
   void rack_detect(time_point now);
+  void learn_reordering(std::uint64_t offset, time_point first_sent, time_point now);
   void on_rto(time_point now);
   void fail(std::string reason);
   void all_acked(time_point now);
@@ -184,6 +195,7 @@ class sender {
   duration rack_rtt_{};
   std::optional<time_point> rack_deadline_;
   duration reorder_window_{};
+  std::deque<resent_chunk> resent_;  // the latest loss-driven retransmissions (bounded: limits below)
   time_point last_send_;          // when the latest chunk went out (the tail probe timer runs from it)
   bool tail_probed_ = false;      // one tail probe per flight: re-armed by ACK progress
 

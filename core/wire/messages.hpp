@@ -198,6 +198,16 @@ struct file_hash_msg {
   bool operator==(const file_hash_msg&) const = default;
 };
 
+// FILEDUP <hash> <offset>: receiver -> sender between mokaccino nodes: the chunk at <offset> arrived twice, so
+// one of its copies was a needless retransmission (DSACK's role, RFC 2883): the sender learns how far the path
+// reorders. An older mokaccino node drops it as an unknown keyword; an original node never receives it.
+struct file_dup_msg {
+  static constexpr std::string_view keyword = "FILEDUP";
+  std::string hash;
+  std::uint64_t offset = 0;
+  bool operator==(const file_dup_msg&) const = default;
+};
+
 // MKCOOKIE <b64 16 bytes>: a node under load answers a CONNECT with a cookie for its source address; the
 // connecting mokaccino node echoes it back before resending CONNECT (core/crypto/connect_cookie.hpp).
 struct cookie_msg {
@@ -211,7 +221,7 @@ using message = std::variant<connect_msg, handshake_msg, connected_msg, disconne
                              audio_accept_msg, audio_stop_msg, audio_msg, file_init_msg, file_ack_msg, file_msg,
                              file_stop_msg, crypt_start_msg, crypt_accept_msg, crypt_ack_msg, crypt_stop_msg,
                              crypt_msg, caps_msg, voice_msg, file_sack_msg, cookie_msg, file_offer_msg,
-                             file_hash_msg>;
+                             file_hash_msg, file_dup_msg>;
 
 // Strict parse of one line (no LF). Errors: errc::unknown_keyword, malformed (token count, field shape),
 // bad_number, too_long, bad_base64. Never throws; work is linear in the line length.

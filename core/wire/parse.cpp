@@ -373,6 +373,13 @@ mk::result<message> parse_tokens(std::string_view kw, const token_list& t) {
     MK_TRY(detail::check_hash("FILEHASH sha384", v[2]));
     return message{file_hash_msg{std::string{v[1]}, std::string{v[2]}}};
   }
+  if (kw == "FILEDUP") {
+    if (t.count != 3)
+      return bad_count(kw);
+    MK_TRY(detail::check_hash("FILEDUP hash", v[1]));
+    MK_NUMBER(offset, std::uint64_t, v[2], UINT64_MAX);
+    return message{file_dup_msg{std::string{v[1]}, offset}};
+  }
   return make_error(errc::unknown_keyword, "unknown keyword");
 }
 

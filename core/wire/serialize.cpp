@@ -192,6 +192,11 @@ void append(const file_offer_msg& m, std::string& out) {
   put_num(m.size, out);
   put_text(m.name, out);
 }
+void append(const file_dup_msg& m, std::string& out) {
+  put_kw(m.keyword, out);
+  put_field(m.hash, out);
+  put_num(m.offset, out);
+}
 void append(const file_hash_msg& m, std::string& out) {
   put_kw(m.keyword, out);
   put_field(m.id, out);

@@ -31,6 +31,7 @@ struct ack_msg {
   std::uint64_t next = 0;
   std::vector<byte_range> ranges;
   bool sack = false;  // FILESACK (extended) rather than FILEACK
+  std::optional<std::uint64_t> duplicate;  // FILEDUP sent just before this ACK (the actor sends both at once)
 };
 
 struct link_config {
@@ -135,6 +136,7 @@ class our_sender final : public sender_end {
   our_sender(const std::vector<std::uint8_t>& file, peer_mode mode, time_point now)
       : file_(file), s_(file.size(), mode, now) {}
   void on_ack(const ack_msg& a, time_point now) override {
+    if (a.duplicate) s_.on_duplicate(*a.duplicate, now);
     if (a.sack)
       (void)s_.on_sack(a.next, a.ranges, now);
     else
@@ -173,8 +175,10 @@ class our_receiver final : public receiver_end {
       ++stores_;
       std::copy(d.bytes.begin(), d.bytes.end(), buf_.begin() + static_cast<std::ptrdiff_t>(d.offset));
     }
-    if (v.ack_now) return to_msg(r_->ack_state());
-    return std::nullopt;
+    if (!v.ack_now) return std::nullopt;
+    auto a = to_msg(r_->ack_state());
+    if (v.duplicate && mode_ == peer_mode::extended && !r_->data_complete()) a.duplicate = d.offset;
+    return a;
   }
   std::optional<ack_msg> tick(time_point now) override {
     if (!r_) return std::nullopt;
@@ -189,7 +193,7 @@ class our_receiver final : public receiver_end {
   std::uint64_t errors() const { return errors_; }
 
  private:
-  ack_msg to_msg(const ack_info& a) const { return {a.next, a.ranges, mode_ == peer_mode::extended}; }
+  ack_msg to_msg(const ack_info& a) const { return {a.next, a.ranges, mode_ == peer_mode::extended, {}}; }
   std::uint64_t size_;
   peer_mode mode_;
   std::vector<std::uint8_t> buf_;
@@ -284,7 +288,7 @@ class original_receiver final : public receiver_end {
   ack_msg ack(time_point now) {
     last_sent_ = next_;
     last_time_ = now;
-    return {next_, {}, false};
+    return {next_, {}, false, {}};
   }
   std::vector<std::uint8_t> buf_;
   std::vector<bool> have_;

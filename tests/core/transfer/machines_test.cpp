@@ -130,10 +130,12 @@ TEST_CASE("receiver: chunk validation per §10 and its FIXes") {
   CHECK_FALSE(v.error);
   CHECK(v.store);
   CHECK(v.ack_now);  // legacy: first out-of-order arrival acts as a duplicate ACK
+  CHECK_FALSE(v.duplicate);
   CHECK(r.ack_state() == ack_info{0, {}});
   v = r.on_chunk(4096, 904, t0);
   CHECK_FALSE(v.store);
   CHECK(v.ack_now);  // duplicate: ACK at once
+  CHECK(v.duplicate);  // (between mokaccino nodes the actor also sends FILEDUP)
   CHECK(r.duplicate_count() == 1);
 }
 
@@ -159,6 +161,57 @@ TEST_CASE("receiver legacy: ACKs every 100 ms even if nothing changed, completio
   CHECK(repeats == limits::transfer_final_ack_repeats);
   CHECK(r.finished());
   CHECK(r.on_chunk(0, 1024, t0 + 6s).ack_now);  // a late chunk is still answered with FILEACK size
+}
+
+TEST_CASE("sender extended: FILEDUP of a loss-driven retransmission widens the reordering window, once") {
+  sender s(20 * 1024, peer_mode::extended, t0);
+  (void)s.on_ack(0, t0);
+  while (s.next_chunk(t0)) {
+  }
+  // Chunk 1 is late (reordered), everything else of the first flight arrives: RACK takes it for lost.
+  std::vector<byte_range> ranges{{2048, 10240}};
+  REQUIRE(s.on_sack(1024, ranges, t0 + 1ms));
+  s.on_tick(s.next_deadline());
+  auto rtx = s.next_chunk(s.next_deadline());
+  REQUIRE(rtx);
+  REQUIRE(*rtx == chunk{1024, 1024, true});
+  auto min_rtt = s.congestion().rtt().min_rtt();
+  REQUIRE(min_rtt);
+  CHECK(s.reorder_window() == duration::zero());
+  // FILEDUP names an offset we never resent (or a forged one): nothing learned.
+  s.on_duplicate(4096, t0 + 6ms);
+  s.on_duplicate(1u << 30, t0 + 6ms);
+  CHECK(s.spurious_count() == 0);
+  CHECK(s.reorder_window() == duration::zero());
+  // The original arrives 6 ms after it was sent: the receiver holds it twice and says so.
+  s.on_duplicate(1024, t0 + 6ms);
+  CHECK(s.spurious_count() == 1);
+  auto learned = 6ms - *min_rtt;
+  CHECK(s.reorder_window() == learned + learned / 4);
+  // The same duplicate again (FILEDUP repeated, or replayed by the path) teaches nothing more.
+  s.on_duplicate(1024, t0 + 50ms);
+  CHECK(s.spurious_count() == 1);
+  CHECK(s.reorder_window() == learned + learned / 4);
+}
+
+TEST_CASE("sender extended: a duplicate of a timeout or tail-probe retransmission is no sign of reordering") {
+  sender s(4 * 1024, peer_mode::extended, t0);
+  (void)s.on_ack(0, t0);
+  while (s.next_chunk(t0)) {
+  }
+  auto rto_at = s.next_deadline();
+  // Nothing is acknowledged: the tail probe goes first, then the RTO resends everything.
+  for (time_point now = t0; now <= t0 + 3s; now = s.next_deadline()) {
+    s.on_tick(now);
+    while (s.next_chunk(now)) {
+    }
+    if (s.timeout_count() > 0) break;
+  }
+  REQUIRE(s.timeout_count() >= 1);
+  CHECK(rto_at > t0);
+  for (std::uint64_t off = 0; off < 4 * 1024; off += 1024) s.on_duplicate(off, t0 + 3s);
+  CHECK(s.spurious_count() == 0);
+  CHECK(s.reorder_window() == duration::zero());
 }
 
 TEST_CASE("receiver extended: SACK ranges, bounded reorder window, idle timeout") {

@@ -71,6 +71,8 @@ std::vector<message> samples() {
       cookie_msg{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 255}},
       file_offer_msg{hash, 12345, "a b.txt"},
       file_hash_msg{hash, hash},
+      file_dup_msg{hash, 0},
+      file_dup_msg{hash, UINT64_MAX},
   };
 }
 
@@ -116,6 +118,7 @@ TEST_CASE("messages: exact bytes") {
   CHECK(serialize(caps_msg{2, {"a", "b-1"}}) == "MKCAPS 2 a,b-1");
   CHECK(serialize(file_offer_msg{hash, 25, "a b"}) == "FILEOFFER " + hash + " 25 a\\ b");
   CHECK(serialize(file_hash_msg{hash, hash}) == "FILEHASH " + hash + " " + hash);
+  CHECK(serialize(file_dup_msg{hash, 4096}) == "FILEDUP " + hash + " 4096");
   CHECK(serialize(voice_msg{1, 2, {0, 0, 0}}) == "VOICE 1 2 AAAA");
   CHECK(serialize(audio_start_msg{}) == "AUDIOSTART");
 }
@@ -236,6 +239,10 @@ TEST_CASE("messages: rejections give the right errc") {
   CHECK(error_of("FILESACK " + hash + " 0 2048-3000,3000-4000") == errc::malformed);  // adjacent
   CHECK(error_of("FILESACK " + hash + " 0 2048") == errc::malformed);
   CHECK(error_of("FILESACK " + hash + " 0 2048-+3000") == errc::bad_number);
+  CHECK(error_of("FILEDUP " + hash) == errc::malformed);
+  CHECK(error_of("FILEDUP " + hash + " 1024 1") == errc::malformed);
+  CHECK(error_of("FILEDUP " + hash + " -1") == errc::bad_number);
+  CHECK_FALSE(parse_line("FILEDUP short 1024").ok());  // not a hash
   std::string many;
   for (int i = 0; i < 17; ++i) {  // (appended piece by piece: "," + std::string trips GCC 12's -Wrestrict)
     if (i)
