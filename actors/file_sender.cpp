@@ -54,7 +54,7 @@ struct sender_state {
   std::vector<std::uint8_t> block;  // read-ahead of new data: one pread per limits::transfer_io_block
   std::uint64_t block_off = 0;
   std::size_t block_len = 0;
-  std::array<std::uint8_t, t::chunk_size> one{};  // a retransmission outside the block
+  std::vector<std::uint8_t> one;  // a retransmission outside the block (one chunk)
   steady::time_point next_init_resend{};
   std::uint64_t timer_gen = 0;
   std::uint64_t armed_gen = 0;
@@ -148,10 +148,14 @@ struct sender_state {
   bool hash_block(std::uint64_t offset, std::span<const std::uint8_t> bytes, steady::time_point now) {
     if (!p.lazy_hash || content_hashed == size)
       return true;
-    if (offset != content_hashed)
-      return false;
-    content_hasher.update(bytes);
-    content_hashed += bytes.size();
+    // Blocks start where a chunk starts: with chunks that do not divide the block size, a block may begin inside
+    // the bytes already hashed (the chunk that straddled the previous block's end). Never past them: a gap would
+    // leave bytes unhashed.
+    if (offset > content_hashed || offset + bytes.size() <= content_hashed)
+      return offset + bytes.size() <= content_hashed;
+    auto skip = static_cast<std::size_t>(content_hashed - offset);
+    content_hasher.update(bytes.subspan(skip));
+    content_hashed += bytes.size() - skip;
     if (content_hashed == size) {
       content_hash = content_hasher.final_base64();
       sm->on_hash_ready(now);
@@ -250,6 +254,7 @@ struct sender_state {
       e.fields.emplace_back("retransmits", std::to_string(sm->retransmit_count()));
       e.fields.emplace_back("timeouts", std::to_string(sm->timeout_count()));
       e.fields.emplace_back("cwnd", std::to_string(sm->congestion().cwnd()));
+      e.fields.emplace_back("chunk", std::to_string(sm->chunk_bytes()));
       auto srtt = sm->congestion().rtt().srtt();
       e.fields.emplace_back("srtt_us", std::to_string(srtt ? std::chrono::duration_cast<std::chrono::microseconds>(*srtt).count() : -1));
     }
@@ -378,7 +383,9 @@ caf::behavior file_sender(caf::stateful_actor<sender_state>* self, file_sender_p
     [self](start_atom) {
       auto& st = self->state;
       auto now = steady::now();
-      st.sm.emplace(st.size, st.p.extended ? t::peer_mode::extended : t::peer_mode::legacy, now, st.p.lazy_hash);
+      st.sm.emplace(st.size, st.p.extended ? t::peer_mode::extended : t::peer_mode::legacy, now, st.p.lazy_hash,
+                    st.p.chunk);
+      st.one.resize(st.sm->chunk_bytes());
       if (st.p.lazy_hash && st.size == 0) {  // nothing to read: the hash of no bytes is ready now
         st.content_hash = st.content_hasher.final_base64();
         st.sm->on_hash_ready(now);
@@ -399,7 +406,10 @@ caf::behavior file_sender(caf::stateful_actor<sender_state>* self, file_sender_p
       if (gen == st.armed_gen)
         st.armed = steady::time_point::max();
       auto now = steady::now();
+      auto timeouts = st.sm->timeout_count();
       st.sm->on_tick(now);
+      if (st.p.extended && st.sm->timeout_count() > timeouts)
+        self->send(st.p.session, path_suspect_atom::value);  // nothing got through: has the path shrunk?
       if (st.resends_init() && st.sm->state() == t::sender_state::pending && now >= st.next_init_resend) {
         st.send_init();  // §10 FIX: FILEINIT is retransmitted until accepted
         st.next_init_resend = now + limits::file_init_resend;

@@ -40,6 +40,7 @@ struct file_sender_params {
   std::filesystem::path path;
   std::shared_ptr<peer_link_share> share;  // never null
   std::shared_ptr<hash_pool> hashing;      // the node's file hashing threads, never null
+  std::uint64_t chunk = 1024;              // bytes per chunk (extended: the path's datagram budget allows more)
 };
 
 // Protocol: (xfer_prepare_atom) -> (bool ok, error, name, size, identity) once the file is open (identity:

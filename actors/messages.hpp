@@ -79,6 +79,8 @@ using peer_gone_atom = caf::atom_constant<caf::atom("peergone")>;
 using wire_batch = std::vector<mk::wire::message>;
 using session_of_atom = caf::atom_constant<caf::atom("sessionof")>; // (sessionof, user) -> caf::actor (invalid if none), bool mokaccino
 using peer_caps_atom = caf::atom_constant<caf::atom("peercaps")>;  // (peercaps) session -> std::vector<std::string>: the peer's MKCAPS features
+using path_budget_atom = caf::atom_constant<caf::atom("pathbudg")>; // (pathbudg) session -> std::uint64_t: file data per datagram on its path
+using path_suspect_atom = caf::atom_constant<caf::atom("pathsusp")>; // (pathsusp) file sender -> session: a timeout, confirm the path MTU
 
 // -- front end -> node -> services (replies command_reply unless noted) -------------------------------------
 using mokaccino::file_send_atom;     // (filesend, user, path)

@@ -13,10 +13,12 @@
 #include "actors/verify_budget.hpp"
 #include "core/crypto/public_key.hpp"
 #include "core/crypto/random.hpp"
+#include "core/crypto/secure_channel.hpp"
 #include "core/limits.hpp"
 #include "core/session/crypt_negotiation.hpp"
 #include "core/session/display_text.hpp"
 #include "core/session/keepalive.hpp"
+#include "core/session/path_mtu.hpp"
 #include "core/wire/datagram.hpp"
 #include "core/wire/messages.hpp"
 #include "core/wire/record.hpp"
@@ -44,6 +46,18 @@ caf::actor_clock::duration_type until_next_tick(caf::actor_clock::time_point now
 constexpr std::uint32_t caps_version = 1;
 constexpr std::string_view envelope_feature = "env1";  // the sealed envelope (core/crypto/secure_channel.hpp)
 constexpr std::string_view lazy_hash_feature = "lazyhash";  // FILEOFFER/FILEHASH: offer first, hash while sending
+constexpr std::string_view pmtu_feature = "pmtu1";  // MKPROBE path MTU discovery; chunks sized to it, any piece taken
+// What a file chunk costs beyond its data in the largest datagram that carries it (sealed 'F' record).
+constexpr std::size_t file_datagram_overhead = crypto::secure_channel::overhead + w::file_record_header;
+
+// The data bytes of a FILE line (0 for any other line), from its length alone: no parse on the hot path.
+std::size_t file_line_data(std::string_view line) {
+  if (!line.starts_with("FILE "))
+    return 0;
+  auto b64 = line.size() - (line.rfind(' ') + 1);
+  std::size_t pad = line.ends_with("==") ? 2 : line.ends_with('=') ? 1 : 0;
+  return b64 / 4 * 3 - std::min(pad, b64 / 4 * 3);
+}
 
 enum class phase {
   connecting,          // initiator: CONNECT sent, waiting for HANDSHAKE
@@ -92,6 +106,7 @@ struct session_state {
   bool peer_envelope = false;  // its MKCAPS listed env1
   bool pinned_envelope = false;  // its pin says it spoke the envelope before: held to it (no downgrade by a dropped MKCAPS)
   std::vector<std::string> peer_features;  // its MKCAPS features (the transfer service asks: peer_caps_atom)
+  std::optional<session::path_mtu> pmtu;   // its MKCAPS listed pmtu1: the datagram budget of the path, probed
   std::uint64_t sent = 0, received = 0, dropped = 0;
   std::vector<std::string> held;  // lines waiting for the CRYPT handshake to finish
   bool closing = false;           // close() ran: the actor quits after this message
@@ -122,6 +137,7 @@ struct session_state {
   static bool control_line(std::string_view line) {
     auto kw = w::keyword_of(line);
     return kw == w::ping_msg::keyword || kw == w::pong_msg::keyword || kw == w::caps_msg::keyword ||
+           kw == w::probe_msg::keyword || kw == w::probe_ack_msg::keyword ||
            kw == w::crypt_start_msg::keyword || kw == w::crypt_accept_msg::keyword ||
            kw == w::crypt_ack_msg::keyword || kw == w::crypt_stop_msg::keyword || kw == w::disconnect_msg::keyword;
   }
@@ -154,6 +170,10 @@ struct session_state {
 
   // Every line except the few that are always plaintext (§11) is sealed while encrypting.
   void send_line(std::string line) {
+    if (pmtu && file_line_data(line) > chunk_budget()) {
+      std::vector<std::string> one{std::move(line)};
+      return send_lines(one);  // split to fit the path
+    }
     if (must_hold(line))
       return hold(std::move(line));
     if (crypt && crypt->encrypting())
@@ -177,6 +197,8 @@ struct session_state {
 
   // Many lines at once (file chunks): sealed here, handed to the socket as one sendmmsg batch.
   void send_lines(std::vector<std::string>& lines) {
+    if (pmtu)
+      fit_to_path(lines);
     if (!lines.empty() && must_hold(lines.front())) {
       for (auto& l : lines)
         send_line(std::move(l));
@@ -190,6 +212,68 @@ struct session_state {
     sent += out.size();
     ctx->counters->datagrams_out.fetch_add(out.size(), std::memory_order_relaxed);
     ctx->sender->send(opts.peer, out);
+  }
+
+  // -- path MTU (core/session/path_mtu.hpp) ------------------------------------------------------------------
+
+  // The file data one datagram carries on this path: what a new transfer's chunks hold.
+  std::size_t chunk_budget() const {
+    if (!pmtu)
+      return 1024;
+    return std::min<std::size_t>(pmtu->budget() - file_datagram_overhead, limits::max_file_piece);
+  }
+
+  // Chunks sized for a larger budget than the path has now (it shrank under a transfer) go out in pieces.
+  void fit_to_path(std::vector<std::string>& lines) {
+    std::size_t max = chunk_budget();
+    bool data = false, split = false;
+    for (auto& l : lines) {
+      auto n = file_line_data(l);
+      data = data || n > 0;
+      split = split || n > max;
+    }
+    if (data && pmtu->budget() > session::path_mtu::base_size)
+      pmtu->note_traffic(self->clock().now());  // data above the base flows: keep confirming the budget
+    if (!split)
+      return;
+    std::vector<std::string> out;
+    out.reserve(lines.size() * 2);
+    for (auto& l : lines)
+      for (auto& piece : w::split_file_line(std::move(l), max))
+        out.push_back(std::move(piece));
+    lines = std::move(out);
+  }
+
+  // The datagram that carries `line` now, as send_line would send it (for a probe of an exact size).
+  std::string datagram_of(std::string line) {
+    if (crypt && crypt->encrypting())
+      return crypt->seal(line, rng);
+    return w::into_datagram(std::move(line));
+  }
+
+  void run_probes() {
+    if (!pmtu || (crypt && crypt->negotiating()))
+      return;
+    auto now = self->clock().now();
+    auto p = pmtu->due(now);
+    if (!p)
+      return;
+    // Padded to the exact size under test: envelope and plain text grow one byte per byte of padding.
+    auto d = datagram_of(w::serialize(w::probe_msg{p->id, 1}));
+    if (d.size() < p->size)
+      d = datagram_of(w::serialize(w::probe_msg{p->id, 1 + p->size - d.size()}));
+    ++sent;
+    ctx->counters->datagrams_out.fetch_add(1, std::memory_order_relaxed);
+    if (!ctx->sender->send_probe(opts.peer, d))
+      pmtu->on_refused(p->id, now);
+  }
+
+  void on_probe_ack(std::uint32_t id) {
+    if (!pmtu)
+      return;
+    if (pmtu->on_ack(id, self->clock().now()) && ctx->debug)
+      emit(event_kind::debug, "The path to " + user + " carries " + std::to_string(pmtu->budget()) + "-byte datagrams");
+    run_probes();  // the search goes on at once
   }
 
   void flush_held() {
@@ -495,7 +579,8 @@ struct session_state {
   // original ignores it.
   void send_caps() {
     send_line(w::serialize(w::caps_msg{
-      caps_version, {"sack", "voice20", std::string{envelope_feature}, std::string{lazy_hash_feature}}}));
+      caps_version, {"sack", "voice20", std::string{envelope_feature}, std::string{lazy_hash_feature},
+                     std::string{pmtu_feature}}}));
   }
 
   void on_caps(const w::caps_msg& m) {
@@ -506,6 +591,10 @@ struct session_state {
       peer_envelope = true;
       crypt->peer_speaks_envelope();
     }
+    if (!pmtu && std::find(m.features.begin(), m.features.end(), pmtu_feature) != m.features.end())
+      pmtu.emplace(self->clock().now(), static_cast<std::uint32_t>(rng.next_byte()) << 24 |
+                                            static_cast<std::uint32_t>(rng.next_byte()) << 16 |
+                                            static_cast<std::uint32_t>(rng.next_byte()) << 8 | rng.next_byte());
     if (first) {
       forward_intro("CAPS", user, {}, {});
       // Ours went out once, right after the handshake, and may have been lost or dropped by a peer not yet
@@ -592,6 +681,10 @@ struct session_state {
             apply_crypt(crypt->start(rng));
         } else if constexpr (std::is_same_v<T, w::caps_msg>) {
           on_caps(msg);
+        } else if constexpr (std::is_same_v<T, w::probe_msg>) {
+          send_line(w::serialize(w::probe_ack_msg{msg.id}));
+        } else if constexpr (std::is_same_v<T, w::probe_ack_msg>) {
+          on_probe_ack(msg.id);
         } else if constexpr (std::is_same_v<T, w::request_msg>) {
           forward_intro("REQUEST", msg.username, {}, {});
         } else if constexpr (std::is_same_v<T, w::fail_msg>) {
@@ -811,6 +904,7 @@ struct session_state {
       return close("connection timed out", "User \"" + user + "\" went offline", true);
     if (k.ping)
       send_line(w::serialize(w::ping_msg{*k.ping}));
+    run_probes();
     if (tick_count % ticks_per_resend == 0)
       apply_crypt(crypt->on_resend_tick());
     if (ctx->config.require_encryption && !crypt->encrypting() && now - unencrypted_since > limits::handshake_timeout)
@@ -918,6 +1012,14 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
     },
     [self](info_atom) { return self->state.info(); },
     [self](peer_caps_atom) { return self->state.peer_features; },
+    [self](path_budget_atom) { return static_cast<std::uint64_t>(self->state.chunk_budget()); },
+    [self](path_suspect_atom) {
+      auto& st = self->state;
+      if (st.pmtu) {
+        st.pmtu->suspect(st.self->clock().now());
+        st.run_probes();
+      }
+    },
     [self](disconnect_atom, const std::string& reason) {
       auto& st = self->state;
       bool was = st.ph == phase::established;

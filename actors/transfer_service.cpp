@@ -332,25 +332,35 @@ struct service_state {
           if (!session)
             return void(rp.deliver(reply_error("User " + user + " is not connected")));
           if (!mokaccino)
-            return start_send(rp, session, user, path, false, false);
-          // Between mokaccino nodes: offer before hashing if the peer announced `lazyhash`.
+            return start_send(rp, session, user, path, false, false, t::chunk_size);
+          // Between mokaccino nodes: offer before hashing if the peer announced `lazyhash`; chunks as large as
+          // the path's datagram budget allows (its session probes it).
           self->request(session, 5s, peer_caps_atom::value)
             .then(
               [this, rp, session, user, path](const std::vector<std::string>& features) mutable {
                 bool lazy = std::find(features.begin(), features.end(), "lazyhash") != features.end();
-                start_send(rp, session, user, path, true, lazy);
+                self->request(session, 5s, path_budget_atom::value)
+                  .then(
+                    [this, rp, session, user, path, lazy](std::uint64_t chunk) mutable {
+                      start_send(rp, session, user, path, true, lazy, chunk);
+                    },
+                    [this, rp, session, user, path, lazy](caf::error&) mutable {
+                      start_send(rp, session, user, path, true, lazy, t::chunk_size);
+                    });
               },
-              [this, rp, session, user, path](caf::error&) mutable { start_send(rp, session, user, path, true, false); });
+              [this, rp, session, user, path](caf::error&) mutable {
+                start_send(rp, session, user, path, true, false, t::chunk_size);
+              });
         },
         [rp, user](caf::error&) mutable { rp.deliver(reply_error("User " + user + " is not connected")); });
     return rp;
   }
 
   void start_send(caf::typed_response_promise<command_reply>& rp, const caf::actor& session, const std::string& user,
-                  const std::string& path, bool mokaccino, bool lazy) {
+                  const std::string& path, bool mokaccino, bool lazy, std::uint64_t chunk) {
     auto a = spawn_file_sender(self->system(),
                                file_sender_params{ctx, caf::actor_cast<caf::actor>(self), session, user,
-                                                  mokaccino, lazy, fs::path{path}, share_of(user), hashing});
+                                                  mokaccino, lazy, fs::path{path}, share_of(user), hashing, chunk});
     self->monitor(a);
     preparing[a.address()] = preparing_send{a, user, path, {}, 0, {}, lazy};
     // No timeout: the sender answers as soon as it runs (opening is quick), but while hundreds of others hash

@@ -1,6 +1,7 @@
 #include "actors/udp_socket.hpp"
 
 #include <netdb.h>
+#include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
 #include <pthread.h>
@@ -273,9 +274,38 @@ void udp_sender::send(const endpoint& to, const std::string& bytes) noexcept {
     send_errors_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  std::shared_lock g{probe_mx_};
   auto rc = ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
   // UDP is lossy anyway: the protocol's retransmission covers a full buffer
   (rc < 0 ? send_errors_ : sent_).fetch_add(1, std::memory_order_relaxed);
+}
+
+bool udp_sender::send_probe(const endpoint& to, const std::string& bytes) noexcept {
+  sockaddr_storage ss;
+  socklen_t len;
+  to_sockaddr(to, dual_stack_, ss, len);
+  if (to.v6 && !dual_stack_)
+    return false;
+  // IPv4 traffic (also v4-mapped on the dual-stack socket) follows IP_MTU_DISCOVER, IPv6 IPV6_MTU_DISCOVER.
+  const bool v6_socket = dual_stack_;
+  std::unique_lock g{probe_mx_};
+  int old4 = IP_PMTUDISC_WANT, old6 = IPV6_PMTUDISC_WANT;
+  socklen_t ol = sizeof old4;
+  ::getsockopt(fd_, IPPROTO_IP, IP_MTU_DISCOVER, &old4, &ol);
+  int probe4 = IP_PMTUDISC_PROBE, probe6 = IPV6_PMTUDISC_PROBE;
+  ::setsockopt(fd_, IPPROTO_IP, IP_MTU_DISCOVER, &probe4, sizeof probe4);
+  if (v6_socket) {
+    ol = sizeof old6;
+    ::getsockopt(fd_, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &old6, &ol);
+    ::setsockopt(fd_, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe6, sizeof probe6);
+  }
+  auto rc = ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
+  int err = rc < 0 ? errno : 0;
+  ::setsockopt(fd_, IPPROTO_IP, IP_MTU_DISCOVER, &old4, sizeof old4);
+  if (v6_socket)
+    ::setsockopt(fd_, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &old6, sizeof old6);
+  (rc < 0 ? send_errors_ : sent_).fetch_add(1, std::memory_order_relaxed);
+  return err != EMSGSIZE;
 }
 
 std::size_t udp_sender::path_gso_limit(const endpoint& to) const {
@@ -314,6 +344,7 @@ void udp_sender::send(const endpoint& to, const std::vector<std::string>& all) n
     send_errors_.fetch_add(all.size(), std::memory_order_relaxed);
     return;
   }
+  std::shared_lock g{probe_mx_};
   std::size_t done = 0;
   while (done < all.size()) {
     mmsghdr msgs[batch_size];

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 
@@ -52,10 +53,15 @@ class udp_sender {
   // Many datagrams to one peer: runs of equal-size datagrams leave as single UDP GSO sends where the kernel allows.
   void send(const endpoint& to, const std::vector<std::string>& all) noexcept;
   counters stats() const noexcept;
+  // A path MTU probe (core/session/path_mtu.hpp): sent with don't-fragment and without regard to the kernel's
+  // cached path MTU (IP_PMTUDISC_PROBE), so it arrives whole or not at all. Other sends wait while the socket is
+  // switched for it (probes are rare). Returns false if our own kernel refused it (larger than the interface).
+  bool send_probe(const endpoint& to, const std::string& bytes) noexcept;
 
  private:
   int fd_;
   bool dual_stack_;
+  std::shared_mutex probe_mx_;  // shared by ordinary sends, exclusive while a probe switches don't-fragment on
   std::atomic<std::uint64_t> sent_{0}, send_errors_{0}, gso_sends_{0}, gso_path_refusals_{0};
   // GSO segments this size or larger are sent one datagram per message: the kernel has no UDP GSO at all
   std::atomic<std::size_t> gso_refused_{SIZE_MAX};

@@ -22,6 +22,9 @@ inline constexpr std::size_t max_signature_b64 = 256;    // §2: DER ECDSA P-521
 inline constexpr std::size_t nonce_bytes = 36;           // §2: 36 random bytes -> 48 base64 chars
 inline constexpr std::size_t hash_bytes = 48;            // §10: SHA-384 -> 64 base64 chars
 inline constexpr std::size_t max_chunk = 1024;           // §10: CHUNK_SIZE
+// Between mokaccino nodes (MKCAPS `pmtu1`) a FILE line or 'F' record carries up to this many bytes: chunks as large
+// as the path's datagram budget allows (loopback and jumbo frames), or a piece of one split for a smaller path.
+inline constexpr std::size_t max_file_piece = 16384;
 inline constexpr std::size_t max_audio_packet = 1275;    // largest legal Opus packet (RFC 6716)
 inline constexpr std::size_t legacy_audio_packet = 60;   // §9 MUST: the original's buffer holds 60 bytes
 inline constexpr std::size_t gcm_iv_bytes = 8;           // §11: 8-byte IV

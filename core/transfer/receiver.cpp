@@ -62,17 +62,22 @@ ack_info receiver::ack_state() const {
 chunk_verdict receiver::on_chunk(std::uint64_t offset, std::uint64_t length, time_point now) {
   chunk_verdict v;
   if (state_ == receiver_state::failed) return v;
-  // PROTOCOL §10: offsets are multiples of 1024, FIX: inside the file, and the length follows the size rule.
-  if (offset % chunk_size != 0) {
-    v.error = "offset " + std::to_string(offset) + " is not a multiple of 1024";
-    return v;
-  }
+  // PROTOCOL §10: offsets are multiples of 1024, FIX: inside the file, and the length follows the size rule. A
+  // mokaccino sender may use larger chunks and split one for a smaller path (MKCAPS `pmtu1`): any piece of up to
+  // max_chunk_size bytes inside the file.
   if (offset >= size_) {
     v.error = "offset " + std::to_string(offset) + " is not below the size " + std::to_string(size_);
     return v;
   }
-  std::uint64_t expected = chunk_length(size_, offset);
-  if (length != expected) {
+  if (mode_ == peer_mode::extended) {
+    if (length == 0 || length > max_chunk_size || length > size_ - offset) {
+      v.error = "piece at " + std::to_string(offset) + " has " + std::to_string(length) + " bytes";
+      return v;
+    }
+  } else if (offset % chunk_size != 0) {
+    v.error = "offset " + std::to_string(offset) + " is not a multiple of 1024";
+    return v;
+  } else if (std::uint64_t expected = chunk_length(size_, offset); length != expected) {
     v.error = "chunk at " + std::to_string(offset) + " has " + std::to_string(length) + " bytes, expected " +
               std::to_string(expected);
     return v;
@@ -86,9 +91,9 @@ chunk_verdict receiver::on_chunk(std::uint64_t offset, std::uint64_t length, tim
     mark_sent(now);
     return v;
   }
-  if (offset - next_ >= limits::transfer_reorder_window) return v;  // too far ahead: the sender will resend
+  if (offset > next_ && offset - next_ >= limits::transfer_reorder_window) return v;  // too far ahead: resent later
   last_data_ = now;
-  bool in_order = offset == next_;
+  bool in_order = offset <= next_;  // (below it: a piece that overlaps what is held, split differently this time)
   if (in_order) {
     next_ = held_.advance(end);
   } else if (held_.insert(offset, end) == range_set::insert_result::full) {

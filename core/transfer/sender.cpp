@@ -40,18 +40,26 @@ const char* to_string(sender_state s) noexcept {
   return "?";
 }
 
-sender::sender(std::uint64_t size, peer_mode mode, time_point now, bool lazy_hash)
-    : size_(size), mode_(mode), cc_(config_for(mode)), started_(now), last_progress_(now), rto_anchor_(now),
+sender::sender(std::uint64_t size, peer_mode mode, time_point now, bool lazy_hash, std::uint64_t chunk)
+    : size_(size), mode_(mode),
+      chunk_(mode == peer_mode::legacy ? chunk_size : std::clamp<std::uint64_t>(chunk, 1, max_chunk_size)),
+      cc_(config_for(mode)), started_(now), last_progress_(now), rto_anchor_(now),
       lazy_(lazy_hash) {}
 
 sender::record* sender::find(std::uint64_t offset) {
   if (offset < acked_ || offset >= high_sent_) return nullptr;
-  return &window_[(offset - acked_) / chunk_size];
+  return &window_[(offset - acked_) / chunk_];
 }
 
 bool sender::valid_ack(std::uint64_t next) const {
-  // PROTOCOL §10: a multiple of 1024 or the size, and never beyond what was sent.
+  // PROTOCOL §10: a multiple of 1024 or the size, and never beyond what was sent. A mokaccino receiver may hold
+  // part of a chunk (pieces of a chunk split for a smaller path): any byte offset, taken down to a chunk boundary.
+  if (mode_ == peer_mode::extended) return next <= high_sent_;
   return (next % chunk_size == 0 || next == size_) && next <= high_sent_;
+}
+
+std::uint64_t sender::chunk_floor(std::uint64_t offset) const {
+  return offset >= size_ ? size_ : offset - offset % chunk_;
 }
 
 duration sender::reorder_guard() const {
@@ -165,11 +173,11 @@ void sender::delivered(std::uint64_t offset, record& r, time_point now) {
   probe_only_ = false;
   tail_probed_ = false;
   if (!r.in_flight) return;  // it had been marked lost (or re-queued): no RTT or congestion signal from it
-  in_flight_ -= chunk_length(size_, offset);
+  in_flight_ -= length_at(offset);
   r.in_flight = false;
   // Karn: a retransmitted chunk's RTT is ambiguous, so only first transmissions give samples.
   if (!r.retransmitted) cc_.on_rtt_sample(now - r.sent, now);
-  cc_.on_ack(chunk_length(size_, offset), r.sent);
+  cc_.on_ack(length_at(offset), r.sent);
   // RFC 8985 §6.2 step 2: a retransmission acknowledged sooner than the path's minimum RTT cannot have been
   // delivered itself: the ACK is for the original (the loss was spurious). Taken as RACK's reference it would make
   // everything sent before the retransmission look overtaken, and lost: a storm on every reordering. Instead it
@@ -211,7 +219,7 @@ void sender::advance(std::uint64_t next, time_point now) {
     record& r = window_.front();
     if (r.lost) lost_.erase(acked_);
     if (!r.sacked) delivered(acked_, r, now);
-    acked_ += chunk_length(size_, acked_);
+    acked_ += length_at(acked_);
     window_.pop_front();
   }
 }
@@ -263,14 +271,15 @@ bool sender::on_sack(std::uint64_t next, std::span<const byte_range> ranges, tim
   if (state_ == sender_state::pending) return on_ack(next, now);
   if (state_ != sender_state::sending || !valid_ack(next) || next < acked_) return false;
   mode_ = peer_mode::extended;
-  advance(next, now);
+  advance(chunk_floor(next), now);
   std::size_t used = 0;
   for (auto [b, e] : ranges) {
     if (used++ >= limits::max_sack_ranges) break;
-    bool valid = b < e && b >= acked_ && b % chunk_size == 0 && (e % chunk_size == 0 || e == size_) &&
-                 e <= high_sent_;
-    if (!valid) continue;
-    for (std::uint64_t off = b; off < e; off += chunk_size) {
+    if (!(b < e && b >= acked_ && e <= high_sent_)) continue;
+    // Whole chunks only: a range may begin or end inside one (a piece of a split chunk arrived, not all of it).
+    std::uint64_t first = b % chunk_ == 0 ? b : chunk_floor(b) + chunk_;
+    std::uint64_t end = chunk_floor(e);
+    for (std::uint64_t off = first; off < end; off += chunk_) {
       record* r = find(off);
       if (!r || r->sacked) continue;
       r->sacked = true;
@@ -292,7 +301,7 @@ bool sender::on_sack(std::uint64_t next, std::span<const byte_range> ranges, tim
 void sender::mark_lost(std::uint64_t offset, record& r, time_point now) {
   if (r.sacked || r.lost) return;
   if (r.in_flight) {
-    in_flight_ -= chunk_length(size_, offset);
+    in_flight_ -= length_at(offset);
     r.in_flight = false;
   }
   r.lost = true;
@@ -371,7 +380,7 @@ void sender::on_tick(time_point now) {
       if (!r.in_flight || r.sacked) continue;
       std::uint64_t off = offset_of(i);
       r.in_flight = false;
-      in_flight_ -= chunk_length(size_, off);
+      in_flight_ -= length_at(off);
       r.lost = true;
       r.tail_probe = true;
       lost_.insert(off);
@@ -423,12 +432,12 @@ std::optional<chunk> sender::next_chunk(time_point now) {
     last_send_ = now;
     r.seq = next_seq_++;
     r.in_flight = true;
-    in_flight_ += chunk_length(size_, offset);
+    in_flight_ += length_at(offset);
     if (mode_ == peer_mode::extended) send_order_.push_back({offset, r.seq});
   };
   if (!lost_.empty()) {
     std::uint64_t off = *lost_.begin();
-    std::uint64_t len = chunk_length(size_, off);
+    std::uint64_t len = length_at(off);
     // The hole at the ACK point blocks all progress: resend it even when a loss has just shrunk cwnd below the
     // data in flight (TCP fast retransmit). It is re-queued only by a new detection, so this cannot repeat.
     if (!fits(len) && off != acked_) return take_probe();  // retransmissions go first: no new data past a hole
@@ -448,7 +457,7 @@ std::optional<chunk> sender::next_chunk(time_point now) {
   }
   if (auto p = take_probe()) return p;
   if (high_sent_ >= size_) return std::nullopt;
-  std::uint64_t len = chunk_length(size_, high_sent_);
+  std::uint64_t len = length_at(high_sent_);
   if (!fits(len) || high_sent_ + len - acked_ > limits::transfer_max_window) return std::nullopt;
   window_.emplace_back();
   std::uint64_t off = high_sent_;

@@ -62,8 +62,10 @@ struct chunk {
 
 class sender {
  public:
-  // `now` is when FILEINIT was sent; the accept timeout (limits::file_accept_timeout) runs from it.
-  sender(std::uint64_t size, peer_mode mode, time_point now, bool lazy_hash = false);
+  // `now` is when FILEINIT was sent; the accept timeout (limits::file_accept_timeout) runs from it. `chunk`: the
+  // bytes per chunk, 1024 (§10) unless the peer takes larger ones (MKCAPS `pmtu1`: the datagram budget its path
+  // allows); toward an original always 1024.
+  sender(std::uint64_t size, peer_mode mode, time_point now, bool lazy_hash = false, std::uint64_t chunk = chunk_size);
 
   // FILEACK <next>. Returns false if it was ignored: PROTOCOL §10 requires next to be a multiple of 1024 or the
   // size, and at most the bytes sent; stale (lower than the acked point) and wrong-state ACKs are ignored too.
@@ -118,6 +120,7 @@ class sender {
   std::uint64_t timeout_count() const noexcept { return timeouts_; }
   std::size_t bytes_in_flight() const noexcept { return in_flight_; }
   peer_mode mode() const noexcept { return mode_; }
+  std::uint64_t chunk_bytes() const noexcept { return chunk_; }
   bool lazy_hash() const noexcept { return lazy_; }
   std::uint64_t announcements() const noexcept { return announcements_; }
   const transfer::congestion& congestion() const noexcept { return cc_; }
@@ -140,9 +143,11 @@ class sender {
     time_point first_sent;
   };
 
-  std::uint64_t offset_of(std::size_t index) const { return acked_ + index * chunk_size; }
+  std::uint64_t offset_of(std::size_t index) const { return acked_ + index * chunk_; }
+  std::uint64_t length_at(std::uint64_t offset) const { return chunk_length(size_, offset, chunk_); }
   record* find(std::uint64_t offset);
   bool valid_ack(std::uint64_t next) const;
+  std::uint64_t chunk_floor(std::uint64_t offset) const;  // the start of the chunk holding offset (size at the end)
   void advance(std::uint64_t next, time_point now);
   void delivered(std::uint64_t offset, record& r, time_point now);
   void mark_lost(std::uint64_t offset, record& r, time_point now);
@@ -161,13 +166,14 @@ class sender {
 
   std::uint64_t size_;
   peer_mode mode_;
+  std::uint64_t chunk_;
   sender_state state_ = sender_state::pending;
   std::string reason_;
   transfer::congestion cc_;
 
   std::uint64_t acked_ = 0;      // cumulative point (multiple of 1024, or size)
   std::uint64_t high_sent_ = 0;  // new data frontier
-  std::deque<record> window_;    // chunk i covers offset acked_ + i*1024
+  std::deque<record> window_;    // chunk i covers offset acked_ + i*chunk_
   std::set<std::uint64_t> lost_;  // offsets to retransmit, lowest first
   std::size_t in_flight_ = 0;
   std::uint64_t next_seq_ = 0;

@@ -118,7 +118,7 @@ struct file_msg {
   static constexpr std::string_view keyword = "FILE";
   std::string hash;
   std::uint64_t offset = 0;
-  std::vector<std::uint8_t> data;  // 1..limits::max_chunk bytes
+  std::vector<std::uint8_t> data;  // 1..limits::max_file_piece bytes (1024 from an original)
   bool operator==(const file_msg&) const = default;
 };
 struct file_stop_msg {
@@ -208,6 +208,20 @@ struct file_dup_msg {
   bool operator==(const file_dup_msg&) const = default;
 };
 
+// MKPROBE <id> <padding>: a path MTU probe between mokaccino nodes (MKCAPS `pmtu1`, core/session/path_mtu.hpp):
+// padded with '.' to the datagram size it tests, sent with don't-fragment. MKPROBEACK <id> answers it.
+struct probe_msg {
+  static constexpr std::string_view keyword = "MKPROBE";
+  std::uint32_t id = 0;
+  std::size_t padding = 1;  // the number of '.' characters (at least one)
+  bool operator==(const probe_msg&) const = default;
+};
+struct probe_ack_msg {
+  static constexpr std::string_view keyword = "MKPROBEACK";
+  std::uint32_t id = 0;
+  bool operator==(const probe_ack_msg&) const = default;
+};
+
 // MKCOOKIE <b64 16 bytes>: a node under load answers a CONNECT with a cookie for its source address; the
 // connecting mokaccino node echoes it back before resending CONNECT (core/crypto/connect_cookie.hpp).
 struct cookie_msg {
@@ -221,7 +235,7 @@ using message = std::variant<connect_msg, handshake_msg, connected_msg, disconne
                              audio_accept_msg, audio_stop_msg, audio_msg, file_init_msg, file_ack_msg, file_msg,
                              file_stop_msg, crypt_start_msg, crypt_accept_msg, crypt_ack_msg, crypt_stop_msg,
                              crypt_msg, caps_msg, voice_msg, file_sack_msg, cookie_msg, file_offer_msg,
-                             file_hash_msg, file_dup_msg>;
+                             file_hash_msg, file_dup_msg, probe_msg, probe_ack_msg>;
 
 // Strict parse of one line (no LF). Errors: errc::unknown_keyword, malformed (token count, field shape),
 // bad_number, too_long, bad_base64. Never throws; work is linear in the line length.

@@ -186,7 +186,7 @@ mk::result<message> parse_tokens(std::string_view kw, const token_list& t) {
     MK_TRY(detail::check_hash("FILE hash", v[1]));
     MK_NUMBER(offset, std::uint64_t, v[2], UINT64_MAX);
     file_msg m{std::string{v[1]}, offset, {}};
-    MK_TRY(decode_payload(kw, v[3], limits::max_chunk, m.data));
+    MK_TRY(decode_payload(kw, v[3], limits::max_file_piece, m.data));
     return message{std::move(m)};
   }
   if (kw == "C") {
@@ -372,6 +372,20 @@ mk::result<message> parse_tokens(std::string_view kw, const token_list& t) {
     MK_TRY(detail::check_hash("FILEHASH id", v[1]));
     MK_TRY(detail::check_hash("FILEHASH sha384", v[2]));
     return message{file_hash_msg{std::string{v[1]}, std::string{v[2]}}};
+  }
+  if (kw == "MKPROBE") {
+    if (t.count != 3)
+      return bad_count(kw);
+    MK_NUMBER(id, std::uint32_t, v[1], UINT32_MAX);
+    if (v[2].empty() || v[2].find_first_not_of('.') != std::string_view::npos)
+      return fail(errc::malformed, kw, "padding is not a run of '.'");
+    return message{probe_msg{id, v[2].size()}};
+  }
+  if (kw == "MKPROBEACK") {
+    if (t.count != 2)
+      return bad_count(kw);
+    MK_NUMBER(id, std::uint32_t, v[1], UINT32_MAX);
+    return message{probe_ack_msg{id}};
   }
   if (kw == "FILEDUP") {
     if (t.count != 3)

@@ -1,5 +1,6 @@
 #include "core/wire/record.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "core/limits.hpp"
@@ -32,6 +33,25 @@ void record_of_line(std::string_view line, std::string& out) {
   out.append(line);
 }
 
+std::vector<std::string> split_file_line(std::string line, std::size_t max_data) {
+  std::vector<std::string> out;
+  if (max_data > 0 && line.starts_with("FILE ") && line.size() > max_data) {
+    if (auto m = parse_line(line); m.ok()) {
+      if (auto* f = std::get_if<file_msg>(&*m); f && f->data.size() > max_data) {
+        for (std::size_t at = 0; at < f->data.size(); at += max_data) {
+          auto n = std::min(max_data, f->data.size() - at);
+          file_msg piece{f->hash, f->offset + at, {f->data.begin() + static_cast<std::ptrdiff_t>(at),
+                                                   f->data.begin() + static_cast<std::ptrdiff_t>(at + n)}};
+          out.push_back(serialize(piece));
+        }
+        return out;
+      }
+    }
+  }
+  out.push_back(std::move(line));
+  return out;
+}
+
 mk::result<message> parse_record(std::string_view r) {
   if (r.empty())
     return make_error(errc::malformed, "empty record");
@@ -46,7 +66,7 @@ mk::result<message> parse_record(std::string_view r) {
     return make_error(errc::malformed, "unknown record kind");
   if (r.size() <= file_record_header)
     return make_error(errc::malformed, "FILE record without data");
-  if (r.size() - file_record_header > limits::max_chunk)
+  if (r.size() - file_record_header > limits::max_file_piece)
     return make_error(errc::too_long, "FILE record over one chunk");
   file_msg m;
   m.hash = base64_encode(std::string_view{r.data() + 1, limits::hash_bytes});

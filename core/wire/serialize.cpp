@@ -1,6 +1,7 @@
 // PROTOCOL §1.1, §13: byte-exact serialization. Each message is appended into one reserved string; base64
 // fields never need escaping (their alphabet has no space or backslash), only free-text fields are escaped.
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/wire/base64.hpp"
@@ -191,6 +192,16 @@ void append(const file_offer_msg& m, std::string& out) {
   put_field(m.id, out);
   put_num(m.size, out);
   put_text(m.name, out);
+}
+void append(const probe_msg& m, std::string& out) {
+  put_kw(m.keyword, out);
+  put_num(m.id, out);
+  out.push_back(' ');
+  out.append(std::max<std::size_t>(m.padding, 1), '.');
+}
+void append(const probe_ack_msg& m, std::string& out) {
+  put_kw(m.keyword, out);
+  put_num(m.id, out);
 }
 void append(const file_dup_msg& m, std::string& out) {
   put_kw(m.keyword, out);

@@ -73,6 +73,9 @@ std::vector<message> samples() {
       file_hash_msg{hash, hash},
       file_dup_msg{hash, 0},
       file_dup_msg{hash, UINT64_MAX},
+      probe_msg{7, 1},
+      probe_msg{UINT32_MAX, 1400},
+      probe_ack_msg{0},
   };
 }
 
@@ -119,6 +122,8 @@ TEST_CASE("messages: exact bytes") {
   CHECK(serialize(file_offer_msg{hash, 25, "a b"}) == "FILEOFFER " + hash + " 25 a\\ b");
   CHECK(serialize(file_hash_msg{hash, hash}) == "FILEHASH " + hash + " " + hash);
   CHECK(serialize(file_dup_msg{hash, 4096}) == "FILEDUP " + hash + " 4096");
+  CHECK(serialize(probe_msg{12, 3}) == "MKPROBE 12 ...");
+  CHECK(serialize(probe_ack_msg{12}) == "MKPROBEACK 12");
   CHECK(serialize(voice_msg{1, 2, {0, 0, 0}}) == "VOICE 1 2 AAAA");
   CHECK(serialize(audio_start_msg{}) == "AUDIOSTART");
 }
@@ -204,7 +209,8 @@ TEST_CASE("messages: rejections give the right errc") {
   CHECK(error_of("CRYPTSTART " + base64_encode(std::string(400, 'k')) + " " + sig) == errc::too_long);
   CHECK(error_of("CRYPTSTART " + pubkey + " " + base64_encode(std::string(200, 'k'))) == errc::too_long);
   // payload sizes
-  CHECK(error_of("FILE " + hash + " 0 " + base64_encode(std::string(1025, 'x'))) == errc::too_long);
+  CHECK(parse_line("FILE " + hash + " 0 " + base64_encode(std::string(1025, 'x'))).ok());  // pmtu1: larger chunks
+  CHECK(error_of("FILE " + hash + " 0 " + base64_encode(std::string(mk::limits::max_file_piece + 1, 'x'))) == errc::too_long);
   CHECK(error_of("AUDIO " + base64_encode(std::string(mk::limits::max_audio_packet + 1, 'x'))) == errc::too_long);
   // usernames
   CHECK(error_of("REQUEST " + std::string(mk::limits::max_username + 1, 'u')) == errc::too_long);
@@ -243,6 +249,10 @@ TEST_CASE("messages: rejections give the right errc") {
   CHECK(error_of("FILEDUP " + hash + " 1024 1") == errc::malformed);
   CHECK(error_of("FILEDUP " + hash + " -1") == errc::bad_number);
   CHECK_FALSE(parse_line("FILEDUP short 1024").ok());  // not a hash
+  CHECK(error_of("MKPROBE 1 ..x") == errc::malformed);
+  CHECK(error_of("MKPROBE 1") == errc::malformed);
+  CHECK(error_of("MKPROBE 4294967296 .") == errc::bad_number);
+  CHECK(error_of("MKPROBEACK 1 2") == errc::malformed);
   std::string many;
   for (int i = 0; i < 17; ++i) {  // (appended piece by piece: "," + std::string trips GCC 12's -Wrestrict)
     if (i)
