@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -91,6 +92,28 @@ inline std::optional<std::string> transfer_end(child_process& p, const std::stri
     from = *i + 1;
   }
   return std::nullopt;
+}
+
+// Datagrams the namespace's kernel cut into IP fragments so far (IPv4 and IPv6).
+inline std::uint64_t fragments_created(const std::string& ns) {
+  auto r = netns_link::exec(ns, "cat /proc/net/snmp /proc/net/snmp6");
+  std::uint64_t n = 0;
+  std::istringstream in{r.output};
+  std::string line, header;
+  while (std::getline(in, line)) {
+    if (line.starts_with("Ip6FragCreates"))
+      n += std::stoull(line.substr(line.find_last_of(" \t") + 1));
+    if (line.starts_with("Ip: ") && header.empty()) {
+      header = line;  // the names; the next "Ip: " line has the values
+    } else if (line.starts_with("Ip: ")) {
+      std::istringstream names{header}, values{line};
+      std::string name, value;
+      while (names >> name && values >> value)
+        if (name == "FragCreates")
+          n += std::stoull(value);
+    }
+  }
+  return n;
 }
 
 }  // namespace mk::test
