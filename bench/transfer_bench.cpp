@@ -114,6 +114,7 @@ struct collector {
   std::map<std::string, double> done_rate;  // name -> average rate (B/s) of the finished receive
   std::map<std::string, steady::time_point> done_at;
   std::uint64_t retransmits = 0, timeouts = 0;  // summed over the senders' final events
+  std::uint64_t chunk = 0;                       // bytes per chunk the senders used (the path's MTU allowed)
   std::size_t sends_ended = 0;
   std::vector<std::string> failures;
   bool connected = false, encrypted = false;
@@ -140,6 +141,7 @@ caf::actor subscribe(caf::actor_system& sys, const caf::actor& node, std::shared
         if (s == "done" || s == "failed" || s == "cancelled") {
           c->retransmits += std::strtoull(ev_field(e, "retransmits").c_str(), nullptr, 10);
           c->timeouts += std::strtoull(ev_field(e, "timeouts").c_str(), nullptr, 10);
+          c->chunk = std::max<std::uint64_t>(c->chunk, std::strtoull(ev_field(e, "chunk").c_str(), nullptr, 10));
           ++c->sends_ended;
         }
       }
@@ -179,7 +181,10 @@ long peak_rss_kb() {
 // 1024 payload bytes per received datagram (what a FILE line carries).
 // With a link, the receiver lives in its namespace b (at 10.200.0.2) and the sender in a: the same veth.
 // With `faults`, the datagrams cross a fault relay made for this measurement (placed as the transfers' relay).
-double raw_udp_goodput(std::size_t size, std::chrono::milliseconds dur, const mk::test::netns_link* link = nullptr,
+// Datagrams of `size` bytes that arrive per second, each counted as `data` bytes (its payload, or the file chunk
+// it would carry).
+double raw_udp_goodput(std::size_t size, std::size_t data, std::chrono::milliseconds dur,
+                       const mk::test::netns_link* link = nullptr,
                        const std::optional<mk::test::fault_config>& faults = std::nullopt) {
   auto udp = [] { return ::socket(AF_INET, SOCK_DGRAM, 0); };
   int rx = link ? mk::test::in_netns(link->b(), udp) : udp();
@@ -223,7 +228,7 @@ double raw_udp_goodput(std::size_t size, std::chrono::milliseconds dur, const mk
   relay.reset();
   ::close(rx);
   ::close(tx);
-  return static_cast<double>(got.load()) * 1024.0 / secs;
+  return static_cast<double>(got.load()) * static_cast<double>(data) / secs;
 }
 
 void make_file(const fs::path& p, std::uint64_t size, std::uint64_t seed) {
@@ -256,6 +261,7 @@ struct run_result {
   // to the same relay at 0 % loss (the reference run)
   double loss_pct = 0, ratio_to_lossless = 0;
   std::uint64_t relay_forwarded = 0, relay_dropped = 0, retransmits = 0, timeouts = 0;
+  std::uint64_t chunk = 0, datagram = 0;  // the chunk size used, and the data datagram it made (the baseline's size)
   double first_offer_s = -1;  // from the first `file send` to the receiver accepting the first offer
   std::string error;
 };
@@ -334,7 +340,9 @@ run_result run(const options& o, const std::string& mode, int n, double loss_pct
         std::exit(1);
       }
     }
-    std::this_thread::sleep_for(300ms);  // MKCAPS: let the nodes learn they both speak the extended protocol
+    // MKCAPS, then the path MTU search (a few round trips from the first keep-alive tick): the transfers use the
+    // chunk size the path allows, as they would a moment after a user connects.
+    std::this_thread::sleep_for(1500ms);
     auto cpu0 = cpu_seconds();
     auto t0 = steady::now();
     // All commands at once: a `file send` replies only once its file is hashed, so waiting for each reply would
@@ -433,6 +441,7 @@ run_result run(const options& o, const std::string& mode, int n, double loss_pct
       ca->cv.wait_for(ga, 5s, [&] { return ca->sends_ended >= static_cast<std::size_t>(n); });
       res.retransmits = ca->retransmits;
       res.timeouts = ca->timeouts;
+      res.chunk = ca->chunk;
     }
     if (relay) {
       res.relay_forwarded = relay->forwarded();
@@ -445,10 +454,16 @@ run_result run(const options& o, const std::string& mode, int n, double loss_pct
   }
   std::error_code ec;
   fs::remove_all(dir, ec);
-  // PROTOCOL §1: a FILE line carries 1024 bytes in ~1.45 KB plain; encrypted between mokaccino nodes a chunk is a
-  // 1107-byte envelope (docs/protocol.md, env1). The baseline blasts datagrams of that same size.
+  // Between mokaccino nodes a chunk travels as a binary record: sealed, 83 bytes beyond its data (envelope 26 +
+  // record 57); plain, 58 (marker 1 + record 57). The chunk is as large as the probed path MTU allows (1149 bytes at
+  // the 1232-byte floor, 1389 on a 1500 IPv4 link, 16 KiB on loopback). Over a link the baseline blasts datagrams
+  // of the size the transfer used; on loopback (MTU 65536) those of a 1400-byte Ethernet datagram (issue 12's
+  // reference). Its goodput counts whole UDP payloads, as iperf3 does; ours counts file bytes only.
+  res.datagram = (res.chunk ? res.chunk : 1024) + (encrypt ? 83 : 58);
+  std::size_t base_size = link || o.relay ? res.datagram : 1400;
   if (o.baseline)
-    res.baseline = raw_udp_goodput(encrypt ? 1107 : 1450, 1000ms, link.get(), faults);
+    res.baseline = raw_udp_goodput(base_size, base_size, 1000ms, link.get(), faults);
+  res.datagram = base_size;
   res.ratio = res.baseline > 0 ? res.aggregate / res.baseline : 0;
   return res;
 }
@@ -693,7 +708,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<mk::test::netns_link> link;
     if (o.veth)
       link = std::make_unique<mk::test::netns_link>(o.mtu);
-    auto ceiling = raw_udp_goodput(1107, 1000ms, link.get(), mk::test::fault_config{});
+    auto ceiling = raw_udp_goodput(1107, 1024, 1000ms, link.get(), mk::test::fault_config{});
     if (!o.json)
       fmt::print("relay: {} ms RTT, {}% loss each way, jitter {} ms{}; relay ceiling (raw UDP through it, no "
                  "faults, 1107 B): {:.1f} MB/s\n",
@@ -707,6 +722,7 @@ int main(int argc, char** argv) {
     fmt::print("{:<10} {:>4} {:>9} {:>8} {:>10} {:>10} {:>10} {:>10} {:>6} {:>13} {:>7} {:>8} {:>10} {:>6} {:>8}\n", "mode",
                "N", "size", "time s", "agg MB/s", "min MB/s", "med MB/s", "max MB/s", "Jain", "Jain shared", "CPU s",
                "RSS MB", "UDP MB/s", "ratio", "offer s");
+  // (UDP MB/s: raw datagrams of the transfer's own data-datagram size, printed per row as "@<bytes>")
   for (auto& mode : o.modes)
     for (int n : o.n) {
       auto r = run(o, mode, n, o.loss_pct);
@@ -725,7 +741,7 @@ int main(int argc, char** argv) {
                    "{:>8.1f} {:>10.1f} {:>6.3f} {:>8.3f}{}\n",
                    r.mode, r.n, r.size, r.seconds, r.aggregate / 1e6, r.min_rate / 1e6, r.median_rate / 1e6,
                    r.max_rate / 1e6, r.jain, fmt::format("{:.3f} ({})", r.jain_shared, r.n - r.early), r.cpu, static_cast<double>(r.peak_rss_kb) / 1024, r.baseline / 1e6,
-                   r.ratio, r.first_offer_s, r.ok ? "" : "  FAILED: " + r.error);
+                   r.ratio, r.first_offer_s, (r.ok ? "" : "  FAILED: " + r.error) + fmt::format("  @{} B", r.datagram));
         std::fflush(stdout);
       }
     }
@@ -736,10 +752,11 @@ int main(int argc, char** argv) {
       fmt::print("{}{{\"mode\":\"{}\",\"n\":{},\"size\":{},\"ok\":{},\"seconds\":{:.3f},\"aggregate_Bps\":{:.0f},"
                  "\"min_Bps\":{:.0f},\"median_Bps\":{:.0f},\"max_Bps\":{:.0f},\"jain\":{:.4f},\"jain_shared\":{:.4f},\"early\":{},\"cpu_s\":{:.3f},"
                  "\"peak_rss_kb\":{},\"udp_baseline_Bps\":{:.0f},\"ratio\":{:.4f},\"loss_pct\":{},\"retransmits\":{},"
-                 "\"timeouts\":{},\"relay_dropped\":{},\"ratio_to_lossless\":{:.4f},\"first_offer_s\":{:.4f}}}",
+                 "\"timeouts\":{},\"relay_dropped\":{},\"ratio_to_lossless\":{:.4f},\"first_offer_s\":{:.4f},"
+                 "\"chunk\":{},\"datagram\":{}}}",
                  i ? "," : "", r.mode, r.n, r.size, r.ok ? "true" : "false", r.seconds, r.aggregate, r.min_rate,
                  r.median_rate, r.max_rate, r.jain, r.jain_shared, r.early, r.cpu, r.peak_rss_kb, r.baseline, r.ratio, r.loss_pct,
-                 r.retransmits, r.timeouts, r.relay_dropped, r.ratio_to_lossless, r.first_offer_s);
+                 r.retransmits, r.timeouts, r.relay_dropped, r.ratio_to_lossless, r.first_offer_s, r.chunk, r.datagram);
     }
     fmt::print("]\n");
   }
