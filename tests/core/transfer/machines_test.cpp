@@ -263,3 +263,50 @@ TEST_CASE("sender: the window cap (a peer's fair share) bounds the data in fligh
   }
   CHECK(s.bytes_in_flight() == 12 * chunk_size);
 }
+
+TEST_CASE("sender extended: chunks of the path's size, and an ACK inside a chunk counts whole chunks only") {
+  const std::uint64_t size = 10000, chunk = 1389;  // a 1500-byte IPv4 path: 1472 - 83
+  sender s(size, peer_mode::extended, t0, false, chunk);
+  CHECK(s.chunk_bytes() == chunk);
+  REQUIRE(s.on_ack(0, t0));
+  std::vector<mk::transfer::chunk> sent;
+  while (auto c = s.next_chunk(t0)) sent.push_back(*c);
+  REQUIRE(sent.size() == 8);
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    CHECK(sent[i].offset == i * chunk);
+    CHECK(sent[i].length == (i < 7 ? chunk : size - 7 * chunk));
+  }
+  // The receiver holds [0, 2000) (chunk 1 only in part: a piece of it) and [4000, 5556) (chunk 3 whole, chunk 2's
+  // tail): whole chunks only count.
+  std::vector<byte_range> ranges{{4000, 5556}};
+  REQUIRE(s.on_sack(2000, ranges, t0 + 10ms));
+  CHECK(s.acked_bytes() == chunk);
+  CHECK(s.bytes_in_flight() == size - 2 * chunk);
+  REQUIRE(s.on_sack(size, {}, t0 + 20ms));
+  CHECK(s.state() == sender_state::done);
+}
+
+TEST_CASE("sender legacy: toward an original the chunk is always 1024") {
+  sender s(10000, peer_mode::legacy, t0, false, 1389);
+  CHECK(s.chunk_bytes() == 1024);
+}
+
+TEST_CASE("receiver extended: pieces of any size inside the file, overlapping what is held") {
+  receiver r(10000, peer_mode::extended, t0);
+  auto v = r.on_chunk(0, 700, t0);
+  CHECK(v.store);
+  CHECK(r.next() == 700);
+  CHECK(r.on_chunk(700, 689, t0).store);
+  CHECK(r.next() == 1389);
+  v = r.on_chunk(1000, 1000, t0);  // the same chunk split differently: overlaps the held prefix
+  CHECK(v.store);
+  CHECK(r.next() == 2000);
+  v = r.on_chunk(0, 100, t0);
+  CHECK(v.duplicate);
+  CHECK_FALSE(v.store);
+  CHECK(r.on_chunk(3000, limits::max_file_piece + 1, t0).error);  // larger than any chunk
+  CHECK(r.on_chunk(9990, 11, t0).error);                          // past the end
+  CHECK(r.on_chunk(10000, 1, t0).error);
+  CHECK(r.on_chunk(9990, 10, t0).store);
+  CHECK(r.ack_state() == ack_info{2000, {{9990, 10000}}});
+}
