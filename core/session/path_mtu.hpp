@@ -32,7 +32,10 @@ class path_mtu {
   // IPv6 and IPv4, 9000 over IPv6 and IPv4, and the largest a file chunk uses (16 KiB of data plus the envelope).
   static constexpr std::size_t default_sizes[] = {1252, 1372, 1452, 1472, 8952, 8972, 16467};
   static constexpr int max_probes = 3;
-  static constexpr duration probe_timeout = std::chrono::milliseconds(400);
+  // Generous (RFC 8899 suggests 15 s): a probe answered late counts as lost, and a loaded node answers late. Sizes
+  // our own interface cannot carry fail at once (refused by the kernel), so on a LAN the search still ends in
+  // milliseconds; only a size lost further along the path costs max_probes timeouts.
+  static constexpr duration probe_timeout = std::chrono::seconds(1);
   static constexpr duration confirm_interval = std::chrono::seconds(10);
   static constexpr duration raise_interval = std::chrono::seconds(600);
 

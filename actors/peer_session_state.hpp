@@ -1,0 +1,189 @@
+#pragma once
+// The state of one peer session (actors/peer_session.hpp), shared by the files that implement it:
+//   peer_session_output.cpp     sending: holding, sealing, batching, the path MTU probes and chunk pieces
+//   peer_session_handshake.cpp  CONNECT / HANDSHAKE / CONNECTED, pinning, MKCAPS
+//   peer_session_dispatch.cpp   receiving: open the datagram, then dispatch each message once
+//   peer_session.cpp            the timer, `info`, and the actor's message handlers
+
+#include "actors/peer_session.hpp"
+#include <algorithm>
+#include <optional>
+#include <botan/auto_rng.h>
+#include <caf/all.hpp>
+#include "actors/call_media.hpp"
+#include "actors/messages.hpp"
+#include "actors/session_table.hpp"
+#include "actors/udp_socket.hpp"
+#include "actors/verify_budget.hpp"
+#include "core/crypto/public_key.hpp"
+#include "core/crypto/random.hpp"
+#include "core/crypto/secure_channel.hpp"
+#include "core/limits.hpp"
+#include "core/session/crypt_negotiation.hpp"
+#include "core/session/display_text.hpp"
+#include "core/session/keepalive.hpp"
+#include "core/session/path_mtu.hpp"
+#include "core/wire/datagram.hpp"
+#include "core/wire/messages.hpp"
+#include "core/wire/record.hpp"
+#include "core/wire/signed_line.hpp"
+#include "core/wire/tokens.hpp"
+
+namespace mk::peer_session_detail {
+
+namespace w = mk::wire;
+
+constexpr auto tick_period = limits::keepalive_tick;  // one 500 ms tick drives every timer of a session
+constexpr int ticks_per_resend = static_cast<int>(limits::crypt_resend / tick_period);
+
+// The delay to the next multiple of tick_period on the clock: every session of the process ticks at the same
+// instants, so a thousand idle sessions wake the scheduler twice a second in two bursts instead of two thousand
+// times at scattered instants (issue 12: keep-alive CPU per 1000 idle peers).
+inline caf::actor_clock::duration_type until_next_tick(caf::actor_clock::time_point now) {
+  auto period = std::chrono::duration_cast<caf::actor_clock::duration_type>(tick_period);
+  auto since = now.time_since_epoch();
+  return period - since % period;
+}
+constexpr std::uint32_t caps_version = 1;
+constexpr std::string_view envelope_feature = "env1";  // the sealed envelope (core/crypto/secure_channel.hpp)
+constexpr std::string_view lazy_hash_feature = "lazyhash";  // FILEOFFER/FILEHASH: offer first, hash while sending
+constexpr std::string_view pmtu_feature = "pmtu1";  // MKPROBE path MTU discovery; chunks sized to it, any piece taken
+// What a file chunk costs beyond its data in the largest datagram that carries it (sealed 'F' record).
+constexpr std::size_t file_datagram_overhead = crypto::secure_channel::overhead + w::file_record_header;
+
+// The data bytes of a FILE line (0 for any other line), from its length alone: no parse on the hot path.
+inline std::size_t file_line_data(std::string_view line) {
+  if (!line.starts_with("FILE "))
+    return 0;
+  auto b64 = line.size() - (line.rfind(' ') + 1);
+  std::size_t pad = line.ends_with("==") ? 2 : line.ends_with('=') ? 1 : 0;
+  return b64 / 4 * 3 - std::min(pad, b64 / 4 * 3);
+}
+
+enum class phase {
+  connecting,          // initiator: CONNECT sent, waiting for HANDSHAKE
+  deciding,            // responder: checking keys / asking the user
+  awaiting_connected,  // responder: HANDSHAKE sent, waiting for CONNECTED
+  established,
+};
+
+inline bool verify_signed(const crypto::public_key& key, std::string_view raw) {
+  auto parts = w::split_signed(raw);
+  return parts && key.verify(parts->text, parts->signature);
+}
+
+struct session_state {
+  static inline const char* name = "mk.peer_session";
+
+  caf::stateful_actor<session_state>* self = nullptr;
+  std::shared_ptr<const node_context> ctx;
+  session_options opts;
+  Botan::AutoSeeded_RNG rng;
+  phase ph = phase::connecting;
+  caf::actor_clock::time_point started{};
+
+  // handshake
+  std::string our_nonce;        // nonceA as initiator, nonceB as responder
+  std::string initiator_nonce;  // nonceA kept while switching roles (simultaneous connect)
+  std::string their_nonce;
+  std::string user;             // the peer's username (claimed until established)
+  std::optional<crypto::public_key> peer_key;
+  std::string last_handshake_line;  // resent on a repeated CONNECT / timer
+  std::vector<std::string> seen_connects;  // nonces of the CONNECTs this peer sent (bounded)
+  std::string last_connect_line;
+  int handshake_sends = 0;
+  int cookie_echoes = 0;        // MKCOOKIEs answered during this connect attempt (bounded)
+  bool we_initiated = false;    // whose CONNECT made this session: the envelope's keys are bound to the roles
+  bool completing = false;      // the handshake verified and is being registered: repeats of its last line wait
+  std::string restart_nonce;    // our HANDSHAKE to an established peer's new CONNECT; only its CONNECTED restarts
+  std::string restart_their_nonce;
+  std::size_t verify_tokens = limits::max_verify_burst;
+  int tick_count = 0;
+
+  // established
+  std::optional<session::keepalive> alive;
+  std::optional<session::crypt_negotiation> crypt;
+  bool peer_is_mokaccino = false;
+  bool peer_envelope = false;  // its MKCAPS listed env1
+  bool pinned_envelope = false;  // its pin says it spoke the envelope before: held to it (no downgrade by a dropped MKCAPS)
+  std::vector<std::string> peer_features;  // its MKCAPS features (the transfer service asks: peer_caps_atom)
+  std::optional<session::path_mtu> pmtu;   // its MKCAPS listed pmtu1: the datagram budget of the path, probed
+  std::uint64_t sent = 0, received = 0, dropped = 0;
+  std::vector<std::string> held;  // lines waiting for the CRYPT handshake to finish
+  bool closing = false;           // close() ran: the actor quits after this message
+  bool in_batch = false;          // routing a batch of lines: FILE* messages collect in to_transfers
+  wire_batch to_transfers;
+  std::string opened_buf;  // the plaintext of the sealed datagram being dispatched (reused)
+  caf::actor_clock::time_point held_since{};
+  caf::actor_clock::time_point unencrypted_since{};  // require_encryption: how long content has had to wait
+  caf::actor_clock::time_point epoch_started{};      // envelope: when the current keys came in (rekey by time)
+  static constexpr std::size_t max_held = 1024;  // per-peer queue bound
+
+  // -- output ----------------------------------------------------------------------------------------------
+  void send_raw(std::string line);
+  void send_datagram(std::string bytes);
+  static bool control_line(std::string_view line);
+  bool must_hold(std::string_view line);
+  void hold(std::string line);
+  void send_line(std::string line);
+  std::string plain_datagram(std::string line);
+  void send_lines(std::vector<std::string>& lines);
+
+  // -- path MTU (core/session/path_mtu.hpp) ------------------------------------------------------------------
+  std::size_t chunk_budget() const;
+  void fit_to_path(std::vector<std::string>& lines);
+  std::string datagram_of(std::string line);
+  void run_probes();
+  void on_probe_ack(std::uint32_t id);
+  void flush_held();
+
+  // -- events and closing -------------------------------------------------------------------------------------
+  void emit(event_kind kind, std::string text, std::vector<std::pair<std::string, std::string>> fields = {});
+  void drop(const char* why);
+  void close(std::string reason_to_peer, std::string event_text, bool as_error);
+
+  // -- handshake: initiator (§5 steps 1 and 3) -------------------------------------------------------------
+  void start_initiator();
+  void on_cookie(const w::cookie_msg& m, bool sealed);
+  void on_handshake(const w::handshake_msg& m, std::string_view raw);
+  void send_connected();
+
+  // -- handshake: responder (§5 steps 2 and 4) -------------------------------------------------------------
+  void on_connect(const w::connect_msg& m, std::string_view raw);
+  void decide(const crypto::public_key& key, bool known);
+  void send_handshake(const crypto::public_key& key);
+  void on_connected(const w::connected_msg& m, std::string_view raw);
+
+  // -- pinning (TOFU by username, §3), with the §14 fixes ---------------------------------------------------
+  template <class Continue>
+  void check_pin(const crypto::public_key& presented, Continue next);
+  template <class Continue>
+  void pin_then(const crypto::public_key& presented, bool known, Continue next);
+
+  // -- established ------------------------------------------------------------------------------------------
+  void register_established();
+  crypto::channel_transcript transcript() const;
+  void send_caps();
+  void on_caps(const w::caps_msg& m);
+
+  // -- receiving: the CRYPT exchange, then each message once (peer_session_dispatch.cpp) ------------------------
+  void apply_crypt(session::crypt_negotiation::output out);
+  void on_encryption_changed(bool on);
+  void refuse_unauthenticated(const char* why);
+  void on_established_message(w::message& m, std::string_view raw, bool sealed);
+  void forward_service(const caf::actor& service, w::message& m);
+  void on_lines(std::vector<std::string>& lines);
+  void forward_intro(std::string kind, std::string target, std::string endpoint_text, std::string pubkey);
+
+  void on_line(std::string_view bytes);
+  bool count_refusal(session::crypt_negotiation::refusal why);
+  void on_switched_on();
+  static bool is_signed(const w::message& m);
+  bool take_verify_token();
+
+  // -- the 500 ms timer and `user info` (peer_session.cpp) ------------------------------------------------------
+  void on_tick();
+  peer_info info() const;
+};
+
+}  // namespace mk::peer_session_detail
