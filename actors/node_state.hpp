@@ -1,0 +1,280 @@
+#pragma once
+// The state of the node actor (actors/node.hpp), shared by the files that implement it:
+//   node_sessions.cpp       sessions: spawning, half-open limits, inbound datagrams from unknown sources, events
+//   node_introductions.cpp  introductions (§7) and the prompt registry
+//   node_commands.cpp       the front end's commands: connect, forward to a peer or service, lists, keys, stats
+//   node.cpp                the timer, shutdown, the message handlers and spawn_node
+
+#include "actors/node.hpp"
+
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <botan/auto_rng.h>
+#include <caf/all.hpp>
+#include "actors/known_users.hpp"
+#include "actors/audio_service.hpp"
+#include "actors/call_media.hpp"
+#include "actors/connect_gate.hpp"
+#include "actors/event_text.hpp"
+#include "actors/messages.hpp"
+#include "actors/node_context.hpp"
+#include "actors/peer_session.hpp"
+#include "actors/transfer_service.hpp"
+#include "actors/session_table.hpp"
+#include "actors/udp_socket.hpp"
+#include "core/crypto/public_key.hpp"
+#include "core/limits.hpp"
+#include "core/wire/datagram.hpp"
+#include "core/wire/messages.hpp"
+#include "core/wire/tokens.hpp"
+
+namespace mk::node_detail {
+
+namespace w = mk::wire;
+using caf::actor_clock;
+
+struct registered_peer {
+  endpoint ep;
+  caf::actor session;
+  std::string pubkey;
+  bool mokaccino = false;
+};
+
+struct pending_prompt {
+  caf::response_promise promise;
+  std::string text;
+  std::string kind;
+  std::string user;
+  std::optional<endpoint> source;  // the address of the session that asked (none: the node's own question)
+};
+
+// The address alone (port 0): what the per-address flood guards count by.
+inline endpoint address_of(endpoint ep) {
+  ep.port = 0;
+  return ep;
+}
+
+// Resolves one host name on its own thread (getaddrinfo blocks).
+inline caf::behavior resolver_actor(std::string host, std::uint16_t port) {
+  return {[host, port](connect_host_atom) -> std::string {
+    auto ep = resolve_host(host, port);
+    return ep ? ep->to_string() : std::string{};
+  }};
+}
+
+struct node_state {
+  static inline const char* name = "mk.node";
+
+  caf::stateful_actor<node_state>* self = nullptr;
+  std::shared_ptr<node_context> ctx;
+  std::shared_ptr<inbound_backlog> backlog;
+  std::uint16_t port = 0;
+  Botan::AutoSeeded_RNG rng;
+  std::optional<connect_gate> gate;  // CONNECTs under load: budget reserve and cookies (made at start)
+
+  std::unordered_map<endpoint, caf::actor> by_endpoint;   // every session, half-open ones included
+  std::map<std::string, registered_peer, std::less<>> by_user;  // established peers (one-to-one, §5)
+  std::unordered_map<caf::actor_addr, endpoint> endpoint_of;
+  std::vector<caf::actor> subscribers;
+  std::map<std::uint64_t, pending_prompt> prompts;
+  std::uint64_t next_prompt_id = 1;
+  std::map<std::string, actor_clock::time_point, std::less<>> requests;     // connect name <user> in flight (§7)
+  std::map<std::string, actor_clock::time_point, std::less<>> preapproved;  // introduced peers we accepted
+  bool shutting_down = false;
+
+  // -- events -----------------------------------------------------------------------------------------------
+
+  void publish(event e);
+  void info(std::string text, std::string peer = {}) { publish(make_event(event_kind::info, std::move(peer), std::move(text))); }
+  void error(std::string text, std::string peer = {}) { publish(make_event(event_kind::error, std::move(peer), std::move(text))); }
+
+  // -- sessions ---------------------------------------------------------------------------------------------
+
+  caf::actor spawn_session(const endpoint& ep, session_options opts, std::string first_line = {});
+
+  std::size_t half_open() const { return by_endpoint.size() - by_user.size(); }
+
+  std::size_t half_open_from(const endpoint& ep) const;
+
+  void on_session_down(const caf::down_msg& dm);
+
+  // -- inbound datagrams --------------------------------------------------------------------------------------
+
+  void on_datagrams(datagram_batch& batch);
+
+  void on_unknown_source(const endpoint& from, std::string_view line);
+
+  // -- introductions (§7) -----------------------------------------------------------------------------------
+
+  std::string sign_line(w::key_msg m);
+  std::string sign_line(w::requested_msg m);
+
+  void send_to(const std::string& user, std::string line);
+
+  void on_intro(const std::string& kind, const std::string& from, const std::string& target,
+                const std::string& endpoint_text, const std::string& pubkey) {
+    auto from_it = by_user.find(from);
+    if (from_it == by_user.end())
+      return;
+    if (kind == "CAPS") {
+      from_it->second.mokaccino = true;
+    } else if (kind == "REQUEST") {
+      serve_request(from_it->second, from, target);
+    } else if (kind == "KEY") {
+      if (requests.count(target) == 0)
+        return;  // we did not ask: ignore
+      auto key = crypto::public_key::from_base64(pubkey);
+      if (!key)
+        return error("\"" + from + "\" sent an unusable key for \"" + target + "\"");
+      pin_introduced(target, *key, from, [] {});
+    } else if (kind == "KEYBAD") {
+      // The original blacklists the name here, which lets any peer deny us a user; we only warn.
+      error("\"" + from + "\" sent a key for \"" + target + "\" with a bad signature: ignored");
+    } else if (kind == "FAIL") {
+      if (requests.erase(target) != 0)
+        error("\"" + from + "\" could not introduce \"" + target + "\" (not connected there)");
+    } else if (kind == "REQUESTED") {
+      on_requested(from, target, endpoint_text, pubkey);
+    }
+  }
+
+  void serve_request(const registered_peer& requester, const std::string& requester_name, const std::string& target);
+
+  template <class Next>
+  void pin_introduced(const std::string& user, const crypto::public_key& key, const std::string& via, Next next) {
+    self->request(ctx->known_users, std::chrono::seconds(5), key_pin_atom::value, user, key.base64())
+      .then([this, user, key, via, next](const std::string& pinned) {
+        if (pinned.empty())
+          return error("\"" + user + "\" is blacklisted: introduction by \"" + via + "\" ignored");
+        if (pinned != key.base64()) {
+          auto old = crypto::public_key::from_base64(pinned);
+          publish(make_event(event_kind::key_changed, user,
+                             "WARNING: \"" + via + "\" vouched for a DIFFERENT key for \"" + user +
+                               "\" than the one pinned. Refused.",
+                             {{"pinned", old ? old->fingerprint() : std::string{"(unreadable)"}},
+                              {"presented", key.fingerprint()}}));
+          return;
+        }
+        next();
+      },
+      [this, user](caf::error&) { error("Cannot pin the key of \"" + user + "\": known-users store unavailable"); });
+  }
+
+  void on_requested(const std::string& via, const std::string& user, const std::string& endpoint_text,
+                    const std::string& pubkey) {
+    if (by_user.count(user) != 0 || user == ctx->username)
+      return;
+    auto ep = endpoint::parse(endpoint_text);  // "ip:port", split at the last ':' (§7)
+    auto key = crypto::public_key::from_base64(pubkey);
+    if (!ep || !key)
+      return error("\"" + via + "\" sent an unusable introduction for \"" + user + "\"");
+    auto go = [this, user, ep = *ep, key = *key, via] {
+      pin_introduced(user, key, via, [this, user, ep] {
+        preapproved[user] = self->clock().now() + limits::handshake_timeout;
+        // The introduced peer's own CONNECT may have arrived first and be waiting on a question of its own:
+        // the user just said yes to this peer, so that question is answered too.
+        std::vector<std::uint64_t> same_peer;
+        for (auto& [id, p] : prompts)
+          if (p.kind == "connect" && p.user == user)
+            same_peer.push_back(id);
+        for (auto id : same_peer)
+          answer(id, true);
+        if (by_endpoint.count(ep) != 0)
+          return;
+        session_options opts;
+        opts.role = session_role::initiator;
+        opts.expected_user = user;
+        auto s = spawn_session(ep, std::move(opts));
+        self->send(s, start_atom::value);
+      });
+    };
+    const auto& policy = ctx->config.connection;
+    if (requests.count(user) != 0 || policy.allows(user) || policy.default_action == config::action::accept)
+      return go();
+    if (policy.default_action == config::action::refuse)
+      return;  // §7: a refusal is silent
+    auto question = "User \"" + user + "\" (" + endpoint_text + ", introduced by \"" + via +
+                    "\") requested to connect, accept? (y/n)";
+    auto rp_id = ask(std::string{"connect"}, user, question);
+    if (rp_id == 0)
+      return;
+    prompt_callbacks[rp_id] = go;
+  }
+
+  // -- prompts ----------------------------------------------------------------------------------------------
+
+  std::map<std::uint64_t, std::function<void()>> prompt_callbacks;  // node-side questions (introductions)
+
+  bool prompt_allowed(const std::string& kind, const std::string& user, const std::optional<endpoint>& source) const;
+
+  // Registers a question; returns its id (0 = refused because too many are pending).
+  std::uint64_t ask(const std::string& kind, const std::string& user, const std::string& text,
+                    caf::response_promise rp = {}, std::optional<endpoint> source = std::nullopt) {
+    if (prompts.size() >= limits::max_pending_prompts)
+      return 0;
+    if (rp.pending() && !prompt_allowed(kind, user, source)) {
+      ctx->counters->prompts_refused.fetch_add(1, std::memory_order_relaxed);
+      return 0;
+    }
+    auto id = next_prompt_id++;
+    prompts[id] = pending_prompt{std::move(rp), text, kind, user, source};
+    auto e = make_event(event_kind::prompt, user, text, {{"kind", kind}});
+    e.id = id;  // the front end answers with (answer_atom, id, yes)
+    publish(std::move(e));
+    self->delayed_send(self, limits::handshake_timeout, answer_atom::value, id, false);
+    return id;
+  }
+
+  void answer(std::uint64_t id, bool yes);
+
+  // -- commands ---------------------------------------------------------------------------------------------
+
+  command_reply connect_endpoint(const endpoint& ep, const std::string& expected);
+
+  caf::result<command_reply> connect_host(const std::string& target);
+
+  static std::optional<endpoint> resolve_host_numeric(const std::string& host, std::uint16_t port);
+
+  command_reply connect_name(const std::string& user, const std::string& via);
+
+  template <class Reply, class... Ts>
+  caf::result<Reply> forward(const std::string& user, Reply not_connected, Ts&&... xs) {
+    auto it = by_user.find(user);
+    if (it == by_user.end())
+      return not_connected;
+    auto rp = self->make_response_promise<Reply>();
+    self->request(it->second.session, std::chrono::seconds(5), std::forward<Ts>(xs)...)
+      .then([rp](Reply r) mutable { rp.deliver(std::move(r)); },
+            [rp, not_connected](caf::error&) mutable { rp.deliver(not_connected); });
+    return rp;
+  }
+
+  // Forwards a command to a service actor (file transfers, audio) and relays its command_reply.
+  template <class... Ts>
+  caf::result<command_reply> to_service(const caf::actor& service, const char* what, Ts&&... xs) {
+    if (!service)
+      return reply_error(std::string{what} + " are not available in this node");
+    auto rp = self->make_response_promise<command_reply>();
+    self->request(service, std::chrono::seconds(30), std::forward<Ts>(xs)...)
+      .then([rp](command_reply r) mutable { rp.deliver(std::move(r)); },
+            [rp, what](caf::error&) mutable { rp.deliver(reply_error(std::string{what} + ": no answer")); });
+    return rp;
+  }
+
+  caf::result<std::vector<peer_info>> user_list();
+
+  static auto store_unavailable(caf::response_promise rp) {
+    return [rp](caf::error&) mutable { rp.deliver(reply_error("The known-users store is unavailable")); };
+  }
+
+  caf::result<command_reply> key_command(const std::string& op, const std::string& user, const std::string& key);
+
+  node_stats stats() const;
+
+  void on_tick();
+
+  void shutdown();
+};
+
+}  // namespace mk::node_detail
