@@ -22,8 +22,6 @@ namespace w = mk::wire;
 using steady = std::chrono::steady_clock;
 using fields_t = std::vector<std::pair<std::string, std::string>>;
 
-using probe_atom = caf::atom_constant<caf::atom("audioprobe")>;  // self: the startup device check
-
 // A device spec: "" or "device[:<id>]" (audio_io.hpp).
 bool is_device_spec(const std::string& s) { return s.empty() || s == "device" || s.rfind("device:", 0) == 0; }
 
@@ -320,7 +318,7 @@ caf::behavior audio_actor(caf::stateful_actor<audio_state>* self, std::shared_pt
     self->state.end_call("Call ended: the node stopped", true);
     self->quit();
   });
-  self->delayed_send(self, limits::audio_probe_delay, probe_atom::value);
+  self->delayed_send(self, limits::audio_probe_delay, audio_probe_atom::value);
   return {
     [self](peer_msg_atom, const std::string& user, const caf::actor& session, bool modern, const w::message& m) {
       self->state.on_peer_msg(user, session, modern, m);
@@ -329,7 +327,7 @@ caf::behavior audio_actor(caf::stateful_actor<audio_state>* self, std::shared_pt
     [self](voice_start_atom, const std::string& user) { return self->state.voice_start(user); },
     [self](voice_stop_atom) { return self->state.voice_stop(); },
     [](voice_devices_atom) { return reply_ok(audio_io::list_devices()); },
-    [self](probe_atom) { self->state.probe_devices(); },
+    [self](audio_probe_atom) { self->state.probe_devices(); },
   };
 }
 

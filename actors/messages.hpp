@@ -82,6 +82,26 @@ using peer_caps_atom = caf::atom_constant<caf::atom("peercaps")>;  // (peercaps)
 using path_budget_atom = caf::atom_constant<caf::atom("pathbudg")>; // (pathbudg) session -> std::uint64_t: file data per datagram on its path
 using path_suspect_atom = caf::atom_constant<caf::atom("pathsusp")>; // (pathsusp) file sender -> session: a timeout, confirm the path MTU
 
+// -- transfer service <-> transfer actors (actors/transfer_service.hpp, file_sender.hpp, file_receiver.hpp) --------
+// transfer actor -> service: (xfer_report_atom, transfer_info) now and then; (xfer_final_atom, transfer_info)
+// once at the end (state done/failed/cancelled), after which the actor quits.
+using xfer_report_atom = caf::atom_constant<caf::atom("xreport")>;
+using xfer_final_atom = caf::atom_constant<caf::atom("xfinal")>;
+// service -> sender: (xfer_prepare_atom) -> (bool ok, std::string error, std::string name, uint64 size) once the
+// file is open; sender -> service: (xfer_hashed_atom, bool ok, std::string hash or error) when hashing ends.
+using xfer_prepare_atom = caf::atom_constant<caf::atom("xprepare")>;
+using xfer_hashed_atom = caf::atom_constant<caf::atom("xhashed")>;
+using xfer_hash_atom = caf::atom_constant<caf::atom("xhash")>;  // hash thread -> sender: (bool ok, hash or error)
+// receiver -> service: (xfer_verified_atom, std::string id, std::string sha384) a lazy-hash transfer was verified
+// and saved; the service answers a late FILEHASH for it from memory.
+using xfer_verified_atom = caf::atom_constant<caf::atom("xverified")>;
+// service -> transfer actor: (file_cancel_atom, std::string reason) the user cancelled;
+// (peer_gone_atom, std::string user) the session ended; (peer_msg_atom, wire message) routed traffic;
+// (start_atom) the sender may send FILEINIT.
+
+// -- audio service ------------------------------------------------------------------------------------------
+using audio_probe_atom = caf::atom_constant<caf::atom("audioprobe")>;  // self: the startup device check
+
 // -- front end -> node -> services (replies command_reply unless noted) -------------------------------------
 using mokaccino::file_send_atom;     // (filesend, user, path)
 using mokaccino::file_list_atom;     // (filelist) -> std::vector<transfer_info>

@@ -16,6 +16,8 @@
 
 namespace mk::cli {
 
+// The CLI's own vocabulary, between its input thread, timers and terminal actor: a front end keeps its atoms to
+// itself, as any embedding application would (the node's are in actors/messages.hpp).
 using line_atom = caf::atom_constant<caf::atom("line")>;        // (line_atom, std::string) input -> terminal
 using eof_atom = caf::atom_constant<caf::atom("eof")>;          // (eof_atom) input closed
 using interrupt_atom = caf::atom_constant<caf::atom("intr")>;   // (interrupt_atom) Ctrl+C / SIGINT / SIGTERM
