@@ -55,7 +55,7 @@ void session_state::hold(std::string line) {
 
 // Every line except the few that are always plaintext (§11) is sealed while encrypting.
 void session_state::send_line(std::string line) {
-  if (pmtu && file_line_data(line) > chunk_budget()) {
+  if (pmtu && peer_envelope && file_line_data(line) > chunk_budget()) {
     std::vector<std::string> one{std::move(line)};
     return send_lines(one);  // split to fit the path
   }
@@ -101,13 +101,15 @@ void session_state::send_lines(std::vector<std::string>& lines) {
 
 // The file data one datagram carries on this path: what a new transfer's chunks hold.
 std::size_t session_state::chunk_budget() const {
-  if (!pmtu)
-    return 1024;
+  if (!pmtu || !peer_envelope)
+    return 1024;  // (a FILE chunk then travels as a text line: only binary records are sized to the path)
   return std::min<std::size_t>(pmtu->budget() - file_datagram_overhead, limits::max_file_piece);
 }
 
 // Chunks sized for a larger budget than the path has now (it shrank under a transfer) go out in pieces.
 void session_state::fit_to_path(std::vector<std::string>& lines) {
+  if (!peer_envelope)
+    return;
   std::size_t max = chunk_budget();
   bool data = false, split = false;
   for (auto& l : lines) {

@@ -216,3 +216,59 @@ TEST_CASE("CRYPTSTART is resent every 2 s while unanswered (PROTOCOL 11)") {
     if (s.rfind("CRYPTSTART ", 0) == 0)
       CHECK(s == first);  // the same ephemeral key: one slot per peer
 }
+
+namespace {
+
+// The MKPROBE datagrams sent since the last call, as (id, size).
+std::vector<std::pair<std::string, std::size_t>> new_probes(session_fixture& f, std::size_t& seen) {
+  std::vector<std::pair<std::string, std::size_t>> out;
+  auto& all = f.sent();
+  for (; seen < all.size(); ++seen)
+    if (all[seen].rfind("MKPROBE ", 0) == 0) {
+      auto id_end = all[seen].find(' ', 8);
+      out.emplace_back(all[seen].substr(8, id_end - 8), all[seen].size());
+    }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("path MTU: a pmtu1 peer is probed upward in virtual time, and a too-large chunk leaves in pieces") {
+  session_fixture f;
+  f.start_initiator();
+  f.complete_handshake();
+  caf::anon_send(f.session, route_atom::value, std::string{"MKCAPS 1 sack,env1,pmtu1"});
+  f.sched.run();
+  std::size_t seen = 0;
+  new_probes(f, seen);
+  f.advance(500ms);  // the first tick after MKCAPS starts the search
+  // This path carries 1472 bytes: answer what fits, at once; the larger probes go unanswered.
+  std::vector<std::size_t> answered, unanswered;
+  for (int round = 0; round < 20; ++round) {
+    auto probes = new_probes(f, seen);
+    for (auto& [id, size] : probes) {
+      if (size <= 1472) {
+        answered.push_back(size);
+        caf::anon_send(f.session, route_atom::value, "MKPROBEACK " + id);
+      } else {
+        unanswered.push_back(size);
+      }
+    }
+    f.sched.run();
+    if (probes.empty() || probes.back().second > 1472)
+      f.advance(500ms);  // wait out a probe timeout (1 s = two ticks)
+  }
+  CHECK(answered == std::vector<std::size_t>{1252, 1372, 1452, 1472});  // each one datagram of exactly that size
+  CHECK(unanswered == std::vector<std::size_t>(3, 8952));                // three tries, then the search ends there
+  // A chunk sized for a larger path (a transfer started before a shrink, say) leaves as pieces that fit 1472
+  // bytes: binary records (0x02 'F' id offset data), 1389 data bytes at most.
+  std::vector<std::uint8_t> data(4000, 7);
+  auto before = f.sent().size();
+  caf::anon_send(f.session, send_atom::value, w::serialize(w::file_msg{std::string(64, 'A'), 0, data}));
+  f.sched.run();
+  std::vector<std::size_t> pieces;
+  for (std::size_t i = before; i < f.sent().size(); ++i)
+    if (f.sent()[i].size() > 2 && f.sent()[i][0] == 0x02 && f.sent()[i][1] == 'F')
+      pieces.push_back(f.sent()[i].size() - 58);
+  CHECK(pieces == std::vector<std::size_t>{1389, 1389, 1222});
+}
