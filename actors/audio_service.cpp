@@ -10,6 +10,7 @@
 #include "actors/call_media.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
+#include "core/config/policy_decision.hpp"
 #include "core/limits.hpp"
 #include "core/wire/messages.hpp"
 
@@ -172,9 +173,10 @@ struct audio_state {
       return start_call(user, session, modern, std::move(m));
     }
     const auto& pol = ctx->config.audio;
-    if (pol.allows(user) || pol.default_action == config::action::accept)
+    auto decision = config::decide(pol, user);
+    if (decision == config::action::accept)
       return accept_incoming(user, session, modern);
-    if (pol.default_action == config::action::refuse) {
+    if (decision == config::action::refuse) {
       send_stop(session);
       return emit("refused", user, "Refused a voice call from " + user);
     }

@@ -1,5 +1,6 @@
 // Peer session, the handshake (§5), pinning (§3) and MKCAPS (peer_session_state.hpp).
 #include "actors/peer_session_state.hpp"
+#include "core/config/policy_decision.hpp"
 
 namespace mk::peer_session_detail {
 
@@ -126,9 +127,10 @@ void session_state::decide(const crypto::public_key& key, bool known) {
   };
   // We asked for this peer ourselves (simultaneous connect, or an introduction we requested): no question.
   bool we_asked = opts.preapproved || !initiator_nonce.empty();
-  if (we_asked || policy.allows(user) || policy.default_action == config::action::accept)
+  auto decision = we_asked ? config::action::accept : config::decide(policy, user);
+  if (decision == config::action::accept)
     return proceed();
-  if (policy.default_action == config::action::refuse)
+  if (decision == config::action::refuse)
     return close("connection refused", "Refused connection from \"" + user + "\" (" + opts.peer.to_string() + ")",
                  false);
   auto question = "User \"" + user + "\" (" + opts.peer.to_string() + ") requested to connect, accept? (y/n)";

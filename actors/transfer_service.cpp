@@ -15,6 +15,7 @@
 #include "actors/file_sender.hpp"
 #include "actors/hash_pool.hpp"
 #include "actors/node_context.hpp"
+#include "core/config/policy_decision.hpp"
 #include "core/limits.hpp"
 #include "core/transfer/completed_transfers.hpp"
 #include "core/transfer/file_name.hpp"
@@ -173,9 +174,10 @@ struct service_state {
     if (auto why = space_problem(m.size))
       return refuse(user, session, m, *why);
     const auto& policy = ctx->config.file;
-    if (policy.allows(user) || policy.default_action == config::action::accept)
+    auto decision = config::decide(policy, user);
+    if (decision == config::action::accept)
       return accept(user, session, mokaccino, m, *clean, lazy);
-    if (policy.default_action == config::action::refuse)
+    if (decision == config::action::refuse)
       return refuse(user, session, m, "refused by policy (network.file.default_action)");
     asking.insert(k);
     // PROTOCOL §10: the original asks "Accept a file of <size/1024> KB from X? (y/n)"; we name the file too.

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/config/config.hpp"
+#include "core/config/policy_decision.hpp"
 
 using namespace mk::config;
 
@@ -268,4 +269,10 @@ TEST_CASE("config: actions and policies") {
   CHECK_FALSE(p.allows("Bob"));
   CHECK_FALSE(p.allows("bo"));
   CHECK_FALSE(p.allows(""));
+  // The one decision every question (connection, file, call) takes: whitelisted, else the default.
+  for (auto a : {action::accept, action::refuse, action::prompt}) {
+    p.default_action = a;
+    CHECK(decide(p, "bob") == action::accept);
+    CHECK(decide(p, "mallory") == a);
+  }
 }
