@@ -237,11 +237,13 @@ struct receiver_state {
     if (v.duplicate && p.extended && !sm->data_complete())
       send_line(w::serialize(w::file_dup_msg{p.hash, m.offset}));  // the sender learns its path's reordering
     if (v.store) {
-      if (!write(m.offset, m.data))
+      const std::uint64_t at = m.offset + v.skip;
+      const auto bytes = std::span<const std::uint8_t>{m.data}.subspan(static_cast<std::size_t>(v.skip));
+      if (!write(at, bytes))
         return fail(std::string{"cannot write the file: "} + std::strerror(errno), true);
-      if (m.offset == hashed) {
-        hasher.update(m.data);
-        hashed += m.data.size();
+      if (at == hashed) {
+        hasher.update(bytes);
+        hashed += bytes.size();
       }
       if (sm->next() > hashed && !catch_up_hash(sm->next()))
         return fail(std::string{"cannot read back the file: "} + std::strerror(errno), true);

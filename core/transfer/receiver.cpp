@@ -94,6 +94,7 @@ chunk_verdict receiver::on_chunk(std::uint64_t offset, std::uint64_t length, tim
   if (offset > next_ && offset - next_ >= limits::transfer_reorder_window) return v;  // too far ahead: resent later
   last_data_ = now;
   bool in_order = offset <= next_;  // (below it: a piece that overlaps what is held, split differently this time)
+  if (offset < next_) v.skip = next_ - offset;
   if (in_order) {
     next_ = held_.advance(end);
   } else if (held_.insert(offset, end) == range_set::insert_result::full) {

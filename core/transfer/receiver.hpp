@@ -38,6 +38,8 @@ struct chunk_verdict {
   bool store = false;    // write these bytes at the offset
   bool ack_now = false;  // send ack_state() now
   bool duplicate = false;  // already held: between mokaccino nodes the sender hears of it (FILEDUP)
+  std::uint64_t skip = 0;  // store only from offset + skip: the bytes below are already held (and hashed), and a
+                           // piece that overlaps them (split differently) must not rewrite them
   std::optional<std::string> error;  // the chunk breaks §10 rules (and is neither stored nor acknowledged)
 };
 

@@ -300,6 +300,7 @@ TEST_CASE("receiver extended: pieces of any size inside the file, overlapping wh
   CHECK(r.next() == 1389);
   v = r.on_chunk(1000, 1000, t0);  // the same chunk split differently: overlaps the held prefix
   CHECK(v.store);
+  CHECK(v.skip == 389);  // only [1389, 2000) is stored: held (and hashed) bytes are never rewritten
   CHECK(r.next() == 2000);
   v = r.on_chunk(0, 100, t0);
   CHECK(v.duplicate);
