@@ -113,94 +113,15 @@ struct node_state {
   void send_to(const std::string& user, std::string line);
 
   void on_intro(const std::string& kind, const std::string& from, const std::string& target,
-                const std::string& endpoint_text, const std::string& pubkey) {
-    auto from_it = by_user.find(from);
-    if (from_it == by_user.end())
-      return;
-    if (kind == "CAPS") {
-      from_it->second.mokaccino = true;
-    } else if (kind == "REQUEST") {
-      serve_request(from_it->second, from, target);
-    } else if (kind == "KEY") {
-      if (requests.count(target) == 0)
-        return;  // we did not ask: ignore
-      auto key = crypto::public_key::from_base64(pubkey);
-      if (!key)
-        return error("\"" + from + "\" sent an unusable key for \"" + target + "\"");
-      pin_introduced(target, *key, from, [] {});
-    } else if (kind == "KEYBAD") {
-      // The original blacklists the name here, which lets any peer deny us a user; we only warn.
-      error("\"" + from + "\" sent a key for \"" + target + "\" with a bad signature: ignored");
-    } else if (kind == "FAIL") {
-      if (requests.erase(target) != 0)
-        error("\"" + from + "\" could not introduce \"" + target + "\" (not connected there)");
-    } else if (kind == "REQUESTED") {
-      on_requested(from, target, endpoint_text, pubkey);
-    }
-  }
+                const std::string& endpoint_text, const std::string& pubkey);
 
   void serve_request(const registered_peer& requester, const std::string& requester_name, const std::string& target);
 
   template <class Next>
-  void pin_introduced(const std::string& user, const crypto::public_key& key, const std::string& via, Next next) {
-    self->request(ctx->known_users, std::chrono::seconds(5), key_pin_atom::value, user, key.base64())
-      .then([this, user, key, via, next](const std::string& pinned) {
-        if (pinned.empty())
-          return error("\"" + user + "\" is blacklisted: introduction by \"" + via + "\" ignored");
-        if (pinned != key.base64()) {
-          auto old = crypto::public_key::from_base64(pinned);
-          publish(make_event(event_kind::key_changed, user,
-                             "WARNING: \"" + via + "\" vouched for a DIFFERENT key for \"" + user +
-                               "\" than the one pinned. Refused.",
-                             {{"pinned", old ? old->fingerprint() : std::string{"(unreadable)"}},
-                              {"presented", key.fingerprint()}}));
-          return;
-        }
-        next();
-      },
-      [this, user](caf::error&) { error("Cannot pin the key of \"" + user + "\": known-users store unavailable"); });
-  }
+  void pin_introduced(const std::string& user, const crypto::public_key& key, const std::string& via, Next next);
 
   void on_requested(const std::string& via, const std::string& user, const std::string& endpoint_text,
-                    const std::string& pubkey) {
-    if (by_user.count(user) != 0 || user == ctx->username)
-      return;
-    auto ep = endpoint::parse(endpoint_text);  // "ip:port", split at the last ':' (§7)
-    auto key = crypto::public_key::from_base64(pubkey);
-    if (!ep || !key)
-      return error("\"" + via + "\" sent an unusable introduction for \"" + user + "\"");
-    auto go = [this, user, ep = *ep, key = *key, via] {
-      pin_introduced(user, key, via, [this, user, ep] {
-        preapproved[user] = self->clock().now() + limits::handshake_timeout;
-        // The introduced peer's own CONNECT may have arrived first and be waiting on a question of its own:
-        // the user just said yes to this peer, so that question is answered too.
-        std::vector<std::uint64_t> same_peer;
-        for (auto& [id, p] : prompts)
-          if (p.kind == "connect" && p.user == user)
-            same_peer.push_back(id);
-        for (auto id : same_peer)
-          answer(id, true);
-        if (by_endpoint.count(ep) != 0)
-          return;
-        session_options opts;
-        opts.role = session_role::initiator;
-        opts.expected_user = user;
-        auto s = spawn_session(ep, std::move(opts));
-        self->send(s, start_atom::value);
-      });
-    };
-    const auto& policy = ctx->config.connection;
-    if (requests.count(user) != 0 || policy.allows(user) || policy.default_action == config::action::accept)
-      return go();
-    if (policy.default_action == config::action::refuse)
-      return;  // §7: a refusal is silent
-    auto question = "User \"" + user + "\" (" + endpoint_text + ", introduced by \"" + via +
-                    "\") requested to connect, accept? (y/n)";
-    auto rp_id = ask(std::string{"connect"}, user, question);
-    if (rp_id == 0)
-      return;
-    prompt_callbacks[rp_id] = go;
-  }
+                    const std::string& pubkey);
 
   // -- prompts ----------------------------------------------------------------------------------------------
 
