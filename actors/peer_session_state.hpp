@@ -51,11 +51,16 @@ constexpr std::string_view pmtu_feature = "pmtu1";  // MKPROBE path MTU discover
 // What a file chunk costs beyond its data in the largest datagram that carries it (sealed 'F' record).
 constexpr std::size_t file_datagram_overhead = crypto::secure_channel::overhead + w::file_record_header;
 
-// The data bytes of a FILE line (0 for any other line), from its length alone: no parse on the hot path.
+// The data bytes of a FILE line (0 for any other line), from its length alone: no parse, and no scan of the data,
+// on the hot path. "FILE " + 64-character hash + " " + offset + " " + base64.
 inline std::size_t file_line_data(std::string_view line) {
-  if (!line.starts_with("FILE "))
+  constexpr std::size_t offset_at = 5 + 64 + 1;
+  if (!line.starts_with("FILE ") || line.size() <= offset_at)
     return 0;
-  auto b64 = line.size() - (line.rfind(' ') + 1);
+  auto space = line.find(' ', offset_at);
+  if (space == std::string_view::npos)
+    return 0;
+  auto b64 = line.size() - (space + 1);
   std::size_t pad = line.ends_with("==") ? 2 : line.ends_with('=') ? 1 : 0;
   return b64 / 4 * 3 - std::min(pad, b64 / 4 * 3);
 }

@@ -185,7 +185,7 @@ void sender::delivered(std::uint64_t offset, record& r, time_point now) {
   // path would have brought it, and the reordering window grows to cover that.
   if (auto min_rtt = cc_.rtt().min_rtt(); r.retransmitted && min_rtt && now - r.sent < *min_rtt) {
     if (r.tail_probe) return;  // the probe's original arrived: expected, no sign of reordering
-    learn_reordering(offset, r.first_sent, now);
+    learn_reordering(offset, now);
     return;
   }
   if (!rack_seq_ || r.seq > *rack_seq_) {
@@ -197,9 +197,10 @@ void sender::delivered(std::uint64_t offset, record& r, time_point now) {
 
 // One spurious retransmission, seen either way (its ACK came too soon, or FILEDUP named it): counted once. The
 // original came `late` after the fastest path would have brought it; the window grows to cover that.
-void sender::learn_reordering(std::uint64_t offset, time_point first_sent, time_point now) {
+void sender::learn_reordering(std::uint64_t offset, time_point now) {
   auto it = std::find_if(resent_.begin(), resent_.end(), [&](const resent_chunk& c) { return c.offset == offset; });
   if (it == resent_.end()) return;  // already learned from, or not a loss-driven retransmission
+  time_point first_sent = it->first_sent;
   resent_.erase(it);
   auto min_rtt = cc_.rtt().min_rtt();
   if (!min_rtt) return;
@@ -209,9 +210,7 @@ void sender::learn_reordering(std::uint64_t offset, time_point first_sent, time_
 }
 
 void sender::on_duplicate(std::uint64_t offset, time_point now) {
-  if (mode_ != peer_mode::extended || state_ != sender_state::sending) return;
-  auto it = std::find_if(resent_.begin(), resent_.end(), [&](const resent_chunk& c) { return c.offset == offset; });
-  if (it != resent_.end()) learn_reordering(offset, it->first_sent, now);
+  if (mode_ == peer_mode::extended && state_ == sender_state::sending) learn_reordering(offset, now);
 }
 
 void sender::advance(std::uint64_t next, time_point now) {

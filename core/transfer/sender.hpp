@@ -153,7 +153,7 @@ class sender {
   void mark_lost(std::uint64_t offset, record& r, time_point now);
   void legacy_loss_checks(bool duplicate, time_point now);
   void rack_detect(time_point now);
-  void learn_reordering(std::uint64_t offset, time_point first_sent, time_point now);
+  void learn_reordering(std::uint64_t offset, time_point now);
   void on_rto(time_point now);
   void fail(std::string reason);
   void all_acked(time_point now);

@@ -29,6 +29,14 @@ bool search_settled(on_path_relay& relay, std::size_t next_size) {
          static_cast<std::size_t>(session::path_mtu::max_probes);
 }
 
+// Polls `done` until it holds or `timeout` passes.
+template <class Pred>
+void poll_until(Pred done, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+}
+
 }  // namespace
 
 TEST_CASE("files: between mokaccino nodes data datagrams fit the probed path MTU and a full one is >= 90 % file data") {
@@ -41,9 +49,7 @@ TEST_CASE("files: between mokaccino nodes data datagrams fit the probed path MTU
     auto mtu = std::make_shared<std::atomic<std::size_t>>(1400);  // a 1428-byte IPv4 path: finds 1372
     limit_path(mitm, mtu);
     t.connect(sys, mitm.address(), encrypt);
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (!search_settled(mitm, 1452) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(50ms);
+    poll_until([&] { return search_settled(mitm, 1452); }, 20s);
     REQUIRE(search_settled(mitm, 1452));
     auto src = make_file(t.out_dir / "chunks.bin", 2 * 1024 * 1024 + 100, 3);
     REQUIRE(ask<command_reply>(sys, t.alice.handle.node, file_send_atom::value, std::string{"bob"}, src.string()).ok);
@@ -86,20 +92,16 @@ TEST_CASE("files: a path that shrinks silently under a transfer is found out, an
   auto mtu = std::make_shared<std::atomic<std::size_t>>(1500);
   limit_path(mitm, mtu);
   t.connect(sys, mitm.address(), true);
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (!search_settled(mitm, 8952) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(50ms);
+  poll_until([&] { return search_settled(mitm, 8952); }, 20s);
   REQUIRE(search_settled(mitm, 8952));  // the budget is 1472
   // A file big enough to be running when the path shrinks; the path is slow enough (the relay is one thread
   // recording everything) that it still runs after the shrink.
   auto src = make_file(t.out_dir / "shrink.bin", 64 * 1024 * 1024, 5);
   REQUIRE(ask<command_reply>(sys, t.alice.handle.node, file_send_atom::value, std::string{"bob"}, src.string()).ok);
-  deadline = std::chrono::steady_clock::now() + 20s;
   auto full = [&] {
     return mitm.count([](const recorded& r) { return r.dir == direction::a_to_b && r.bytes.size() == 1472; });
   };
-  while (full() < 2000 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(5ms);
+  poll_until([&] { return full() >= 2000; }, 20s);
   REQUIRE(full() >= 2000);  // ~2.8 MB of full-size data datagrams are through
   mtu->store(1300);  // no ICMP: datagrams above 1300 bytes vanish from now on
   auto shrunk_at = mitm.records().size();
@@ -118,4 +120,34 @@ TEST_CASE("files: a path that shrinks silently under a transfer is found out, an
       ++pieces;
     }
   CHECK(pieces > 0);
+}
+
+TEST_CASE("files: a chunk that arrives twice is reported to the sender with FILEDUP") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{configure(cfg)};
+  file_pair t{sys, false};  // plain: the receiver's FILEDUP line is visible on the wire
+  on_path_relay mitm{t.bob.port()};
+  t.connect(sys, mitm.address(), false);
+  // The first chunk (a binary record: 0x02 'F' id(48) offset(8) data) is held back once: alice takes it for lost
+  // and resends it; the held original then arrives second, a duplicate.
+  auto first_chunk = [](const recorded& r) {
+    return r.dir == direction::a_to_b && r.bytes.size() > 58 && r.bytes[0] == 0x02 && r.bytes[1] == 'F' &&
+           r.bytes.substr(50, 8) == std::string(8, '\0');
+  };
+  auto held_once = std::make_shared<std::atomic<bool>>(false);
+  mitm.hold([first_chunk, held_once](const recorded& r) { return first_chunk(r) && !held_once->exchange(true); });
+  auto src = make_file(t.out_dir / "dup.bin", 16 * 1024 * 1024, 9);
+  REQUIRE(ask<command_reply>(sys, t.alice.handle.node, file_send_atom::value, std::string{"bob"}, src.string()).ok);
+  poll_until([&] { return mitm.count(first_chunk) >= 2; }, 10s);
+  REQUIRE(mitm.count(first_chunk) >= 2);  // the resend went through
+  CHECK(mitm.release_held() == 1);
+  auto dup = mitm.wait_for([](const recorded& r) {
+    return r.dir == direction::b_to_a && r.bytes.rfind("FILEDUP ", 0) == 0;
+  }, 5s);
+  REQUIRE(dup);
+  CHECK(dup->bytes.find(" 0\n") != std::string::npos);  // it names the chunk at offset 0
+  auto got = wait_transfer_end(t.bob, "dup.bin", "receive", 60s);
+  REQUIRE(got);
+  CHECK(event_field(*got, "state") == "done");
+  CHECK(same_bytes(src, t.in_dir / "dup.bin"));
 }
