@@ -122,6 +122,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       if (it == self->state.by_user.end())
         return reply_error("User " + user + " is not connected");
       self->send(it->second.session, disconnect_atom::value, std::string{"connection closed"});
+      self->state.closing.try_emplace(it->second.ep);
       // The user is gone from this moment: the session ends asynchronously, and until then a second disconnect,
       // `user list` or a message must not still see it as connected. (Its endpoint entry stays until it ends.)
       self->state.by_user.erase(it);

@@ -6,6 +6,10 @@ namespace mk::node_detail {
 using namespace std::chrono_literals;
 
 command_reply node_state::connect_endpoint(const endpoint& ep, const std::string& expected) {
+  if (auto c = closing.find(ep); c != closing.end() && !shutting_down) {
+    c->second = expected;
+    return reply_ok("Connecting to " + ep.to_string() + " once the previous session has closed");
+  }
   if (by_endpoint.count(ep) != 0)
     return reply_error(ep.to_string() + " is already connected or connecting");
   session_options opts;

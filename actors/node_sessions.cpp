@@ -57,8 +57,16 @@ void node_state::on_session_down(const caf::down_msg& dm) {
       by_user.erase(u);
       break;
     }
-  if (shutting_down && by_endpoint.empty())
+  if (shutting_down && by_endpoint.empty()) {
     self->quit();
+    return;
+  }
+  if (auto c = closing.find(ep); c != closing.end()) {
+    auto deferred = std::move(c->second);
+    closing.erase(c);
+    if (deferred && !shutting_down)
+      connect_endpoint(ep, *deferred);
+  }
 }
 
 // The socket hands a known peer's lines to its session itself (session_table). What reaches the node is

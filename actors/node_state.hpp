@@ -76,6 +76,9 @@ struct node_state {
   std::unordered_map<endpoint, caf::actor> by_endpoint;   // every session, half-open ones included
   std::map<std::string, registered_peer, std::less<>> by_user;  // established peers (one-to-one, §5)
   std::unordered_map<caf::actor_addr, endpoint> endpoint_of;
+  // Sessions the user disconnected that have not ended yet, and a connect asked for meanwhile, which starts
+  // when the old session is down (so "disconnect bob; connect <bob's address>" works at once).
+  std::unordered_map<endpoint, std::optional<std::string>> closing;  // value: expected user of a deferred connect
   std::vector<caf::actor> subscribers;
   std::map<std::uint64_t, pending_prompt> prompts;
   std::uint64_t next_prompt_id = 1;

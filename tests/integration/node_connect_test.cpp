@@ -196,6 +196,23 @@ TEST_CASE("disconnect is reported on the other side and removes the peer") {
   CHECK_FALSE(ask<command_reply>(t.sys, t.alice.handle.node, msg_atom::value, std::string{"bob"}, std::string{"x"}).ok);
 }
 
+TEST_CASE("connect right after disconnect to the same address waits for the old session, then connects") {
+  two_nodes t;
+  t.connect();
+  REQUIRE(t.alice.events->wait_kind(event_kind::encryption, "now encrypted"));
+  REQUIRE(t.bob.events->wait_kind(event_kind::encryption, "now encrypted"));
+  CHECK(ask<command_reply>(t.sys, t.alice.handle.node, disconnect_atom::value, std::string{"bob"}).ok);
+  // No wait: the old session has not ended yet, so this connect is the one a user types at once.
+  auto r = ask<command_reply>(t.sys, t.alice.handle.node, connect_host_atom::value, connect_line(t.bob));
+  CHECK_MESSAGE(r.ok, r.message);
+  auto connected = [](const event& e) { return e.kind == event_kind::connected; };
+  CHECK_MESSAGE(t.alice.events->wait_count(connected, 2), t.alice.events->dump());
+  CHECK(t.bob.events->wait_count(connected, 2));
+  auto m = ask<command_reply>(t.sys, t.alice.handle.node, msg_atom::value, std::string{"bob"}, std::string{"again"});
+  CHECK(m.ok);
+  CHECK(has_message(*t.bob.events, "alice", "again"));
+}
+
 TEST_CASE("an introduction among three nodes connects the two ends (connect name)") {
   caf::actor_system_config cfg;
   caf::actor_system sys{configure(cfg)};

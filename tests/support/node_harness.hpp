@@ -65,6 +65,14 @@ class event_log {
     return wait_for([&](const event& e) { return e.kind == k && e.text.find(text_part) != std::string::npos; },
                     timeout);
   }
+  // Waits until `n` events satisfy `pred`.
+  bool wait_count(const std::function<bool(const event&)>& pred, std::size_t n,
+                  std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock<std::mutex> g{mx_};
+    return cv_.wait_for(g, timeout, [&] {
+      return static_cast<std::size_t>(std::count_if(events_.begin(), events_.end(), pred)) >= n;
+    });
+  }
   std::size_t count(const std::function<bool(const event&)>& pred) {
     std::lock_guard<std::mutex> g{mx_};
     return static_cast<std::size_t>(std::count_if(events_.begin(), events_.end(), pred));
