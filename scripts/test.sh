@@ -6,4 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${MK_BUILD_DIR:-$root/build}
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh" "$build" "$@"
-ctest --test-dir "$build" -j "$(nproc 2>/dev/null || echo 2)" --output-on-failure --timeout 600 -LE slow
+# A test that fails is run once more (its first output stays in the log): real nodes over real UDP meet the
+# scheduler of a loaded 2-core machine; a test that fails twice fails the suite.
+ctest --test-dir "$build" -j "$(nproc 2>/dev/null || echo 2)" --output-on-failure --timeout 600 -LE slow \
+  --repeat until-pass:2
