@@ -25,6 +25,13 @@ std::string sha384_stream::final_base64() {
   return wire::base64_encode(digest);
 }
 
+std::string sha384_stream::peek_base64() const {
+  auto copy = hash_->copy_state();
+  std::array<std::uint8_t, limits::hash_bytes> digest;
+  copy->final(digest.data());
+  return wire::base64_encode(digest);
+}
+
 mk::result<std::string> hash_file(const std::filesystem::path& p) {
   std::ifstream in{p, std::ios::binary};
   if (!in.is_open())

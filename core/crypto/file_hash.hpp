@@ -25,6 +25,9 @@ class sha384_stream {
   void update(std::span<const std::uint8_t> bytes);
   // The digest of everything fed so far, base64 (64 chars); the stream is then reset for reuse.
   std::string final_base64();
+  // The digest of everything fed so far, base64; the stream goes on (a resumed transfer compares a prefix's hash
+  // and keeps hashing the rest).
+  std::string peek_base64() const;
 
  private:
   std::unique_ptr<Botan::HashFunction> hash_;

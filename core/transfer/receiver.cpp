@@ -1,13 +1,15 @@
 #include "core/transfer/receiver.hpp"
 
+#include <algorithm>
+
 #include "core/limits.hpp"
 
 namespace mk::transfer {
 
-receiver::receiver(std::uint64_t size, peer_mode mode, time_point now, bool lazy_hash)
-    : size_(size), mode_(mode), held_(limits::transfer_max_ranges), last_data_(now), last_ack_(now),
-      first_unacked_(now), lazy_(lazy_hash) {
-  if (size_ == 0) data_done(now);  // §10 FIX: a zero-byte file is complete at once (the original ACKs 0 forever)
+receiver::receiver(std::uint64_t size, peer_mode mode, time_point now, bool lazy_hash, std::uint64_t start)
+    : size_(size), mode_(mode), next_(std::min(start, size)), held_(limits::transfer_max_ranges), last_data_(now),
+      last_ack_(now), first_unacked_(now), last_acked_next_(next_), lazy_(lazy_hash) {
+  if (next_ == size_) data_done(now);  // §10 FIX: a zero-byte file is complete at once (the original ACKs 0 forever)
 }
 
 // Every byte is in: complete, or first the lazy hash's verification.

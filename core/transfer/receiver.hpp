@@ -51,7 +51,8 @@ struct ack_info {
 
 class receiver {
  public:
-  receiver(std::uint64_t size, peer_mode mode, time_point now, bool lazy_hash = false);
+  // `start`: a resumed transfer (MKCAPS `resume1`) already holds [0, start); its data begins there.
+  receiver(std::uint64_t size, peer_mode mode, time_point now, bool lazy_hash = false, std::uint64_t start = 0);
 
   chunk_verdict on_chunk(std::uint64_t offset, std::uint64_t length, time_point now);
   // An ACK to send now, if one is due:

@@ -59,7 +59,19 @@ bool sender::valid_ack(std::uint64_t next) const {
 }
 
 std::uint64_t sender::chunk_floor(std::uint64_t offset) const {
-  return offset >= size_ ? size_ : offset - offset % chunk_;
+  if (offset >= size_) return size_;
+  if (offset <= base_) return base_;
+  return offset - (offset - base_) % chunk_;
+}
+
+bool sender::resume_at(std::uint64_t offset, time_point now) {
+  if (state_ != sender_state::pending || offset > size_) return false;
+  base_ = acked_ = high_sent_ = offset;
+  state_ = sender_state::sending;
+  last_progress_ = now;
+  rto_anchor_ = now;
+  if (acked_ == size_) all_acked(now);
+  return true;
 }
 
 duration sender::reorder_guard() const {
@@ -276,7 +288,7 @@ bool sender::on_sack(std::uint64_t next, std::span<const byte_range> ranges, tim
     if (used++ >= limits::max_sack_ranges) break;
     if (!(b < e && b >= acked_ && e <= high_sent_)) continue;
     // Whole chunks only: a range may begin or end inside one (a piece of a split chunk arrived, not all of it).
-    std::uint64_t first = b % chunk_ == 0 ? b : chunk_floor(b) + chunk_;
+    std::uint64_t first = chunk_floor(b) == b ? b : chunk_floor(b) + chunk_;
     std::uint64_t end = chunk_floor(e);
     for (std::uint64_t off = first; off < end; off += chunk_) {
       record* r = find(off);

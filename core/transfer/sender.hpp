@@ -78,6 +78,11 @@ class sender {
   // retransmissions, the loss was spurious: the path reorders at least as far as the original came late, and the
   // reordering window grows to cover that (DSACK's role in RFC 8985 §6.2). Anything else is ignored.
   void on_duplicate(std::uint64_t offset, time_point now);
+  // Resume (MKCAPS `resume1`): the receiver holds [0, offset) already (the actor checked its SHA-384). While
+  // pending this accepts the transfer with everything below `offset` acknowledged; chunks then start at `offset`.
+  // False (ignored) if not pending or offset > size.
+  bool resume_at(std::uint64_t offset, time_point now);
+  std::uint64_t resumed_from() const noexcept { return base_; }
   // Timers: accept timeout, stall timeout, retransmission timeout, RACK reordering timer.
   void on_tick(time_point now);
   // The chunk to send now (a retransmission first, else new data), if the congestion window allows one.
@@ -143,6 +148,7 @@ class sender {
     time_point first_sent;
   };
 
+  std::uint64_t base_ = 0;  // chunks start here (a resumed transfer's first byte), every chunk_ bytes after it
   std::uint64_t offset_of(std::size_t index) const { return acked_ + index * chunk_; }
   std::uint64_t length_at(std::uint64_t offset) const { return chunk_length(size_, offset, chunk_); }
   record* find(std::uint64_t offset);

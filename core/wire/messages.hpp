@@ -208,6 +208,25 @@ struct file_dup_msg {
   bool operator==(const file_dup_msg&) const = default;
 };
 
+// FILERESUME <id> <offset> <sha384>: receiver -> sender between mokaccino nodes (MKCAPS `resume1`): accepts a
+// FILEOFFER and says it already holds [0, offset) of the file from an interrupted transfer, whose SHA-384 is
+// <sha384>; repeated until FILEFROM answers. FILEFROM <id> <offset>: sender -> receiver: the data starts at
+// <offset> (at most the receiver's, down to a chunk boundary), or at 0 when the prefix is not the file's (the
+// source changed, or the partial file was damaged): the receiver starts over.
+struct file_resume_msg {
+  static constexpr std::string_view keyword = "FILERESUME";
+  std::string id;
+  std::uint64_t offset = 0;
+  std::string sha384;
+  bool operator==(const file_resume_msg&) const = default;
+};
+struct file_from_msg {
+  static constexpr std::string_view keyword = "FILEFROM";
+  std::string id;
+  std::uint64_t offset = 0;
+  bool operator==(const file_from_msg&) const = default;
+};
+
 // MKPROBE <id> <padding>: a path MTU probe between mokaccino nodes (MKCAPS `pmtu1`, core/session/path_mtu.hpp):
 // padded with '.' to the datagram size it tests, sent with don't-fragment. MKPROBEACK <id> answers it.
 struct probe_msg {
@@ -235,7 +254,8 @@ using message = std::variant<connect_msg, handshake_msg, connected_msg, disconne
                              audio_accept_msg, audio_stop_msg, audio_msg, file_init_msg, file_ack_msg, file_msg,
                              file_stop_msg, crypt_start_msg, crypt_accept_msg, crypt_ack_msg, crypt_stop_msg,
                              crypt_msg, caps_msg, voice_msg, file_sack_msg, cookie_msg, file_offer_msg,
-                             file_hash_msg, file_dup_msg, probe_msg, probe_ack_msg>;
+                             file_hash_msg, file_dup_msg, probe_msg, probe_ack_msg, file_resume_msg,
+                             file_from_msg>;
 
 // Strict parse of one line (no LF). Errors: errc::unknown_keyword, malformed (token count, field shape),
 // bad_number, too_long, bad_base64. Never throws; work is linear in the line length.

@@ -394,6 +394,21 @@ mk::result<message> parse_tokens(std::string_view kw, const token_list& t) {
     MK_NUMBER(offset, std::uint64_t, v[2], UINT64_MAX);
     return message{file_dup_msg{std::string{v[1]}, offset}};
   }
+  if (kw == "FILERESUME") {
+    if (t.count != 4)
+      return bad_count(kw);
+    MK_TRY(detail::check_hash("FILERESUME id", v[1]));
+    MK_NUMBER(offset, std::uint64_t, v[2], UINT64_MAX);
+    MK_TRY(detail::check_hash("FILERESUME sha384", v[3]));
+    return message{file_resume_msg{std::string{v[1]}, offset, std::string{v[3]}}};
+  }
+  if (kw == "FILEFROM") {
+    if (t.count != 3)
+      return bad_count(kw);
+    MK_TRY(detail::check_hash("FILEFROM id", v[1]));
+    MK_NUMBER(offset, std::uint64_t, v[2], UINT64_MAX);
+    return message{file_from_msg{std::string{v[1]}, offset}};
+  }
   return make_error(errc::unknown_keyword, "unknown keyword");
 }
 

@@ -208,6 +208,17 @@ void append(const file_dup_msg& m, std::string& out) {
   put_field(m.hash, out);
   put_num(m.offset, out);
 }
+void append(const file_resume_msg& m, std::string& out) {
+  put_kw(m.keyword, out);
+  put_field(m.id, out);
+  put_num(m.offset, out);
+  put_field(m.sha384, out);
+}
+void append(const file_from_msg& m, std::string& out) {
+  put_kw(m.keyword, out);
+  put_field(m.id, out);
+  put_num(m.offset, out);
+}
 void append(const file_hash_msg& m, std::string& out) {
   put_kw(m.keyword, out);
   put_field(m.id, out);

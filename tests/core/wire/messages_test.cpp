@@ -76,6 +76,10 @@ std::vector<message> samples() {
       probe_msg{7, 1},
       probe_msg{UINT32_MAX, 1400},
       probe_ack_msg{0},
+      file_resume_msg{hash, 1024, hash},
+      file_resume_msg{hash, UINT64_MAX, hash},
+      file_from_msg{hash, 0},
+      file_from_msg{hash, 268435456},
   };
 }
 
@@ -124,6 +128,8 @@ TEST_CASE("messages: exact bytes") {
   CHECK(serialize(file_dup_msg{hash, 4096}) == "FILEDUP " + hash + " 4096");
   CHECK(serialize(probe_msg{12, 3}) == "MKPROBE 12 ...");
   CHECK(serialize(probe_ack_msg{12}) == "MKPROBEACK 12");
+  CHECK(serialize(file_resume_msg{hash, 4096, hash}) == "FILERESUME " + hash + " 4096 " + hash);
+  CHECK(serialize(file_from_msg{hash, 0}) == "FILEFROM " + hash + " 0");
   CHECK(serialize(voice_msg{1, 2, {0, 0, 0}}) == "VOICE 1 2 AAAA");
   CHECK(serialize(audio_start_msg{}) == "AUDIOSTART");
 }
@@ -181,6 +187,9 @@ TEST_CASE("messages: rejections give the right errc") {
   CHECK(error_of("CONNECT alice " + nonce_a + " " + pubkey) == errc::malformed);
   CHECK(error_of("REQUESTED alice " + pubkey + " " + sig) == errc::malformed);  // the original's 4-token form
   CHECK(error_of("FILE " + hash + " 0") == errc::malformed);
+  CHECK(error_of("FILERESUME " + hash + " 0") == errc::malformed);
+  CHECK_FALSE(parse_line("FILERESUME " + hash + " 0 short").ok());
+  CHECK(error_of("FILEFROM " + hash + " -5") == errc::bad_number);
   // numbers
   for (std::string n : {"-1", "+5", "1e3", "0x10", "007", "00", "65536", "", "5 ", "1.0", "99999999999999999999"}) {
     CAPTURE(n);
