@@ -42,6 +42,7 @@ mk::config::node_config to_internal(const node_config& c) {
   n.file = to_internal(c.file);
   n.download_dir = c.download_dir.string();
   n.max_size = c.max_file_size;
+  n.keep_partial_days = c.keep_partial_days;
   return n;
 }
 

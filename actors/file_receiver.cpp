@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -57,18 +58,46 @@ struct receiver_state {
   steady::time_point armed = steady::time_point::max();
   transfer_progress progress;
 
+  // Resume (issue 15)
+  t::resume_record record;          // what the .part.resume beside the .part says
+  std::uint64_t checkpointed = 0;   // record.verified as last written
+  steady::time_point next_checkpoint{};
+  bool keep_partial = false;        // interrupted: the .part and its record stay for a later resume
+  bool awaiting_from = false;       // FILERESUME sent; the data starts when FILEFROM says where
+  std::uint64_t prefix = 0;         // the bytes of the partial file offered in FILERESUME
+  steady::time_point resend_resume{}, resume_deadline{};
+
   ~receiver_state() { discard(); }
 
-  // Closes the file and removes the .part unless it was already linked under its final name.
+  // Closes the file and removes the .part (and its record) unless it was already linked under its final name or
+  // is kept to resume.
   void discard() {
     if (fd >= 0) {
       ::close(fd);
       fd = -1;
     }
-    if (!part_path.empty()) {
-      ::unlink(part_path.c_str());
+    if (!part_path.empty() && !keep_partial) {
+      remove_partial(part_path);
       part_path.clear();
     }
+  }
+
+  // The record follows the data: the write buffer goes to the file before the record says it holds more. At an
+  // interruption (`force`) both are synced to disk; while data flows they are not (see write_resume_record).
+  void checkpoint(steady::time_point now, bool force) {
+    if (!p.resumable || fd < 0 || part_path.empty() || awaiting_from)
+      return;
+    if (!force && now < next_checkpoint && hashed < checkpointed + limits::resume_checkpoint_bytes)
+      return;
+    next_checkpoint = now + limits::resume_checkpoint_interval;
+    if (hashed == checkpointed && !force)
+      return;
+    if (!flush() || (force && ::fdatasync(fd) != 0))
+      return;
+    record.verified = hashed;
+    record.updated = unix_now();
+    if (write_resume_record(part_path, record, force))
+      checkpointed = hashed;
   }
 
   // -- disk ---------------------------------------------------------------------------------------------------
@@ -152,17 +181,27 @@ struct receiver_state {
     self->send(p.ctx->node, event_atom::value, std::move(e));
   }
 
-  void fail(std::string reason, bool tell_peer, const char* state = "failed") {
+  // `interrupted`: nothing is wrong with the data (the peer left, a cancel, a stall, the node stopping): between
+  // mokaccino nodes that speak `resume1` the partial file stays, to resume when the file is offered again.
+  void fail(std::string reason, bool tell_peer, const char* state = "failed", bool interrupted = false) {
     if (ended)
       return;
     ended = true;
     auto now = steady::now();
     if (tell_peer)
       send_line(w::serialize(w::file_stop_msg{p.hash}));
+    keep_partial = interrupted && p.resumable && !part_path.empty() && fd >= 0;
+    if (keep_partial) {
+      checkpoint(now, true);
+      reason += " (" + human_bytes(static_cast<double>(record.verified)) + " kept: offering it again resumes)";
+    }
+    auto kept = keep_partial ? part_path.string() : std::string{};
     discard();
     progress.info.state = state;
     progress.info.eta_s = -1;
     emit(p.name + " from " + p.user + ": " + reason, now, std::string_view{state} != "cancelled");
+    if (!kept.empty())
+      self->send(p.service, xfer_partial_atom::value, kept);
     self->send(p.service, xfer_final_atom::value, progress.info);
     self->quit();
   }
@@ -203,7 +242,7 @@ struct receiver_state {
         break;
       auto target = p.dir / name;
       if (::link(part_path.c_str(), target.c_str()) == 0) {  // link() never replaces an existing file
-        ::unlink(part_path.c_str());
+        remove_partial(part_path);
         part_path.clear();
         final_path = target;
         verified = true;
@@ -263,9 +302,14 @@ struct receiver_state {
   // Routed traffic, one message or a batch: handled at one instant, then one reaction for all of it
   // (one ACK for all the chunks).
   void on_messages(std::span<w::message> msgs) {
-    if (ended || !sm)
+    if (ended)
       return;
     auto now = steady::now();
+    if (!sm) {  // resuming: waiting for FILEFROM (data before it is dropped; the sender resends it)
+      for (auto& m : msgs)
+        on_resume_answer(m, now);
+      return;
+    }
     for (auto& m : msgs)
       on_message(m, now);
     flush_ack();
@@ -293,12 +337,70 @@ struct receiver_state {
         self->send(p.service, xfer_final_atom::value, progress.info);
         return self->quit();
       }
-      fail("cancelled by the sender", false, "cancelled");
+      fail("cancelled by the sender", false, "cancelled", true);
     }
   }
 
-  void arm(steady::time_point now) {
-    auto deadline = std::min(sm->next_deadline(), now + limits::transfer_report_interval);
+  // -- resume ---------------------------------------------------------------------------------------------------
+
+  void on_resume_answer(w::message& m, steady::time_point now) {
+    if (ended || !awaiting_from)
+      return;
+    if (auto* f = std::get_if<w::file_from_msg>(&m)) {
+      if (f->offset != 0 && f->offset != prefix)
+        return fail("the sender resumed at " + std::to_string(f->offset) + ", not at an offered point", true);
+      awaiting_from = false;
+      if (f->offset == 0 && prefix > 0) {
+        if (::ftruncate(fd, 0) != 0)
+          return fail(std::string{"cannot write the file: "} + std::strerror(errno), true);
+        hasher = crypto::sha384_stream{};
+        hashed = 0;
+        emit(p.name + " from " + p.user + ": the partial copy does not match the sender's file (changed since, or "
+                                          "damaged): receiving all of it again",
+             now);
+      }
+      begin_receiving(now, f->offset);
+    } else if (std::holds_alternative<w::file_stop_msg>(m)) {
+      fail("cancelled by the sender", false, "cancelled", true);
+    } else if (std::holds_alternative<w::file_offer_msg>(m) || std::holds_alternative<w::file_init_msg>(m)) {
+      send_resume_request(now);  // the sender has not heard us yet
+    }
+  }
+
+  void send_resume_request(steady::time_point now) {
+    send_line(w::serialize(w::file_resume_msg{p.hash, prefix, hasher.peek_base64()}));
+    resend_resume = now + limits::resume_request_resend;
+  }
+
+  // Hashes the partial file's prefix a slice per turn (the actor stays responsive), then asks to resume there.
+  void rehash_prefix() {
+    if (ended)
+      return;
+    auto now = steady::now();
+    if (!catch_up_hash(std::min(prefix, hashed + limits::resume_rehash_slice)))
+      return fail(std::string{"cannot read the partial file: "} + std::strerror(errno), true);
+    if (hashed < prefix)
+      return self->send(self, xfer_rehash_atom::value);
+    awaiting_from = true;
+    resume_deadline = now + limits::transfer_stall_timeout;
+    send_resume_request(now);
+    arm_at(now, resend_resume);
+  }
+
+  void resume_tick(steady::time_point now) {
+    if (!awaiting_from)
+      return;
+    if (now >= resume_deadline)
+      return fail("the sender did not answer the request to resume", true, "failed", true);
+    if (now >= resend_resume)
+      send_resume_request(now);
+    arm_at(now, std::min(resend_resume, resume_deadline));
+  }
+
+  void arm(steady::time_point now) { arm_at(now, sm->next_deadline()); }
+
+  void arm_at(steady::time_point now, steady::time_point when) {
+    auto deadline = std::min(when, now + limits::transfer_report_interval);
     if (deadline >= armed)
       return;
     armed = deadline;
@@ -310,8 +412,9 @@ struct receiver_state {
   void after_input(steady::time_point now) {
     if (ended)
       return;
-    if (sm->state() == t::receiver_state::failed)
-      return fail(sm->failure_reason(), true);
+    if (sm->state() == t::receiver_state::failed)  // a stall (or a hash mismatch, which finalize() handled first)
+      return fail(sm->failure_reason(), true, "failed", true);
+    checkpoint(now, false);
     if (sm->finished()) {  // verified, and the final ACK repeats are out
       ended = true;
       self->send(p.service, xfer_final_atom::value, progress.info);
@@ -331,13 +434,45 @@ struct receiver_state {
     auto now = steady::now();
     progress.info = transfer_info{p.hash, p.name, p.user, false, "receiving", p.size, 0, 0, -1};
     progress.begin(now);
+    if (p.resume)
+      return open_resumed();
     if (auto err = open_part())
       return fail(*err, true);
-    sm.emplace(p.size, p.extended ? t::peer_mode::extended : t::peer_mode::legacy, now, p.lazy_hash);
-    if (sm->data_complete() && !finalize(now))  // zero bytes: complete at once (§10 FIX: no endless FILEACK 0)
+    record = t::resume_record{p.user, p.name, p.size, 0, unix_now(), unix_now()};
+    if (p.resumable)
+      write_resume_record(part_path, record, false);
+    begin_receiving(now, 0);
+  }
+
+  // The data flows from `from` (0, or a resumed prefix): FILEACK/FILESACK <from> accepts the transfer (§10).
+  void begin_receiving(steady::time_point now, std::uint64_t from) {
+    progress.info.resumed_from = from;
+    progress.info.done = from;
+    progress.begin(now);
+    sm.emplace(p.size, p.extended ? t::peer_mode::extended : t::peer_mode::legacy, now, p.lazy_hash, from);
+    checkpointed = from;
+    if (from > 0)
+      emit("Resuming " + p.name + " from " + p.user + " at " + human_bytes(static_cast<double>(from)) + " of " +
+             human_bytes(static_cast<double>(p.size)) + " (kept from an interrupted transfer)",
+           now);
+    if (sm->data_complete() && !finalize(now))  // zero bytes (or all there): complete at once (§10 FIX)
       return;
-    send_ack(sm->ack_state());  // FILEACK 0 accepts the transfer (§10)
+    send_ack(sm->ack_state());
     after_input(now);
+  }
+
+  // A partial file from an earlier attempt: hash what it holds, then ask the sender to resume there.
+  void open_resumed() {
+    fd = ::open(p.resume->part.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+      return fail("cannot open " + p.resume->part.string() + ": " + std::strerror(errno), true);
+    part_path = p.resume->part;
+    wbuf.resize(limits::transfer_io_block);
+    record = p.resume->record;
+    struct stat st{};
+    auto on_disk = ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+    prefix = std::min({record.verified, on_disk, p.size});
+    rehash_prefix();
   }
 };
 
@@ -346,19 +481,22 @@ caf::behavior file_receiver(caf::stateful_actor<receiver_state>* self, file_rece
   st.self = self;
   st.p = std::move(p);
   self->monitor(st.p.service);
-  self->set_down_handler([self](caf::down_msg&) { self->state.fail("the node stopped", true); });
+  self->set_down_handler([self](caf::down_msg&) { self->state.fail("the node stopped", true, "failed", true); });
   self->send(self, start_atom::value);
   return {
     [self](start_atom) { self->state.start(); },
     [self](peer_msg_atom, w::message& m) { self->state.on_messages({&m, 1}); },
     [self](peer_msg_atom, wire_batch& batch) { self->state.on_messages(batch); },
+    [self](xfer_rehash_atom) { self->state.rehash_prefix(); },
     [self](tick_atom, std::uint64_t gen) {
       auto& st = self->state;
-      if (st.ended || !st.sm)
+      if (st.ended)
         return;
       if (gen == st.armed_gen)
         st.armed = steady::time_point::max();
       auto now = steady::now();
+      if (!st.sm)
+        return st.resume_tick(now);
       if (auto a = st.sm->on_tick(now))
         st.send_ack(*a);
       st.after_input(now);
@@ -367,7 +505,7 @@ caf::behavior file_receiver(caf::stateful_actor<receiver_state>* self, file_rece
       auto& st = self->state;
       if (st.verified)
         return;  // already saved
-      st.fail(reason, true, "cancelled");
+      st.fail(reason, true, "cancelled", true);
     },
     [self](peer_gone_atom, const std::string&) {
       auto& st = self->state;
@@ -376,7 +514,7 @@ caf::behavior file_receiver(caf::stateful_actor<receiver_state>* self, file_rece
         self->send(st.p.service, xfer_final_atom::value, st.progress.info);
         return self->quit();
       }
-      st.fail("the peer disconnected", false);
+      st.fail("the peer disconnected", false, "failed", true);
     },
   };
 }

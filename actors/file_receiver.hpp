@@ -8,14 +8,18 @@
 // Lazy hash (FILEOFFER): the offer's id is not the hash; once every byte is in, the receiver waits for the
 // sender's FILEHASH, answers it with the SHA-384 of what it wrote (computed in file order as the data became
 // contiguous) and links the file only when the two match; a mismatch fails the transfer and removes the .part.
+// Resume: see file_receiver_params::resumable and ::resume.
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+
+#include "actors/partial_files.hpp"
 
 namespace mk {
 
@@ -32,6 +36,12 @@ struct file_receiver_params {
   std::uint64_t size = 0;
   std::string name;        // already sanitized (mk::transfer::sanitize_file_name)
   std::filesystem::path dir;
+  // Resume (MKCAPS `resume1`, issue 15): an interruption (the peer gone, a cancel, the node stopping, a stall)
+  // keeps the .part file and its record instead of removing them...
+  bool resumable = false;
+  // ...and an offer of the same file continues such a partial file: FILERESUME names the prefix it holds, and
+  // the sender's FILEFROM says where the data starts (there, or at 0 if the sender's file differs).
+  std::optional<partial_file> resume;
 };
 
 caf::actor spawn_file_receiver(caf::actor_system& sys, file_receiver_params p);

@@ -65,6 +65,14 @@ struct sender_state {
 
   bool counted = false;  // counted in p.share->sending
 
+  // Resume (FILERESUME, issue 15): the receiver's prefix is being checked against the file by the hash pool, which
+  // then also hashes the whole file (the data sent starts in the middle, so it cannot be hashed as it is read).
+  bool resume_checking = false;
+  std::optional<std::uint64_t> resumed_at;  // decided: the data starts here (0: the prefix did not match)
+  std::uint64_t resume_offset = 0;
+  std::string resume_digest;
+  bool pool_hashes_content = false;
+
   ~sender_state() {
     hash_cancelled->store(true, std::memory_order_relaxed);
     leave_share();
@@ -146,7 +154,7 @@ struct sender_state {
   // Lazy hash: new data is read in sequential blocks, each exactly once, so hashing them as they are read hashes
   // the file in order in the same pass that sends it. False if a block is not the next one (never expected).
   bool hash_block(std::uint64_t offset, std::span<const std::uint8_t> bytes, steady::time_point now) {
-    if (!p.lazy_hash || content_hashed == size)
+    if (!p.lazy_hash || pool_hashes_content || content_hashed == size)
       return true;
     // Blocks start where a chunk starts: with chunks that do not divide the block size, a block may begin inside
     // the bytes already hashed (the chunk that straddled the previous block's end). Never past them: a gap would
@@ -177,7 +185,72 @@ struct sender_state {
   // §10 FIX, between mokaccino nodes only: the receiver's service ignores a repeated FILEINIT while it asks its user.
   // An original asks its user once per FILEINIT (issue 12: the second question took the next typed line as its
   // answer), so toward it the offer goes exactly once; the accept timeout still ends an unanswered one.
-  bool resends_init() const { return p.extended; }
+  bool resends_init() const { return p.extended && !resume_checking; }
+
+  // FILERESUME: the receiver holds [0, offset) of an interrupted transfer of this file and names its SHA-384.
+  void on_resume_request(const w::file_resume_msg& m, steady::time_point now) {
+    if (resumed_at)  // our FILEFROM was lost
+      return send_line(w::serialize(w::file_from_msg{hash, *resumed_at}));
+    if (resume_checking || !p.lazy_hash || sm->state() != t::sender_state::pending)
+      return;
+    resume_checking = true;
+    pool_hashes_content = true;
+    resume_offset = std::min(m.offset, size);
+    resume_digest = m.sha384;
+    sm->answered(now);
+    int copy = ::dup(fd);
+    if (copy < 0)
+      return sm->cancel("cannot read " + p.path.string() + ": " + std::strerror(errno));
+    hash_pool::job j;
+    j.fd = copy;
+    j.size = size;
+    j.path = p.path.string();
+    j.cancelled = hash_cancelled;
+    j.reply_to = self->address();
+    j.content = true;
+    j.report_at = resume_offset;
+    if (resume_offset == 0)
+      decide_resume(0, now);
+    p.hashing->submit(std::move(j));
+  }
+
+  // The prefix's hash is known (or there is none): send from the receiver's offset, or all of it again.
+  void decide_resume(std::uint64_t offset, steady::time_point now) {
+    if (resumed_at || !sm || sm->state() != t::sender_state::pending)
+      return;
+    resumed_at = offset;
+    sm->resume_at(offset, now);
+    send_line(w::serialize(w::file_from_msg{hash, offset}));
+    progress.begin(now);
+    progress.info.resumed_from = offset;
+    if (offset > 0)
+      emit("Resuming " + file_name + " to " + p.user + " at " + human_bytes(static_cast<double>(offset)) + " of " +
+             human_bytes(static_cast<double>(size)) + " (the rest of an interrupted transfer)",
+           now);
+    else if (resume_offset > 0)
+      emit(file_name + " to " + p.user + ": the receiver's partial copy does not match the file (changed since, or "
+                                          "damaged): sending all of it again",
+           now);
+  }
+
+  void on_prefix_hash(std::uint64_t offset, const std::string& digest, steady::time_point now) {
+    if (!resume_checking || offset != resume_offset)
+      return;
+    decide_resume(digest == resume_digest ? offset : 0, now);
+    after_input(now);
+  }
+
+  void on_content_hash(bool ok, const std::string& digest, steady::time_point now) {
+    if (!sm || ended)
+      return;
+    if (!ok) {
+      sm->cancel(digest);
+    } else if (content_hash.empty()) {
+      content_hash = digest;
+      sm->on_hash_ready(now);
+    }
+    after_input(now);
+  }
 
   // The bytes of a chunk: new data comes from the read-ahead block (refilled sequentially), an old retransmitted
   // chunk from its own small pread.
@@ -335,6 +408,8 @@ struct sender_state {
         } else if constexpr (std::is_same_v<T, w::file_stop_msg>) {
           no_stop = true;
           sm->peer_stopped();
+        } else if constexpr (std::is_same_v<T, w::file_resume_msg>) {
+          on_resume_request(msg, now);
         }
       },
       m);
@@ -380,6 +455,12 @@ caf::behavior file_sender(caf::stateful_actor<sender_state>* self, file_sender_p
       return {true, std::string{}, st.file_name, st.size, st.identity};
     },
     [self](xfer_hash_atom, bool ok, const std::string& hash_or_error) { self->state.on_hashed(ok, hash_or_error); },
+    [self](xfer_prefix_atom, std::uint64_t offset, const std::string& digest) {
+      self->state.on_prefix_hash(offset, digest, steady::now());
+    },
+    [self](xfer_content_atom, bool ok, const std::string& digest) {
+      self->state.on_content_hash(ok, digest, steady::now());
+    },
     [self](start_atom) {
       auto& st = self->state;
       auto now = steady::now();

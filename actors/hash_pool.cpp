@@ -73,7 +73,9 @@ void hash_pool::run() {
 }
 
 bool hash_pool::hash_slice(job& j, std::vector<std::uint8_t>& buf) {
-  const std::uint64_t end = std::min(j.size, j.done + limits::hash_slice);
+  std::uint64_t end = std::min(j.size, j.done + limits::hash_slice);
+  if (j.report_at > j.done)
+    end = std::min(end, j.report_at);
   std::string error;
   while (j.done < end) {
     if (stop_now_.load(std::memory_order_relaxed) || j.cancelled->load(std::memory_order_relaxed))
@@ -87,15 +89,22 @@ bool hash_pool::hash_slice(job& j, std::vector<std::uint8_t>& buf) {
     j.hasher->update({buf.data(), static_cast<std::size_t>(n)});
     j.done += static_cast<std::uint64_t>(n);
   }
+  auto to = caf::actor_cast<caf::actor>(j.reply_to);
+  if (error.empty() && j.report_at > 0 && j.done == j.report_at) {
+    if (to)
+      caf::anon_send(to, xfer_prefix_atom::value, j.report_at, j.hasher->peek_base64());
+    j.report_at = 0;
+  }
   if (error.empty() && j.done < j.size)
     return false;
-  auto to = caf::actor_cast<caf::actor>(j.reply_to);
   if (!to || j.cancelled->load(std::memory_order_relaxed))
     return true;
-  if (error.empty())
-    caf::anon_send(to, xfer_hash_atom::value, true, j.hasher->final_base64());
+  auto ok = error.empty();
+  auto text = ok ? j.hasher->final_base64() : error;
+  if (j.content)
+    caf::anon_send(to, xfer_content_atom::value, ok, text);
   else
-    caf::anon_send(to, xfer_hash_atom::value, false, error);
+    caf::anon_send(to, xfer_hash_atom::value, ok, text);
   return true;
 }
 

@@ -31,6 +31,10 @@ class hash_pool {
     std::string path;        // for error messages
     std::shared_ptr<std::atomic<bool>> cancelled;  // set by the sender when it no longer needs the hash
     caf::actor_addr reply_to;  // gets (xfer_hash_atom, bool ok, std::string hash or error) if still alive
+    // Resume: the answer is (xfer_content_atom, ...) instead, and when `report_at` (> 0) bytes are hashed the
+    // digest of that prefix comes first as (xfer_prefix_atom, report_at, sha384).
+    bool content = false;
+    std::uint64_t report_at = 0;
     // progress, kept between turns
     std::unique_ptr<crypto::sha384_stream> hasher;
     std::uint64_t done = 0;

@@ -76,6 +76,9 @@ using prompt_atom = caf::atom_constant<caf::atom("prompt")>;        // session -
 // When a session ends it tells every service: (peer_gone_atom, std::string user).
 using peer_msg_atom = caf::atom_constant<caf::atom("peermsg")>;
 using peer_gone_atom = caf::atom_constant<caf::atom("peergone")>;
+// When a mokaccino peer's capabilities arrive, the session tells the transfer service whether it can resume:
+//   (peer_ready_atom, std::string user, bool resume1); the service then re-offers transfers interrupted to it.
+using peer_ready_atom = caf::atom_constant<caf::atom("peerready")>;
 using wire_batch = std::vector<mk::wire::message>;
 using session_of_atom = caf::atom_constant<caf::atom("sessionof")>; // (sessionof, user) -> caf::actor (invalid if none), bool mokaccino
 using peer_caps_atom = caf::atom_constant<caf::atom("peercaps")>;  // (peercaps) session -> std::vector<std::string>: the peer's MKCAPS features
@@ -92,6 +95,14 @@ using xfer_final_atom = caf::atom_constant<caf::atom("xfinal")>;
 using xfer_prepare_atom = caf::atom_constant<caf::atom("xprepare")>;
 using xfer_hashed_atom = caf::atom_constant<caf::atom("xhashed")>;
 using xfer_hash_atom = caf::atom_constant<caf::atom("xhash")>;  // hash thread -> sender: (bool ok, hash or error)
+// Resume (issue 15), hash thread -> sender: (xfer_prefix_atom, uint64 offset, std::string sha384 of [0, offset)) on
+// the way, then (xfer_content_atom, bool ok, std::string sha384 of the whole file or an error).
+using xfer_prefix_atom = caf::atom_constant<caf::atom("xprefix")>;
+using xfer_content_atom = caf::atom_constant<caf::atom("xcontent")>;
+// receiver -> service: (xfer_partial_atom, std::string path) an interrupted transfer kept its partial file there.
+using xfer_partial_atom = caf::atom_constant<caf::atom("xpartial")>;
+// receiver -> itself: (xfer_rehash_atom) hash the next slice of a resumed partial file's prefix.
+using xfer_rehash_atom = caf::atom_constant<caf::atom("xrehash")>;
 // receiver -> service: (xfer_verified_atom, std::string id, std::string sha384) a lazy-hash transfer was verified
 // and saved; the service answers a late FILEHASH for it from memory.
 using xfer_verified_atom = caf::atom_constant<caf::atom("xverified")>;

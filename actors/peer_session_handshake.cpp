@@ -167,6 +167,15 @@ void session_state::on_connected(const w::connected_msg& m, std::string_view raw
     initiator_nonce.clear();
     we_initiated = false;
     held.clear();
+    // What the peer's old run was doing ended with it: its transfers fail now (one it was receiving resumes when
+    // offered again) instead of stalling until their timeouts.
+    for (auto* service : {&ctx->transfers, &ctx->audio})
+      if (*service)
+        self->send(*service, peer_gone_atom::value, user);
+    caps_answer_due = true;  // the restarted peer's first MKCAPS gets ours again (it may have missed the first)
+    if (peer_is_mokaccino && ctx->transfers)
+      self->send(ctx->transfers, peer_ready_atom::value, user,
+                 std::find(peer_features.begin(), peer_features.end(), resume_feature) != peer_features.end());
     return register_established();
   }
   if (ph != phase::awaiting_connected)
@@ -261,7 +270,7 @@ crypto::channel_transcript session_state::transcript() const {
 void session_state::send_caps() {
   send_line(w::serialize(w::caps_msg{
     caps_version, {"sack", "voice20", std::string{envelope_feature}, std::string{lazy_hash_feature},
-                   std::string{pmtu_feature}}}));
+                   std::string{pmtu_feature}, std::string{resume_feature}}}));
 }
 
 void session_state::on_caps(const w::caps_msg& m) {
@@ -276,8 +285,11 @@ void session_state::on_caps(const w::caps_msg& m) {
     pmtu.emplace(self->clock().now(), static_cast<std::uint32_t>(rng.next_byte()) << 24 |
                                           static_cast<std::uint32_t>(rng.next_byte()) << 16 |
                                           static_cast<std::uint32_t>(rng.next_byte()) << 8 | rng.next_byte());
-  if (first) {
+  if (first || std::exchange(caps_answer_due, false)) {
     forward_intro("CAPS", user, {}, {});
+    if (ctx->transfers)
+      self->send(ctx->transfers, peer_ready_atom::value, user,
+                 std::find(m.features.begin(), m.features.end(), resume_feature) != m.features.end());
     // Ours went out once, right after the handshake, and may have been lost or dropped by a peer not yet
     // established: answer the first one with ours again so both ends agree on the extended formats.
     send_caps();

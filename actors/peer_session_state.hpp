@@ -47,6 +47,7 @@ inline caf::actor_clock::duration_type until_next_tick(caf::actor_clock::time_po
 constexpr std::uint32_t caps_version = 1;
 constexpr std::string_view envelope_feature = "env1";  // the sealed envelope (core/crypto/secure_channel.hpp)
 constexpr std::string_view lazy_hash_feature = "lazyhash";  // FILEOFFER/FILEHASH: offer first, hash while sending
+constexpr std::string_view resume_feature = "resume1";  // FILERESUME/FILEFROM: an interrupted transfer resumes
 constexpr std::string_view pmtu_feature = "pmtu1";  // MKPROBE path MTU discovery; chunks sized to it, any piece taken
 // What a file chunk costs beyond its data in the largest datagram that carries it (sealed 'F' record).
 constexpr std::size_t file_datagram_overhead = crypto::secure_channel::overhead + w::file_record_header;
@@ -109,6 +110,7 @@ struct session_state {
   std::optional<session::keepalive> alive;
   std::optional<session::crypt_negotiation> crypt;
   bool peer_is_mokaccino = false;
+  bool caps_answer_due = false;  // a restarted peer: answer its next MKCAPS with ours
   bool peer_envelope = false;  // its MKCAPS listed env1
   bool pinned_envelope = false;  // its pin says it spoke the envelope before: held to it (no downgrade by a dropped MKCAPS)
   std::vector<std::string> peer_features;  // its MKCAPS features (the transfer service asks: peer_caps_atom)

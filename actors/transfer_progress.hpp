@@ -65,7 +65,7 @@ class transfer_progress {
   }
 
   event make(std::string text, clock::time_point now) const {
-    return make_event(event_kind::transfer, info.peer, std::move(text),
+    auto e = make_event(event_kind::transfer, info.peer, std::move(text),
                       {{"hash", info.hash},
                        {"name", info.name},
                        {"direction", info.outgoing ? "send" : "receive"},
@@ -76,6 +76,9 @@ class transfer_progress {
                        {"average_rate", std::to_string(static_cast<std::uint64_t>(average_rate(now)))},
                        {"elapsed_ms", std::to_string(static_cast<std::uint64_t>(elapsed_s(now) * 1000))},
                        {"eta", std::to_string(static_cast<std::int64_t>(info.eta_s))}});
+    if (info.resumed_from > 0)
+      e.fields.emplace_back("resumed_from", std::to_string(info.resumed_from));
+    return e;
   }
 
  private:

@@ -15,6 +15,7 @@
 #include "actors/file_sender.hpp"
 #include "actors/hash_pool.hpp"
 #include "actors/node_context.hpp"
+#include "actors/partial_files.hpp"
 #include "core/config/policy_decision.hpp"
 #include "core/limits.hpp"
 #include "core/transfer/completed_transfers.hpp"
@@ -44,6 +45,9 @@ struct entry {
   caf::actor actor;
   transfer_info info;
   std::string identity;  // senders: "device:inode" of the file (the same file twice to one peer is refused)
+  std::string path;      // senders: the file, to offer it again after an interruption
+  bool resumable = false;  // senders: the peer speaks resume1 (an interrupted transfer is offered again)
+  bool peer_left = false;  // senders: it ends because the peer went away (not refused or cancelled by anyone)
 };
 
 struct service_state {
@@ -67,6 +71,77 @@ struct service_state {
   std::deque<transfer_info> finished;
   std::shared_ptr<hash_pool> hashing = std::make_shared<hash_pool>(limits::hash_threads);
   std::map<std::string, std::weak_ptr<peer_link_share>> shares;  // per peer, alive while a sender holds it
+
+  // -- resume (issue 15) --
+  std::map<fs::path, t::resume_record> partials;  // interrupted incoming transfers' partial files, kept to resume
+  std::set<std::string> resume_peers;              // connected peers whose MKCAPS list resume1
+  struct interrupted_send {
+    std::string path;
+    transfer_info info;  // as it ended
+    std::int64_t at = 0;  // unix seconds
+  };
+  std::vector<interrupted_send> interrupted;  // outgoing transfers to offer again when their peer reconnects
+
+  std::int64_t keep_seconds() const { return std::int64_t{ctx->config.keep_partial_days} * 86400; }
+
+  void load_partials() {
+    if (ctx->config.keep_partial_days == 0 || ctx->download_dir.empty())
+      return;
+    for (auto& pf : scan_partials(ctx->download_dir, limits::max_partial_files))
+      partials[pf.part] = std::move(pf.record);
+    expire_partials();
+  }
+
+  // Partial files older than network.file.keep_partial_days since their last checkpoint are removed.
+  void expire_partials() {
+    auto now = unix_now();
+    for (auto it = partials.begin(); it != partials.end();) {
+      if (t::expired(it->second, now, keep_seconds())) {
+        remove_partial(it->first);
+        emit(event_kind::info, it->second.peer,
+             "Removed the partial file of " + it->second.name + " from " + it->second.peer + " (kept " +
+               std::to_string(ctx->config.keep_partial_days) + " days, network.file.keep_partial_days)");
+        it = partials.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    std::erase_if(interrupted, [&](auto& i) { return now - i.at > keep_seconds(); });
+  }
+
+  // An offered file we hold part of from an interrupted transfer: same peer, same name, same size. (Whether it is
+  // the same content, the sender checks: FILERESUME carries the prefix's SHA-384.)
+  std::optional<partial_file> take_partial(const std::string& user, const std::string& name, std::uint64_t size) {
+    for (auto it = partials.begin(); it != partials.end(); ++it)
+      if (it->second.peer == user && it->second.name == name && it->second.size == size) {
+        partial_file pf{it->first, std::move(it->second)};
+        partials.erase(it);
+        return pf;
+      }
+    return std::nullopt;
+  }
+
+  void on_partial_kept(const std::string& path) {
+    if (auto pf = read_partial(path); pf && partials.size() < limits::max_partial_files)
+      partials[pf->part] = std::move(pf->record);
+  }
+
+  void on_peer_ready(const std::string& user, bool resume) {
+    if (!resume)
+      return;
+    resume_peers.insert(user);
+    // Offer again what was interrupted to this peer (the receiver resumes from its partial file). A moment later:
+    // the node registers the peer as it gets the session's capabilities too.
+    for (auto it = interrupted.begin(); it != interrupted.end();) {
+      if (it->info.peer != user) {
+        ++it;
+        continue;
+      }
+      emit(event_kind::info, user, "Offering " + it->info.name + " to " + user + " again: it was interrupted");
+      self->delayed_send(self, 1s, file_send_atom::value, user, it->path);
+      it = interrupted.erase(it);
+    }
+  }
 
   std::shared_ptr<peer_link_share> share_of(const std::string& user) {
     std::erase_if(shares, [](auto& kv) { return kv.second.expired(); });
@@ -175,8 +250,17 @@ struct service_state {
       return refuse(user, session, m, *why);
     const auto& policy = ctx->config.file;
     auto decision = config::decide(policy, user);
+    const bool resumable = lazy && resume_peers.count(user) != 0 && ctx->config.keep_partial_days > 0;
+    if (resumable && decision != config::action::refuse)
+      if (auto pf = take_partial(user, *clean, m.size)) {
+        // Accepted before (this partial file exists only for an accepted transfer): no second question.
+        emit(event_kind::info, user,
+             "Resuming " + *clean + " from " + user + ": " + human_bytes(static_cast<double>(pf->record.verified)) +
+               " of " + human_bytes(static_cast<double>(m.size)) + " kept from an interrupted transfer");
+        return accept(user, session, mokaccino, m, *clean, lazy, resumable, std::move(pf));
+      }
     if (decision == config::action::accept)
-      return accept(user, session, mokaccino, m, *clean, lazy);
+      return accept(user, session, mokaccino, m, *clean, lazy, resumable);
     if (decision == config::action::refuse)
       return refuse(user, session, m, "refused by policy (network.file.default_action)");
     asking.insert(k);
@@ -184,11 +268,11 @@ struct service_state {
     auto question = fmt::format("Accept a file of {} KB (\"{}\") from {}? (y/n)", m.size / 1024, *clean, user);
     self->request(ctx->node, limits::file_prompt_timeout + 2s, prompt_atom::value, std::string{"file"}, user, question)
       .then(
-        [this, k, session, mokaccino, m, name = *clean, lazy](bool yes) {
+        [this, k, session, mokaccino, m, name = *clean, lazy, resumable](bool yes) {
           if (asking.erase(k) == 0)
             return;  // cancelled meanwhile (FILESTOP or the peer left)
           if (yes)
-            accept(k.first, session, mokaccino, m, name, lazy);
+            accept(k.first, session, mokaccino, m, name, lazy, resumable);
           else
             refuse(k.first, session, m, "refused by the user");
         },
@@ -199,13 +283,13 @@ struct service_state {
   }
 
   void accept(const std::string& user, const caf::actor& session, bool mokaccino, const w::file_init_msg& m,
-              const std::string& name, bool lazy) {
+              const std::string& name, bool lazy, bool resumable = false, std::optional<partial_file> resume = {}) {
     file_receiver_params p{ctx,    caf::actor_cast<caf::actor>(self), session, user, mokaccino || lazy, m.hash, lazy,
-                           m.size, name, ctx->download_dir};
+                           m.size, name, ctx->download_dir, resumable, std::move(resume)};
     auto a = spawn_file_receiver(self->system(), std::move(p));
     self->monitor(a);
     key_t k{user, m.hash};
-    receivers[k] = entry{a, transfer_info{m.hash, name, user, false, "receiving", m.size, 0, 0, -1}, {}};
+    receivers[k] = entry{a, transfer_info{m.hash, name, user, false, "receiving", m.size, 0, 0, -1, 0}, {}, {}, false};
     by_addr[a.address()] = {false, k};
     emit(event_kind::transfer, user,
          "Receiving " + name + " (" + human_bytes(static_cast<double>(m.size)) + ") from " + user,
@@ -245,6 +329,13 @@ struct service_state {
             return send_to(session, w::serialize(w::file_ack_msg{msg.hash, *size}));
           if (asking.count(k) == 0)
             send_to(session, w::serialize(w::file_stop_msg{msg.hash}));  // no such transfer (any more)
+        } else if constexpr (std::is_same_v<T, w::file_resume_msg>) {
+          if (auto it = senders.find(key_t{user, msg.id}); it != senders.end())
+            return deliver(it->second.actor, std::move(m));
+          send_to(session, w::serialize(w::file_stop_msg{msg.id}));  // no such offer (any more)
+        } else if constexpr (std::is_same_v<T, w::file_from_msg>) {
+          if (auto it = receivers.find(key_t{user, msg.id}); it != receivers.end())
+            deliver(it->second.actor, std::move(m));
         } else if constexpr (std::is_same_v<T, w::file_dup_msg>) {
           if (auto it = senders.find(key_t{user, msg.hash}); it != senders.end())
             deliver(it->second.actor, std::move(m));  // nothing to answer: it only informs a running sender
@@ -269,11 +360,14 @@ struct service_state {
   }
 
   void on_peer_gone(const std::string& user) {
+    resume_peers.erase(user);
     std::erase_if(asking, [&](const key_t& k) { return k.first == user; });
     for (auto* map : {&senders, &receivers})
       for (auto& [k, e] : *map)
-        if (k.first == user)
+        if (k.first == user) {
+          e.peer_left = true;
           self->send(e.actor, peer_gone_atom::value, user);
+        }
   }
 
   // -- transfer actors -----------------------------------------------------------------------------------------
@@ -291,6 +385,15 @@ struct service_state {
     if (it == map.end())
       return;
     by_addr.erase(it->second.actor.address());
+    // Interrupted because a peer that can resume went away: offered again when it reconnects (at once if it is
+    // back already). Never after a refusal or a cancel: FILESTOP from the receiver ends it for good.
+    if (i.outgoing && i.state == "failed" && it->second.resumable && it->second.peer_left &&
+        !it->second.path.empty() && interrupted.size() < limits::max_partial_files &&
+        ctx->config.keep_partial_days > 0) {
+      interrupted.push_back({it->second.path, i, unix_now()});
+      if (resume_peers.count(i.peer) != 0)
+        on_peer_ready(i.peer, true);
+    }
     map.erase(it);
     std::string content_hash;
     if (auto v = verified.find(k); !i.outgoing && v != verified.end()) {
@@ -410,9 +513,12 @@ struct service_state {
                   "Already sending this file (" + (same_file ? pending.path : hash_or_error.substr(0, 8)) + ") to " +
                     pending.user);
     }
+    // Offered again by hand while it waits to be offered again automatically: once is enough.
+    std::erase_if(interrupted, [&](auto& i) { return i.info.peer == pending.user && i.path == pending.path; });
     senders[k] = entry{pending.actor,
                        transfer_info{hash_or_error, pending.name, pending.user, true, "pending", pending.size, 0, 0, -1},
-                       pending.identity};
+                       pending.identity, pending.path,
+                       pending.lazy_hash && resume_peers.count(pending.user) != 0};
     by_addr[from] = {true, k};
     self->send(pending.actor, start_atom::value);
   }
@@ -422,7 +528,42 @@ struct service_state {
     for (auto* map : {&senders, &receivers})
       for (auto& [k, e] : *map)
         out.push_back(e.info);
+    for (auto& [path, r] : partials)
+      out.push_back(transfer_info{"", r.name, r.peer, false, "resumable", r.size, r.verified, 0, -1, 0});
+    for (auto& i : interrupted) {
+      auto info = i.info;
+      info.state = "resumable";
+      info.rate_bps = 0;
+      out.push_back(std::move(info));
+    }
     return out;
+  }
+
+  // `file cancel` of a transfer that is not running: its partial file (incoming) or its pending re-offer
+  // (outgoing) goes.
+  command_reply cancel_resumable(const std::string& what) {
+    std::vector<fs::path> parts;
+    for (auto& [path, r] : partials)
+      if (r.name == what || path.filename() == what)
+        parts.push_back(path);
+    auto sends = std::count_if(interrupted.begin(), interrupted.end(), [&](auto& i) { return i.info.name == what; });
+    if (parts.size() + static_cast<std::size_t>(sends) > 1)
+      return reply_error("\"" + what + "\" matches " + std::to_string(parts.size() + static_cast<std::size_t>(sends)) +
+                         " interrupted transfers; give the partial file's name (" + what + ".part, ...)");
+    if (!parts.empty()) {
+      auto r = partials[parts.front()];
+      remove_partial(parts.front());
+      partials.erase(parts.front());
+      return reply_ok("Removed the partial file of " + r.name + " from " + r.peer + " (" +
+                      human_bytes(static_cast<double>(r.verified)) + ")");
+    }
+    if (sends == 1) {
+      auto it = std::find_if(interrupted.begin(), interrupted.end(), [&](auto& i) { return i.info.name == what; });
+      auto text = "Will not offer " + it->info.name + " to " + it->info.peer + " again";
+      interrupted.erase(it);
+      return reply_ok(text);
+    }
+    return reply_error("No transfer in progress matches \"" + what + "\"");
   }
 
   command_reply cancel(const std::string& what) {
@@ -434,7 +575,7 @@ struct service_state {
         if (e.info.name == what || e.info.hash.compare(0, what.size(), what) == 0)
           hits.push_back(&e);
     if (hits.empty())
-      return reply_error("No transfer in progress matches \"" + what + "\"");
+      return cancel_resumable(what);
     if (hits.size() > 1) {
       std::string list;
       for (auto* e : hits)
@@ -455,6 +596,8 @@ caf::behavior transfer_service(caf::stateful_actor<service_state>* self, std::sh
   if (st.ctx->node)
     self->monitor(st.ctx->node);  // quit with the node; the transfer actors monitor us and clean up
   self->set_down_handler([self](caf::down_msg& dm) { self->state.on_down(dm); });
+  st.load_partials();
+  self->delayed_send(self, std::chrono::hours(1), tick_atom::value);
   return {
     [self](peer_msg_atom, const std::string& user, const caf::actor& session, bool mokaccino, w::message& m) {
       self->state.on_peer_msg(user, session, mokaccino, m);
@@ -463,6 +606,16 @@ caf::behavior transfer_service(caf::stateful_actor<service_state>* self, std::sh
       self->state.on_peer_msgs(user, session, mokaccino, batch);
     },
     [self](peer_gone_atom, const std::string& user) { self->state.on_peer_gone(user); },
+    [self](peer_ready_atom, const std::string& user, bool resume) { self->state.on_peer_ready(user, resume); },
+    [self](const command_reply& r) {  // the answer to our own re-offer of an interrupted transfer
+      if (!r.ok)
+        self->state.emit(event_kind::error, {}, r.message);
+    },
+    [self](xfer_partial_atom, const std::string& path) { self->state.on_partial_kept(path); },
+    [self](tick_atom) {
+      self->state.expire_partials();
+      self->delayed_send(self, std::chrono::hours(1), tick_atom::value);
+    },
     [self](xfer_report_atom, const transfer_info& i) {
       if (auto* e = self->state.find_entry(i))
         e->info = i;

@@ -13,7 +13,7 @@ std::string bytes(double n) { return transfer::human_bytes(n); }
 }  // namespace
 
 bool transfer_finished(std::string_view state) {
-  return state == "done" || state == "failed" || state == "cancelled" || state == "refused";
+  return state == "done" || state == "failed" || state == "cancelled" || state == "refused" || state == "resumable";
 }
 
 answer reply_answer(std::string_view command, const command_reply& r) {
@@ -161,6 +161,7 @@ answer file_list_answer(const std::vector<transfer_info>& list) {
                     .add("rate", t.rate_bps)
                     .add("rate_kind", finished ? "average" : "current")
                     .add("eta_s", finished ? -1.0 : t.eta_s)
+                    .add("resumed_from", t.resumed_from)
                     .str());
   }
   a.fields.add_raw("transfers", items.str());

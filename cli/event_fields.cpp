@@ -32,6 +32,7 @@ constexpr std::array rules{
   field_rule{event_kind::transfer, "cwnd", kind_of::integer},
   field_rule{event_kind::transfer, "srtt_us", kind_of::integer},
   field_rule{event_kind::transfer, "chunk", kind_of::integer},
+  field_rule{event_kind::transfer, "resumed_from", kind_of::integer},
   field_rule{event_kind::transfer, "error", kind_of::boolean},
   field_rule{event_kind::call, "capture_t0_us", kind_of::integer},
   field_rule{event_kind::call, "playback_t0_us", kind_of::integer},

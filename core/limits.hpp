@@ -104,6 +104,13 @@ inline constexpr std::size_t completed_transfer_memory = 256; // §10 FIX: compl
 inline constexpr auto completed_transfer_ttl = 60s;       // how long a completed hash is remembered
 inline constexpr auto file_init_resend = 1s;              // §10 FIX: FILEINIT is retransmitted until accepted, between mokaccino nodes only (an original prompts once per FILEINIT)
 inline constexpr std::size_t transfer_io_block = 64 * 1024; // sender read-ahead / receiver write coalescing: one syscall per 64 chunks
+// Resume (issue 15): a receiver's record of what its partial file holds is brought up to date this often, or after
+// this many new bytes (a process killed at any moment loses at most that much).
+inline constexpr auto resume_checkpoint_interval = 1s;
+inline constexpr std::uint64_t resume_checkpoint_bytes = 8ull << 20;
+inline constexpr std::uint64_t resume_rehash_slice = 8ull << 20;  // a resumed prefix is hashed this much per turn
+inline constexpr auto resume_request_resend = 1s;          // FILERESUME repeated until FILEFROM answers
+inline constexpr std::size_t max_partial_files = 4096;     // partial files the service indexes in the download dir
 inline constexpr auto transfer_report_interval = 500ms;   // transfer actor -> service progress (file list) and rate sampling
 inline constexpr auto transfer_event_interval = 1s;       // progress events to front ends (--json, progress line)
 inline constexpr auto file_prompt_timeout = 10s;          // an unanswered "accept this file?" is a refusal

@@ -49,6 +49,8 @@ struct node_config {                          // PROTOCOL §12 keys, with the or
   policy file;                                // network.file.whitelist / default_action (default prompt)
   std::string download_dir;                   // network.file.download_dir ("" = default: $HOME/Downloads)
   std::uint64_t max_size = 4ull << 30;        // network.file.max_size in bytes (default 4 GiB)
+  int keep_partial_days = 7;                  // network.file.keep_partial_days: an interrupted transfer's partial
+                                              // file is kept this long to resume (0: not kept)
   std::vector<std::string> startup_commands;  // terminal.startup_commands
   std::string time_format = "[%H:%M:%S] ";    // terminal.time_format
 

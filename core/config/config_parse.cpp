@@ -229,7 +229,9 @@ mk::result<node_config> parse_config(std::string_view toml_text, std::string_vie
                    table_field("file", with(policy_fields(cfg.file),
                                             {string_field("download_dir", cfg.download_dir),
                                              int_field("max_size", cfg.max_size, 0, max_i64,
-                                                       "a non-negative integer (bytes)")}))}),
+                                                       "a non-negative integer (bytes)"),
+                                             int_field("keep_partial_days", cfg.keep_partial_days, 0, 3650,
+                                                       "an integer in 0..3650 (days)")}))}),
       table_field("terminal", {string_array_field("startup_commands", cfg.startup_commands),
                                string_field("time_format", cfg.time_format)}),
   };

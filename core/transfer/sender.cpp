@@ -43,7 +43,8 @@ const char* to_string(sender_state s) noexcept {
 sender::sender(std::uint64_t size, peer_mode mode, time_point now, bool lazy_hash, std::uint64_t chunk)
     : size_(size), mode_(mode),
       chunk_(mode == peer_mode::legacy ? chunk_size : std::clamp<std::uint64_t>(chunk, 1, max_chunk_size)),
-      cc_(config_for(mode)), started_(now), last_progress_(now), rto_anchor_(now),
+      cc_(config_for(mode)), started_(now), accept_deadline_(now + limits::file_accept_timeout), last_progress_(now),
+      rto_anchor_(now),
       lazy_(lazy_hash) {}
 
 sender::record* sender::find(std::uint64_t offset) {
@@ -62,6 +63,12 @@ std::uint64_t sender::chunk_floor(std::uint64_t offset) const {
   if (offset >= size_) return size_;
   if (offset <= base_) return base_;
   return offset - (offset - base_) % chunk_;
+}
+
+void sender::answered(time_point now) {
+  if (state_ != sender_state::pending) return;
+  answered_ = true;
+  accept_deadline_ = now + limits::transfer_stall_timeout;
 }
 
 bool sender::resume_at(std::uint64_t offset, time_point now) {
@@ -366,8 +373,9 @@ void sender::on_rto(time_point now) {
 
 void sender::on_tick(time_point now) {
   if (state_ == sender_state::pending) {
-    if (now - started_ >= limits::file_accept_timeout)
-      fail("not accepted within " + std::to_string(limits::file_accept_timeout.count()) + " s");
+    if (now >= accept_deadline_)
+      fail(answered_ ? std::string{"the resumed transfer did not start"}
+                     : "not accepted within " + std::to_string(limits::file_accept_timeout.count()) + " s");
     return;
   }
   if (state_ == sender_state::verifying) {
@@ -409,7 +417,7 @@ void sender::on_tick(time_point now) {
 
 time_point sender::next_deadline() const {
   switch (state_) {
-    case sender_state::pending: return started_ + limits::file_accept_timeout;
+    case sender_state::pending: return accept_deadline_;
     case sender_state::sending: {
       time_point t = last_progress_ + limits::transfer_stall_timeout;
       if (in_flight_ > 0) t = std::min(t, rto_deadline());

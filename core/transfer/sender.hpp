@@ -82,6 +82,9 @@ class sender {
   // pending this accepts the transfer with everything below `offset` acknowledged; chunks then start at `offset`.
   // False (ignored) if not pending or offset > size.
   bool resume_at(std::uint64_t offset, time_point now);
+  // The receiver asked to resume (FILERESUME) and the actor is checking the prefix it holds: the accept timeout
+  // no longer applies; the check must end within limits::transfer_stall_timeout.
+  void answered(time_point now);
   std::uint64_t resumed_from() const noexcept { return base_; }
   // Timers: accept timeout, stall timeout, retransmission timeout, RACK reordering timer.
   void on_tick(time_point now);
@@ -185,6 +188,8 @@ class sender {
   std::uint64_t next_seq_ = 0;
 
   time_point started_;
+  time_point accept_deadline_;  // pending: fail then (the accept timeout, or a resume check that never ended)
+  bool answered_ = false;
   time_point last_progress_;
   time_point rto_anchor_;
   bool probe_only_ = false;  // after an RTO: one chunk in flight until an ACK arrives

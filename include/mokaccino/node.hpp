@@ -98,6 +98,7 @@ struct node_config {
   std::string audio_output;                       // "" = default device; "wav:<path>", "null"
   policy file;                                    // incoming files
   std::uint64_t max_file_size = 4ull << 30;       // larger offers are refused
+  int keep_partial_days = 7;                      // an interrupted transfer's partial file is kept to resume
   std::filesystem::path download_dir;             // where received files go; "" = the current directory
   // Identity: private_key names a PKCS#8 PEM file (loaded, or generated and written if missing; the original's
   // ~/.config/Mokaccino/private.pem works). Without a path, private_key_pem is used; if both are empty a new

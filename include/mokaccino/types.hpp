@@ -111,16 +111,18 @@ struct transfer_info {
   std::string name;
   std::string peer;
   bool outgoing = false;
-  std::string state;            // pending, sending, receiving, verifying, done, failed, cancelled
+  std::string state;            // pending, sending, receiving, verifying, done, failed, cancelled;
+                                // resumable (a partial file kept to resume, issue 15)
   std::uint64_t size = 0;
   std::uint64_t done = 0;       // bytes acknowledged (sender) or received in order (receiver)
   double rate_bps = 0;          // recent goodput, bytes per second
   double eta_s = -1;            // seconds left, -1 = unknown
+  std::uint64_t resumed_from = 0;  // a resumed transfer: the bytes that were already there (not sent again)
 };
 template <class I>
 typename I::result_type inspect(I& f, transfer_info& x) {
   return f(caf::meta::type_name("mokaccino::transfer_info"), x.hash, x.name, x.peer, x.outgoing, x.state, x.size,
-           x.done, x.rate_bps, x.eta_s);
+           x.done, x.rate_bps, x.eta_s, x.resumed_from);
 }
 
 // What an event is about. The fields of `event` each kind fills are listed beside it.

@@ -46,6 +46,7 @@ TEST_CASE("config: empty text gives the original's defaults") {
   CHECK(c.file.default_action == action::prompt);
   CHECK(c.download_dir.empty());
   CHECK(c.max_size == 4ull * 1024 * 1024 * 1024);
+  CHECK(c.keep_partial_days == 7);
   CHECK(c.startup_commands.empty());
   CHECK(c.time_format == "[%H:%M:%S] ");
   CHECK(c == node_config{});
@@ -76,6 +77,7 @@ whitelist = ["dave"]
 default_action = "refuse"
 download_dir = "/srv/incoming"
 max_size = 1048576
+keep_partial_days = 30
 
 [terminal]
 startup_commands = ["user list", "msg bob hi"]
@@ -102,6 +104,7 @@ time_format = "%T"
   CHECK(c.file.default_action == action::refuse);
   CHECK(c.download_dir == "/srv/incoming");
   CHECK(c.max_size == 1048576);
+  CHECK(c.keep_partial_days == 30);
   CHECK(c.startup_commands == std::vector<std::string>{"user list", "msg bob hi"});
   CHECK(c.time_format == "%T");
 }
@@ -197,6 +200,9 @@ TEST_CASE("config: ranges") {
   REQUIRE(big.ok());
   CHECK(big->max_size == 9223372036854775807ull);
   CHECK(parse_config("network.file.max_size = 0", src)->max_size == 0);
+  CHECK(error_of("[network.file]\nkeep_partial_days = -1\n") ==
+        "mokaccino.cfg:2: network.file.keep_partial_days: expected an integer in 0..3650 (days), got -1");
+  CHECK(parse_config("network.file.keep_partial_days = 0", src)->keep_partial_days == 0);
 }
 
 TEST_CASE("config: unknown actions are errors, not a silent prompt (§12 FIX)") {
