@@ -145,7 +145,18 @@ TEST_CASE("pty: a transfer's bar updates in place above the input line, fits a r
   auto msg = alice.wait_for(">> interrupting", 10s, *first);
   REQUIRE_MESSAGE(msg, alice.visible(*first));
   auto redrawn = alice.wait_for("Command: msg bob half", 10s, *msg);
-  CHECK_MESSAGE(redrawn, alice.visible(*msg));
+  REQUIRE_MESSAGE(redrawn, alice.visible(*msg));
+  {
+    // The message starts on a cleared line (not after the typed text), and the same draw puts the typed text
+    // back: no other clear in between (not merely the next progress update redrawing it later).
+    auto& screen = alice.screen();
+    auto cleared = screen.rfind("\x1b[J", *msg);
+    REQUIRE(cleared != std::string::npos);
+    CHECK_MESSAGE(screen.substr(cleared, *msg - cleared).find("Command: ") == std::string::npos,
+                  alice.visible(cleared).substr(0, 300));
+    CHECK_MESSAGE(screen.substr(*msg, *redrawn - *msg).find("\x1b[J") == std::string::npos,
+                  alice.visible(*msg).substr(0, 300));
+  }
 
   auto second = alice.wait_for("big.bin -> bob  [", 30s, *msg);
   REQUIRE_MESSAGE(second, alice.visible(*first));
