@@ -120,6 +120,9 @@ TEST_CASE("progress events: periodic lines, starts and ends are told apart") {
   CHECK(periodic_progress(ev("sending", true)));
   CHECK_FALSE(periodic_progress(ev("receiving", false)));  // "Receiving ..." announcement
   CHECK_FALSE(periodic_progress(ev("pending", true)));
+  CHECK(periodic_progress(ev("verifying", true)));  // all bytes in, the hash being checked: still a live line
+  REQUIRE(progress_of(ev("verifying", true)));
+  CHECK(progress_line(*progress_of(ev("verifying", true)), 80).find("40%  verifying") != std::string::npos);
   REQUIRE(progress_of(ev("sending", true)));
   CHECK(progress_of(ev("sending", true))->done == 4);
   CHECK(progress_of(ev("sending", true))->rate_bps == 100);
