@@ -161,16 +161,23 @@ TEST_CASE("pty: a transfer's bar updates in place above the input line, fits a r
   auto second = alice.wait_for("big.bin -> bob  [", 30s, *msg);
   REQUIRE_MESSAGE(second, alice.visible(*first));
 
-  // file list while it runs: the current rate (no "avg"), unless it has already ended.
+  // file list while it runs: the current rate (no "avg"), unless it has already ended. Asked once the bar shows
+  // data moving (not at 0 %, where any rate reads 0 B/s).
+  auto moving = alice.wait_for("big.bin -> bob  [#", 30s, *second);
+  REQUIRE_MESSAGE(moving, alice.visible(*second));
   auto from = bob->lines().size();
   bob->write_line("file list");
   auto row = bob->wait_for("from alice    ", 10s, from);  // the padded direction column of the table
   REQUIRE_MESSAGE(row, bob->transcript());
   auto& listed = bob->lines()[*row];
-  if (listed.find("receiving") != std::string::npos)
+  MESSAGE("bob's file list row while the bar ran: ", listed, "\nalice's bar then: ",
+          alice.visible(*moving).substr(0, 80));
+  if (listed.find("receiving") != std::string::npos) {
     CHECK_MESSAGE(listed.find("/s avg") == std::string::npos, listed);
-  else
+    CHECK_MESSAGE(listed.find(" 0 B/s") == std::string::npos, listed);  // a rate measured now, not nothing
+  } else {
     CHECK_MESSAGE(listed.find("/s avg") != std::string::npos, listed);
+  }
 
   // Narrower terminal (SIGWINCH): the following lines fit in 60 columns.
   alice.resize(60, 30);
