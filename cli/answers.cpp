@@ -1,6 +1,10 @@
 #include "cli/answers.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+
+#include "core/crypto/public_key.hpp"
 
 #include "core/transfer/human_bytes.hpp"
 
@@ -127,6 +131,32 @@ answer key_list_answer(const std::vector<key_entry>& keys) {
     list.add_raw(json_object{}.add("user", k.user).add("key", k.key).add("blacklisted", k.key.empty()).str());
   }
   a.fields.add_raw("keys", list.str());
+  return a;
+}
+
+answer key_show_answer(const std::string& user, const std::vector<key_entry>& keys) {
+  answer a;
+  a.type = "key";
+  auto it = std::find_if(keys.begin(), keys.end(), [&](const key_entry& k) { return k.user == user; });
+  const bool known = it != keys.end();
+  const std::string key = known ? it->key : std::string{};
+  std::string fingerprint;
+  if (!key.empty())
+    if (auto pk = crypto::public_key::from_base64(key))
+      fingerprint = pk->fingerprint();
+  if (!known) {
+    a.t = tag::error;
+    a.text = "No key pinned for " + user;
+  } else if (key.empty()) {
+    a.text = user + " is blacklisted";
+  } else {
+    a.text = user + ": " + key + (fingerprint.empty() ? std::string{} : "\nfingerprint: " + fingerprint);
+  }
+  a.fields.add("user", user)
+    .add("known", known)
+    .add("blacklisted", known && key.empty())
+    .add("key", key)
+    .add("fingerprint", fingerprint);
   return a;
 }
 

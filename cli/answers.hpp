@@ -28,6 +28,8 @@ answer user_list_answer(const std::vector<peer_info>& peers);
 answer user_info_answer(const std::string& user, const peer_info& p);
 answer stats_answer(const node_stats& s);
 answer key_list_answer(const std::vector<key_entry>& keys);
+// `key show <user>` from the pinned keys: the key and its fingerprint, or that the user is blacklisted or unknown.
+answer key_show_answer(const std::string& user, const std::vector<key_entry>& keys);
 answer file_list_answer(const std::vector<transfer_info>& list);
 // `wanted`: "" for every command, else a command name or its first word. Unknown: an error answer.
 answer help_answer(std::string_view wanted);

@@ -86,8 +86,11 @@ void key_list(terminal_state& st, const args_t&) {
     [&st](std::vector<key_entry>& keys) { st.out().print_answer(key_list_answer(keys)); }, key_list_atom::value);
 }
 
+// From the list of pinned keys, so that --json gets the key and its fingerprint as members (issue 16).
 void key_show(terminal_state& st, const args_t& a) {
-  simple(st, "key show", key_cmd_atom::value, std::string{"show"}, a[0], std::string{});
+  st.ask_node<std::vector<key_entry>>(
+    [&st, user = a[0]](std::vector<key_entry>& keys) { st.out().print_answer(key_show_answer(user, keys)); },
+    key_list_atom::value);
 }
 void key_add(terminal_state& st, const args_t& a) {
   simple(st, "key add", key_cmd_atom::value, std::string{"add"}, a[0], a[1]);

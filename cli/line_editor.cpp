@@ -8,6 +8,50 @@
 
 namespace mk::cli {
 
+namespace {
+
+// Byte offset of code point `n` of UTF-8 `s` (its size if `s` has fewer).
+std::size_t byte_of(std::string_view s, std::size_t n) {
+  std::size_t i = 0;
+  while (i < s.size() && n > 0) {
+    ++i;
+    while (i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80)
+      ++i;
+    --n;
+  }
+  return i;
+}
+
+struct fitted_input {
+  std::string prompt, text;
+  std::size_t back = 0;  // columns from the end of `text` back to the cursor
+};
+
+// The input line stays on one row, whatever the width: a row that wrapped would break the cursor-up arithmetic of
+// every redraw (and a cursor-left does not cross rows). A long prompt (a question, also printed above in full) is
+// cut; a long text scrolls sideways so that the cursor stays visible.
+fitted_input fit_input(std::string_view prompt, std::string_view text, std::size_t cursor, int columns) {
+  const std::size_t width = static_cast<std::size_t>(std::max(columns, 20) - 1);  // the last column stays free
+  fitted_input f;
+  auto prompt_width = display_width(prompt);
+  if (const std::size_t max_prompt = width / 2; prompt_width > max_prompt) {
+    f.prompt = std::string{prompt.substr(0, byte_of(prompt, max_prompt - 2))} + "~ ";
+    prompt_width = max_prompt;
+  } else {
+    f.prompt = std::string{prompt};
+  }
+  const std::size_t room = width - prompt_width;
+  const auto before = display_width(text.substr(0, cursor));
+  const auto start = before > room ? before - room : 0;
+  const auto end = std::min(display_width(text), start + room);
+  auto from = byte_of(text, start);
+  f.text = std::string{text.substr(from, byte_of(text, end) - from)};
+  f.back = end - before;
+  return f;
+}
+
+}  // namespace
+
 line_editor::line_editor(int in_fd, int out_fd, bool colour) : in_fd_(in_fd), out_fd_(out_fd), colour_(colour) {}
 
 line_editor::~line_editor() { restore(); }
@@ -84,13 +128,14 @@ void line_editor::draw(std::string_view above) {
     s += '\n';
   }
   drawn_progress_ = progress_.size();
+  auto input = fit_input(prompt_, buffer_.text(), buffer_.cursor(), cols);
   if (colour_ && question_)
-    s += "\x1b[33m" + prompt_ + "\x1b[0m";
+    s += "\x1b[33m" + input.prompt + "\x1b[0m";
   else
-    s += prompt_;
-  s += buffer_.text();
-  if (auto back = buffer_.columns_after_cursor(); back > 0)
-    s += "\x1b[" + std::to_string(back) + "D";
+    s += input.prompt;
+  s += input.text;
+  if (input.back > 0)
+    s += "\x1b[" + std::to_string(input.back) + "D";
   write_all(s);
 }
 

@@ -68,7 +68,9 @@ int run_terminal(caf::actor_system& sys, mk::cli::output& out, mk::cli::terminal
   using namespace mk::cli;
   std::optional<line_editor> editor;
   topts.users = std::make_shared<user_names>();
-  if (interactive) {
+  // The input line needs a terminal on both ends: with the output piped (`mokaccino | tee`) the terminal echoes the
+  // typed line itself and the pipe gets plain lines, never a cursor movement.
+  if (interactive && isatty(STDOUT_FILENO) == 1) {
     editor.emplace(STDIN_FILENO, STDOUT_FILENO, colour);
     editor->set_completer([users = topts.users](std::string_view before_cursor) {
       return complete(before_cursor, users->snapshot(), list_directory);

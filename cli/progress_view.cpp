@@ -19,6 +19,10 @@ T number(const event& e, const char* name, T fallback) {
   return ec == std::errc{} && end == s.data() + s.size() ? v : fallback;
 }
 
+// The states a transfer reports progress in; "verifying": every byte is in, the hash is being checked (receiver)
+// or awaited (sender). Its reports update the live line like the others instead of scrolling.
+bool running(std::string_view state) { return state == "sending" || state == "receiving" || state == "verifying"; }
+
 std::string key_of(const event& e) { return field(e, "hash") + "|" + field(e, "direction") + "|" + e.peer; }
 
 // The first `n` code points of `s`.
@@ -43,15 +47,14 @@ std::size_t display_width(std::string_view s) {
 bool periodic_progress(const event& e) {
   if (e.kind != event_kind::transfer || !field(e, "error").empty() || field(e, "rate").empty())
     return false;
-  auto state = field(e, "state");
-  return state == "sending" || state == "receiving";
+  return running(field(e, "state"));
 }
 
 std::optional<progress_view> progress_of(const event& e) {
   if (e.kind != event_kind::transfer || !field(e, "error").empty() || field(e, "hash").empty())
     return std::nullopt;
   auto state = field(e, "state");
-  if (state != "sending" && state != "receiving" && state != "pending")
+  if (!running(state) && state != "pending")
     return std::nullopt;
   progress_view p;
   p.key = key_of(e);
@@ -79,6 +82,8 @@ std::string progress_line(const progress_view& p, int columns) {
   double frac = p.size == 0 ? 1.0 : std::clamp(static_cast<double>(p.done) / static_cast<double>(p.size), 0.0, 1.0);
   if (p.state == "pending") {
     tail = "  waiting for " + p.peer + " to accept";
+  } else if (p.state == "verifying") {
+    tail = "  " + std::to_string(static_cast<int>(std::floor(frac * 100))) + "%  verifying";
   } else {
     tail = "  " + std::to_string(static_cast<int>(std::floor(frac * 100))) + "%  " +
            transfer::human_bytes(p.rate_bps) + "/s";

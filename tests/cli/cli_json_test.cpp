@@ -100,6 +100,26 @@ TEST_CASE("json: the real binary's answers and events match docs/json.md and eve
   alice->write_line("user info bob");
   alice->write_line("key list");
   REQUIRE_MESSAGE(alice->saw("\"type\":\"key_list\""), alice->transcript());
+  alice->write_line("key show nobody");
+  alice->write_line("key show bob");
+  {
+    // key show: bob's key as members, its fingerprint the one bob announced at start.
+    auto bob_at = alice->wait_for("\"user\":\"bob\",\"known\":", 10s);
+    auto nobody_at = alice->wait_for("\"user\":\"nobody\",\"known\":", 10s);
+    auto listening_at = bob->wait_for("\"type\":\"listening\"", 0ms);
+    REQUIRE_MESSAGE((bob_at && nobody_at && listening_at), alice->transcript());
+    auto bob_key = json_parser::parse(alice->lines()[*bob_at]);
+    auto nobody = json_parser::parse(alice->lines()[*nobody_at]);
+    auto listening = json_parser::parse(bob->lines()[*listening_at]);
+    REQUIRE((bob_key && nobody && listening));
+    CHECK(nobody->get("known")->k == json_value::kind::boolean);
+    CHECK_FALSE(nobody->get("known")->b);
+    CHECK(nobody->get("key")->str.empty());
+    CHECK(bob_key->get("known")->b);
+    CHECK_FALSE(bob_key->get("blacklisted")->b);
+    CHECK(bob_key->get("key")->str.size() == 212);
+    CHECK(bob_key->get("fingerprint")->str == listening->get("fingerprint")->str);
+  }
 
   // A file bob accepts: transfer events on both sides, then the list of transfers.
   auto file = alice.home.path() / "payload.bin";

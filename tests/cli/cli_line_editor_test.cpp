@@ -39,7 +39,79 @@ bool in_order(const std::string& s, std::initializer_list<std::string_view> part
   return true;
 }
 
+// Code points of `s` once escape sequences are taken out.
+std::size_t visible_width(std::string_view s) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\x1b') {
+      ++i;
+      if (i < s.size() && s[i] == '[')
+        while (i + 1 < s.size() && !(s[i + 1] >= 0x40 && s[i + 1] <= 0x7E))
+          ++i;
+      ++i;
+      continue;
+    }
+    n += (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80;
+  }
+  return n;
+}
+
+// The input row a draw leaves on screen: what follows its last newline (and the last carriage return).
+std::string input_row(const std::string& draw) {
+  auto nl = draw.find_last_of("\r\n");
+  return nl == std::string::npos ? draw : draw.substr(nl + 1);
+}
+
 }  // namespace
+
+TEST_CASE("line editor: a long line or question stays on one row, scrolled so that the cursor shows") {
+  int master = -1, slave = -1;
+  winsize ws{};
+  ws.ws_col = 40;
+  ws.ws_row = 24;
+  REQUIRE(::openpty(&master, &slave, nullptr, nullptr, &ws) == 0);
+  {
+    line_editor ed{slave, slave, true};
+    REQUIRE(ed.start());
+    ed.set_progress(progress_view{"a", "one.bin", "bob", "sending", true, 10, 100, 1000, 5});
+    drain(master);
+    std::string typed;
+    for (int i = 0; i < 70; ++i) {
+      char c = static_cast<char>('a' + i % 26);
+      typed += c;
+      ed.feed(c);
+      auto s = drain(master);
+      // Every redraw goes back over exactly the progress line: the input never took a second row.
+      CHECK_MESSAGE(s.rfind("\r\x1b[1A\x1b[J", 0) == 0, s);
+      CHECK_MESSAGE(visible_width(input_row(s)) <= 39, i << ": " << s);
+    }
+    ed.write_above("a message");
+    auto s = drain(master);
+    CHECK_MESSAGE(s.rfind("\r\x1b[1A\x1b[J", 0) == 0, s);
+    CHECK_MESSAGE(input_row(s).find(typed.substr(typed.size() - 20)) != std::string::npos, s);  // the end shows
+    CHECK(visible_width(input_row(s)) <= 39);
+    ed.feed('\x01');  // Home: the start of the line shows, the cursor goes back to it
+    s = drain(master);
+    CHECK_MESSAGE(input_row(s).find("Command: " + typed.substr(0, 20)) != std::string::npos, s);
+    CHECK(visible_width(input_row(s)) <= 39);
+    CHECK_MESSAGE(s.find("\x1b[30D") != std::string::npos, s);  // back over the 30 columns of text shown
+
+    // A question longer than the row is cut (it is printed in full above); the answer still has room.
+    ed.feed('\x05');
+    for (std::size_t i = 0; i < typed.size(); ++i)
+      ed.feed('\x7f');
+    drain(master);
+    ed.set_prompt("User \"somebody\" (127.0.0.1:23232) requested to connect, accept? (y/n) ", true);
+    ed.feed('y');
+    s = drain(master);
+    CHECK_MESSAGE(visible_width(input_row(s)) <= 39, s);
+    CHECK_MESSAGE(input_row(s).find("\x1b[33mUser \"somebod") != std::string::npos, s);
+    CHECK_MESSAGE(input_row(s).find("~ \x1b[0my") != std::string::npos, s);
+    ed.restore();
+  }
+  ::close(slave);
+  ::close(master);
+}
 
 TEST_CASE("line editor: one progress line per transfer above the input line, redrawn in place, removed at the end") {
   int master = -1, slave = -1;

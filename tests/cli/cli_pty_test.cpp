@@ -145,21 +145,39 @@ TEST_CASE("pty: a transfer's bar updates in place above the input line, fits a r
   auto msg = alice.wait_for(">> interrupting", 10s, *first);
   REQUIRE_MESSAGE(msg, alice.visible(*first));
   auto redrawn = alice.wait_for("Command: msg bob half", 10s, *msg);
-  CHECK_MESSAGE(redrawn, alice.visible(*msg));
+  REQUIRE_MESSAGE(redrawn, alice.visible(*msg));
+  {
+    // The message starts on a cleared line (not after the typed text), and the same draw puts the typed text
+    // back: no other clear in between (not merely the next progress update redrawing it later).
+    auto& screen = alice.screen();
+    auto cleared = screen.rfind("\x1b[J", *msg);
+    REQUIRE(cleared != std::string::npos);
+    CHECK_MESSAGE(screen.substr(cleared, *msg - cleared).find("Command: ") == std::string::npos,
+                  alice.visible(cleared).substr(0, 300));
+    CHECK_MESSAGE(screen.substr(*msg, *redrawn - *msg).find("\x1b[J") == std::string::npos,
+                  alice.visible(*msg).substr(0, 300));
+  }
 
   auto second = alice.wait_for("big.bin -> bob  [", 30s, *msg);
   REQUIRE_MESSAGE(second, alice.visible(*first));
 
-  // file list while it runs: the current rate (no "avg"), unless it has already ended.
+  // file list while it runs: the current rate (no "avg"), unless it has already ended. Asked once the bar shows
+  // data moving (not at 0 %, where any rate reads 0 B/s).
+  auto moving = alice.wait_for("big.bin -> bob  [#", 30s, *second);
+  REQUIRE_MESSAGE(moving, alice.visible(*second));
   auto from = bob->lines().size();
   bob->write_line("file list");
   auto row = bob->wait_for("from alice    ", 10s, from);  // the padded direction column of the table
   REQUIRE_MESSAGE(row, bob->transcript());
   auto& listed = bob->lines()[*row];
-  if (listed.find("receiving") != std::string::npos)
+  MESSAGE("bob's file list row while the bar ran: ", listed, "\nalice's bar then: ",
+          alice.visible(*moving).substr(0, 80));
+  if (listed.find("receiving") != std::string::npos) {
     CHECK_MESSAGE(listed.find("/s avg") == std::string::npos, listed);
-  else
+    CHECK_MESSAGE(listed.find(" 0 B/s") == std::string::npos, listed);  // a rate measured now, not nothing
+  } else {
     CHECK_MESSAGE(listed.find("/s avg") != std::string::npos, listed);
+  }
 
   // Narrower terminal (SIGWINCH): the following lines fit in 60 columns.
   alice.resize(60, 30);
@@ -229,4 +247,69 @@ TEST_CASE("pty: a transfer's bar updates in place above the input line, fits a r
     CHECK_MESSAGE((seconds[i] - seconds[i - 1] + 86400) % 86400 >= 2, bob->transcript());
   alice.type("exit\r");
   CHECK(alice.wait_exit(10s) == 0);
+}
+
+TEST_CASE("pty: a question colours its tag and the input line, and Tab completes a directory then a file path") {
+  node_process bob{config_for("bob", "accept", "[network.file]\ndefault_action = \"accept\"\n")};
+  REQUIRE(bob->saw("Listening on UDP port"));
+  temp_home home;
+  home.write_config(config_for("alice", "prompt"));
+  auto port = free_udp_port();
+  pty_process alice{pty_args(home, port), 100, 30};
+  REQUIRE_MESSAGE(alice.saw("Command: "), alice.visible());
+
+  // bob asks to connect: the [PROMPT] tag in its colour, and the input line becomes the question, coloured.
+  auto mark = alice.screen().size();
+  bob->write_line("connect hostname 127.0.0.1:" + std::to_string(port));
+  CHECK_MESSAGE(alice.saw("\x1b[1;33m[PROMPT]\x1b[0m User \"", 15s, mark), alice.visible(mark));
+  CHECK_MESSAGE(alice.saw("\x1b[33mUser \"bob\"", 15s, mark), alice.visible(mark));
+  alice.type("y\r");
+  REQUIRE_MESSAGE(alice.saw(" is now encrypted", 15s, mark), alice.visible(mark));
+
+  // File paths: a directory completes with its slash, then the one file in it; the completed path is sent.
+  std::filesystem::create_directory(home.path() / "outbox");
+  write_all(home.path() / "outbox" / "report-final.pdf", std::string(4096, 'r'));
+  mark = alice.screen().size();
+  alice.type("file send b\t");
+  REQUIRE_MESSAGE(alice.saw("Command: file send bob ", 10s, mark), alice.visible(mark));
+  mark = alice.screen().size();
+  alice.type(home.path().string() + "/outb\t");
+  REQUIRE_MESSAGE(alice.saw("/outbox/", 10s, mark), alice.visible(mark));
+  mark = alice.screen().size();
+  alice.type("r\t");
+  REQUIRE_MESSAGE(alice.saw("/outbox/report-final.pdf", 10s, mark), alice.visible(mark));
+  alice.type("\r");
+  CHECK_MESSAGE(alice.saw("Sent report-final.pdf to ", 30s, mark), alice.visible(mark));
+  CHECK_MESSAGE(bob->saw("Received report-final.pdf from alice", 30s), bob->transcript());
+  alice.type("exit\r");
+  CHECK(alice.wait_exit(10s) == 0);
+}
+
+TEST_CASE("pty: keys from a terminal, output to a pipe: plain lines, no colour, no cursor movement, no input line") {
+  node_process bob{config_for("bob", "accept", "[network.file]\ndefault_action = \"accept\"\n")};
+  REQUIRE(bob->saw("Listening on UDP port"));
+  temp_home home;
+  home.write_config(config_for("alice"));
+  pty_process alice{pty_args(home, free_udp_port()), 100, 30, {}, pty_process::stdout_to::pipe};
+  REQUIRE_MESSAGE(alice.wait_piped("Listening on UDP port", 10s), alice.piped());
+  alice.type("bogus\r");
+  REQUIRE_MESSAGE(alice.wait_piped("Syntax error", 10s), alice.piped());
+  alice.type("connect hostname " + bob.address() + "\r");
+  REQUIRE_MESSAGE(alice.wait_piped(" is now encrypted", 15s), alice.piped());
+  bob->write_line("msg alice through the pipe");
+  REQUIRE_MESSAGE(alice.wait_piped("bob >> through the pipe", 10s), alice.piped());
+  auto file = home.path() / "piped.bin";
+  write_all(file, std::string(1 << 20, 'p'));
+  alice.type("file send bob " + file.string() + "\r");
+  REQUIRE_MESSAGE(alice.wait_piped("Sent piped.bin to bob", 30s), alice.piped());
+  alice.type("exit\r");
+  CHECK(alice.wait_exit(10s) == 0);
+
+  auto& out = alice.piped();
+  CHECK_MESSAGE(out.find('\x1b') == std::string::npos, out);  // neither colours nor cursor movement
+  CHECK_MESSAGE(out.find('\r') == std::string::npos, out);
+  CHECK_MESSAGE(out.find("Command: ") == std::string::npos, out);  // the input line is the terminal's own
+  CHECK(out.find("[ERROR] Syntax error") != std::string::npos);
+  // The keys were echoed by the terminal itself (its line mode), not drawn by the program.
+  CHECK_MESSAGE(alice.screen().find("bogus") != std::string::npos, alice.visible());
 }

@@ -120,6 +120,9 @@ TEST_CASE("progress events: periodic lines, starts and ends are told apart") {
   CHECK(periodic_progress(ev("sending", true)));
   CHECK_FALSE(periodic_progress(ev("receiving", false)));  // "Receiving ..." announcement
   CHECK_FALSE(periodic_progress(ev("pending", true)));
+  CHECK(periodic_progress(ev("verifying", true)));  // all bytes in, the hash being checked: still a live line
+  REQUIRE(progress_of(ev("verifying", true)));
+  CHECK(progress_line(*progress_of(ev("verifying", true)), 80).find("40%  verifying") != std::string::npos);
   REQUIRE(progress_of(ev("sending", true)));
   CHECK(progress_of(ev("sending", true))->done == 4);
   CHECK(progress_of(ev("sending", true))->rate_bps == 100);
@@ -150,6 +153,21 @@ TEST_CASE("answers: text as before, typed members for --json") {
   CHECK(r.t == tag::error);
   CHECK(r.fields.str() == R"({"command":"msg","ok":false,"text":"Failed"})");
   CHECK(help_answer("nosuch").type == "error");
+
+  std::vector<mokaccino::key_entry> keys{{"bob", "not a key"}, {"mallory", ""}};
+  auto shown = key_show_answer("bob", keys);
+  CHECK(shown.type == "key");
+  CHECK(shown.t == tag::message);
+  CHECK(shown.text == "bob: not a key");  // no fingerprint line for a key that does not parse
+  CHECK(shown.fields.str() ==
+        R"({"user":"bob","known":true,"blacklisted":false,"key":"not a key","fingerprint":""})");
+  auto banned = key_show_answer("mallory", keys);
+  CHECK(banned.text == "mallory is blacklisted");
+  CHECK(banned.fields.str() == R"({"user":"mallory","known":true,"blacklisted":true,"key":"","fingerprint":""})");
+  auto unknown = key_show_answer("zed", keys);
+  CHECK(unknown.t == tag::error);
+  CHECK(unknown.text == "No key pinned for zed");
+  CHECK(unknown.fields.str() == R"({"user":"zed","known":false,"blacklisted":false,"key":"","fingerprint":""})");
 }
 
 TEST_CASE("event fields: numbers as numbers, the error flag as a boolean, text as strings") {

@@ -26,12 +26,19 @@ namespace mk::test {
 
 class pty_process {
  public:
+  // Where the program's stdout goes: the terminal, or a pipe the test reads (`mokaccino | tee`: the keys come
+  // from a terminal, the output does not go to one).
+  enum class stdout_to { terminal, pipe };
+
   // `env`: NAME=value pairs set in the child (NO_COLOR is removed unless given here).
   pty_process(const std::vector<std::string>& args, unsigned short cols, unsigned short rows,
-              const std::vector<std::string>& env = {}) {
+              const std::vector<std::string>& env = {}, stdout_to out = stdout_to::terminal) {
     winsize ws{};
     ws.ws_col = cols;
     ws.ws_row = rows;
+    int out_pipe[2] = {-1, -1};
+    if (out == stdout_to::pipe && ::pipe(out_pipe) != 0)
+      throw std::runtime_error("pipe failed");
     pid_ = ::forkpty(&master_, nullptr, nullptr, &ws);
     if (pid_ < 0)
       throw std::runtime_error("forkpty failed");
@@ -40,14 +47,26 @@ class pty_process {
       ::setenv("TERM", "xterm-256color", 1);
       for (auto& e : env)
         ::putenv(const_cast<char*>(e.c_str()));
+      if (out_pipe[1] >= 0) {
+        ::dup2(out_pipe[1], STDOUT_FILENO);
+        ::close(out_pipe[0]);
+        ::close(out_pipe[1]);
+      }
       exec_child(args);
     }
     ::fcntl(master_, F_SETFL, ::fcntl(master_, F_GETFL) | O_NONBLOCK);
+    if (out_pipe[1] >= 0) {
+      ::close(out_pipe[1]);
+      piped_ = out_pipe[0];
+      ::fcntl(piped_, F_SETFL, ::fcntl(piped_, F_GETFL) | O_NONBLOCK);
+    }
   }
   ~pty_process() {
     if (!exited_)
       kill_and_reap(pid_);
     ::close(master_);
+    if (piped_ >= 0)
+      ::close(piped_);
   }
   pty_process(const pty_process&) = delete;
   pty_process& operator=(const pty_process&) = delete;
@@ -110,6 +129,21 @@ class pty_process {
   }
 
   const std::string& screen() const { return screen_; }
+  // With stdout_to::pipe: the bytes of the program's stdout (the screen then only shows what the terminal echoes).
+  const std::string& piped() const { return piped_bytes_; }
+  std::optional<std::size_t> wait_piped(std::string_view needle, std::chrono::milliseconds timeout,
+                                        std::size_t from = 0) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (from < piped_bytes_.size())
+        if (auto at = piped_bytes_.find(needle, from); at != std::string::npos)
+          return at;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        return std::nullopt;
+      read_more(left);
+    }
+  }
   // The screen bytes with escapes made visible, for failure messages.
   std::string visible(std::size_t from = 0) const {
     std::string s;
@@ -127,21 +161,33 @@ class pty_process {
 
  private:
   void read_more(std::chrono::milliseconds timeout) {
-    pollfd p{master_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(std::max<long>(0, timeout.count()))) <= 0)
+    pollfd p[2] = {{master_, POLLIN, 0}, {piped_, POLLIN, 0}};
+    if (::poll(p, 2, static_cast<int>(std::max<long>(0, timeout.count()))) <= 0)
       return;
     char buf[8192];
-    auto n = ::read(master_, buf, sizeof buf);
-    if (n > 0)
-      screen_.append(buf, static_cast<std::size_t>(n));
-    else if (n < 0 && errno == EIO)
-      ::poll(nullptr, 0, 20);  // the program is gone (slave closed): do not spin
+    if (p[0].revents != 0) {
+      auto n = ::read(master_, buf, sizeof buf);
+      if (n > 0)
+        screen_.append(buf, static_cast<std::size_t>(n));
+      else if (n < 0 && errno == EIO)
+        ::poll(nullptr, 0, 20);  // the program is gone (slave closed): do not spin
+    }
+    if (p[1].revents != 0) {
+      auto n = ::read(piped_, buf, sizeof buf);
+      if (n > 0) {
+        piped_bytes_.append(buf, static_cast<std::size_t>(n));
+      } else if (n == 0) {
+        ::close(piped_);  // the program closed its stdout
+        piped_ = -1;
+      }
+    }
   }
 
   pid_t pid_ = -1;
   int master_ = -1;
+  int piped_ = -1;  // the read end of the program's stdout, with stdout_to::pipe
   bool exited_ = false;
-  std::string screen_;
+  std::string screen_, piped_bytes_;
 };
 
 }  // namespace mk::test
