@@ -94,6 +94,7 @@ struct sender_fixture {
     REQUIRE(rec->hashed.size() == 1);
     caf::anon_send(sender, start_atom::value);
     sched.run();
+    real_start = std::chrono::steady_clock::now();  // both clocks start with the offer
   }
 
   ~sender_fixture() {
@@ -108,10 +109,14 @@ struct sender_fixture {
     return r;
   }
 
-  // Lets `total` pass on both clocks, 100 ms at a time.
+  // Lets `total` pass on both clocks, 100 ms at a time. The real clock is kept level with the virtual one from
+  // the start (sleep until, not sleep for), so the time spent running messages does not add up.
+  std::chrono::steady_clock::time_point real_start;
+  std::chrono::milliseconds virtual_elapsed{0};
   void elapse(std::chrono::milliseconds total) {
     for (auto t = 0ms; t < total; t += 100ms) {
-      std::this_thread::sleep_for(100ms);
+      virtual_elapsed += 100ms;
+      std::this_thread::sleep_until(real_start + virtual_elapsed);
       sched.advance_time(100ms);
       sched.run();
     }
