@@ -186,6 +186,11 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
 
 }  // namespace
 
+caf::actor node_detail::spawn_node_actor(caf::actor_system& sys, std::shared_ptr<node_context> ctx,
+                                         std::shared_ptr<inbound_backlog> backlog) {
+  return sys.spawn(node_actor, std::move(ctx), std::move(backlog));
+}
+
 mk::result<node_handle> spawn_node(caf::actor_system& sys, node_options opts) {
   if (opts.config.username.empty())
     return mk::make_error(errc::config_error, "a username is required");
@@ -199,7 +204,7 @@ mk::result<node_handle> spawn_node(caf::actor_system& sys, node_options opts) {
   ctx->known_users = spawn_known_users(sys, std::move(opts.known_users), opts.known_users_file);
   auto backlog = std::make_shared<inbound_backlog>();
   ctx->routes = std::make_shared<session_table>(backlog);
-  auto node = sys.spawn(node_actor, ctx, backlog);
+  auto node = node_detail::spawn_node_actor(sys, ctx, backlog);
   auto sock = spawn_udp_socket(sys, opts.config.port, node, backlog, opts.ipv6, ctx->routes);
   if (!sock) {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);

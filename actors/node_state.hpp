@@ -201,4 +201,9 @@ struct node_state {
   void shutdown();
 };
 
+// The node actor alone, on a context its caller completes (sockets, services): spawn_node does that for a real
+// node; a deterministic test (tests/actors/node_actor_test.cpp) gives it a loopback socket it reads itself.
+caf::actor spawn_node_actor(caf::actor_system& sys, std::shared_ptr<node_context> ctx,
+                            std::shared_ptr<inbound_backlog> backlog);
+
 }  // namespace mk::node_detail

@@ -100,8 +100,14 @@ TEST_CASE("cli: file and voice policies, max_size and time_format come from the 
   CHECK_MESSAGE(bob->saw("Refused a voice call from carol"), bob->transcript());
   alice->write_line("voice start bob");  // whitelisted: the call starts without a question
   CHECK_MESSAGE(alice->saw("Call with bob started"), alice->transcript() << "\n--- bob\n" << bob->transcript());
+  CHECK_MESSAGE(bob->saw("Call with alice started"), bob->transcript());
+  CHECK_FALSE(bob->saw("Accept a call", 0ms));  // nobody was asked
+  auto a_from = alice->lines().size(), b_from = bob->lines().size();
   alice->write_line("voice stop");
-  CHECK_FALSE(bob->saw("Accept a call", 500ms));
+  CHECK_MESSAGE(alice->saw("Call with bob ended", 10s, a_from), alice->transcript());
+  CHECK_MESSAGE(bob->saw("alice ended the call", 10s, b_from), bob->transcript());  // AUDIOSTOP reached bob
+  alice->write_line("voice stop");  // nothing left to stop
+  CHECK(alice->saw("Not in a call", 10s, a_from));
 }
 
 TEST_CASE("cli: file cancel by the receiver stops the transfer on both sides and leaves no file") {
@@ -119,8 +125,12 @@ TEST_CASE("cli: file cancel by the receiver stops the transfer on both sides and
   CHECK_MESSAGE(bob->saw("Cancelling huge.bin"), bob->transcript());
   CHECK_MESSAGE(bob->saw("huge.bin from alice: cancelled by the user"), bob->transcript());
   CHECK_MESSAGE(alice->saw("huge.bin to bob: cancelled by the peer"), alice->transcript());
+  auto listed_from = bob->lines().size();
   bob->write_line("file list");
-  CHECK(bob->saw("cancelled"));
+  auto row = bob->wait_for("from alice", 10s, listed_from);  // the transfer's row, not the events above
+  REQUIRE_MESSAGE(row, bob->transcript());
+  CHECK(bob->lines()[*row].find("huge.bin") != std::string::npos);
+  CHECK(bob->lines()[*row].ends_with("cancelled"));
   // nothing under the final name; the partial file is gone too
   std::size_t left = 0;
   for (auto& e : fs::recursive_directory_iterator{bob.home.path()})
@@ -131,10 +141,14 @@ TEST_CASE("cli: file cancel by the receiver stops the transfer on both sides and
 TEST_CASE("cli: connect name <user> <via> introduces alice to carol through bob") {
   node_process alice{config_for("alice")};
   node_process bob{config_for("bob")};
-  node_process carol{config_for("carol")};
+  node_process carol{config_for("carol", "prompt")};  // carol asks: the question must name the introducer
   connect(alice, bob, "bob", "alice");
   connect(carol, bob, "bob", "carol");
   alice->write_line("connect name carol bob");
+  // bob's REQUESTED reaches carol: she is asked about alice as introduced by bob, and says yes
+  CHECK_MESSAGE(carol->saw("[PROMPT] User \"alice\" (" + alice.address() + ", introduced by \"bob\")"),
+                carol->transcript());
+  carol->write_line("y");
   CHECK_MESSAGE(alice->saw("Connected to \"carol\""), alice->transcript() << "\n--- carol\n" << carol->transcript());
   CHECK_MESSAGE(carol->saw("Connected to \"alice\""), carol->transcript());
   alice->write_line("msg carol hello through an introduction");

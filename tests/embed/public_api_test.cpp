@@ -4,6 +4,7 @@
 #include <thread>
 #include <doctest/doctest.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -107,7 +108,13 @@ TEST_CASE("embed: every command of the typed node_actor interface is answered wi
   REQUIRE_MESSAGE(bob, sys.render(bob.error()));
   CHECK(alice->port != 0);
   CHECK(alice->public_key.rfind("MIGbMBAGByqGSM49AgEGBSuBBAAjA4GGAAQ", 0) == 0);
-  CHECK(!alice->fingerprint.empty());
+  // as `user info` shows it: 16 bytes of SHA-256 in 8 lowercase hex groups of 4, and not bob's
+  CHECK(alice->fingerprint.size() == 39);
+  for (std::size_t i = 0; i < alice->fingerprint.size(); ++i) {
+    auto c = static_cast<unsigned char>(alice->fingerprint[i]);
+    CHECK((i % 5 == 4 ? c == ' ' : std::isxdigit(c) && !std::isupper(c)));
+  }
+  CHECK(alice->fingerprint != bob->fingerprint);
 
   event_sink a_events{sys}, b_events{sys};
   caf::anon_send(alice->handle, mo::subscribe_atom::value, a_events.handle());
@@ -132,7 +139,11 @@ TEST_CASE("embed: every command of the typed node_actor interface is answered wi
   CHECK(m->text == "hi  \\ bob");
 
   r = ask<mo::command_reply>(sys, alice->handle, mo::encrypt_atom::value, std::string{"bob"}, true);
-  CHECK(!r.message.empty());  // on already (encrypt_by_default) or starting: either way a readable answer
+  // on already (encrypt_by_default) or starting: either way a success that says which
+  CHECK_MESSAGE(r.ok, r.message);
+  CHECK_MESSAGE((r.message == "Connection with bob is already encrypted" ||
+                 r.message == "Encryption requested with bob"),
+                r.message);
 
   auto peers = ask<std::vector<mo::peer_info>>(sys, alice->handle, mo::user_list_atom::value);
   REQUIRE(peers.size() == 1);

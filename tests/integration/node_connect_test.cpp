@@ -52,7 +52,8 @@ TEST_CASE("two nodes connect, encrypt by default and chat both ways with spaces 
   CHECK(info.encrypted);
   CHECK(info.mokaccino);
   CHECK(info.address == connect_line(t.bob));
-  CHECK_FALSE(info.fingerprint.empty());
+  CHECK(info.fingerprint == t.bob.identity.public_key().fingerprint());  // the key bob really has
+  CHECK(info.fingerprint != t.alice.identity.public_key().fingerprint());
 }
 
 TEST_CASE("encryption can be stopped and started by command") {

@@ -94,8 +94,10 @@ TEST_CASE("sources: tone, silence, WAV (then silence), and clear errors for bad 
     CAPTURE(bad);
     auto r = audio_io::open_source(bad, voice_rate, 960);
     CHECK_FALSE(r.ok());
+    // the error names what was asked for: the file, the device, or the spec itself
+    auto named = bad.starts_with("wav:") ? bad.substr(4) : bad.starts_with("device:") ? std::string{"device"} : bad;
     if (!r.ok())
-      CHECK_FALSE(r.error().message.empty());
+      CHECK_MESSAGE(r.error().message.find(named) != std::string::npos, r.error().message);
   }
   CHECK_FALSE(audio_io::open_sink("speaker", voice_rate, 960).ok());
   CHECK(audio_io::open_sink("null", voice_rate, 960).ok());
