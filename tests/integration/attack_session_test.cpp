@@ -4,6 +4,8 @@
 // stays encrypted, the pin store unchanged.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <botan/auto_rng.h>
 
 #include "core/config/known_users.hpp"
@@ -333,5 +335,48 @@ TEST_CASE("attack: a pin remembers the envelope, so dropping MKCAPS cannot push 
   CHECK(mitm.count(envelopes(direction::b_to_a)) >= 1);
   CHECK_FALSE(mitm.saw("held to the envelope"));
   stop_node(alice);
+  stop_node(bob);
+}
+
+// Introductions pin only what the user asked for (issue 13, item 4): a connected peer that sends a validly signed
+// KEY nobody requested, or a REQUESTED for a user the policy refuses, leaves no pin.
+TEST_CASE("attack: an unrequested KEY or a refused REQUESTED from a connected peer pins nothing") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{configure(cfg)};
+  auto c = make_config("bob", config::action::refuse);
+  c.connection.whitelist = {"alice"};
+  auto bob = start_node(sys, c);
+  Botan::AutoSeeded_RNG rng;
+  auto alice = crypto::identity::generate(rng), mallory = crypto::identity::generate(rng);
+  raw_peer sock;
+  w::connect_msg hello{"alice", crypto::make_nonce(rng), alice.public_key().base64(), {}};
+  hello.signature = alice.sign(w::signed_text(hello), rng);
+  sock.send_line(bob.port(), w::serialize(hello));
+  auto hs = sock.receive("HANDSHAKE");
+  REQUIRE(hs);
+  w::connected_msg done{std::get<w::handshake_msg>(*w::parse_line(*hs)).nonce, {}};
+  done.signature = alice.sign(w::signed_text(done), rng);
+  sock.send_line(bob.port(), w::serialize(done));
+  REQUIRE(bob.events->wait_kind(event_kind::connected));
+  auto users = [&] {
+    std::vector<std::string> out;
+    for (auto& k : ask<std::vector<key_entry>>(sys, bob.handle.node, key_list_atom::value))
+      out.push_back(k.user + "=" + k.key);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  auto before = users();  // alice, pinned when she was accepted, and bob's own key
+  w::key_msg key{"carol", mallory.public_key().base64(), {}};
+  key.signature = alice.sign(w::signed_text(key), rng);
+  sock.send_line(bob.port(), w::serialize(key));
+  w::requested_msg req{"dave", "127.0.0.1:9", mallory.public_key().base64(), {}};
+  req.signature = alice.sign(w::signed_text(req), rng);
+  sock.send_line(bob.port(), w::serialize(req));
+  sock.send_line(bob.port(), w::serialize(w::text_msg{"after the introductions"}));  // processed in order after them
+  REQUIRE_MESSAGE(bob.events->wait_for([](const event& e) {
+    return e.kind == event_kind::message && e.text == "after the introductions";
+  }), bob.events->dump());
+  std::this_thread::sleep_for(300ms);  // a pin would be asked of the known-users actor right away
+  CHECK(users() == before);
   stop_node(bob);
 }
