@@ -185,10 +185,17 @@ void session_state::drop(const char* why) {
 void session_state::close(std::string reason_to_peer, std::string event_text, bool as_error) {
   closing = true;
   if (!reason_to_peer.empty()) {
-    // Cannot wait for a CRYPT handshake to finish: sealed while encrypting, plaintext otherwise (a key held
-    // mid-negotiation may not be the one the peer ends with, so it could not read it).
+    // Cannot wait for a CRYPT handshake to finish: sealed while encrypting. Between our CRYPTACCEPT and the
+    // peer's CRYPTACK the peer may already encrypt with the key we hold (and refuse plaintext) or not hold it yet
+    // (its CRYPTACCEPT lost): both then, sealed and plaintext; the peer takes the one it can authenticate.
     auto line = w::serialize(w::disconnect_msg{std::move(reason_to_peer)});
-    send_datagram(crypt && crypt->encrypting() ? crypt->seal(line, rng) : w::into_datagram(std::move(line)));
+    if (crypt && crypt->encrypting()) {
+      send_datagram(crypt->seal(line, rng));
+    } else {
+      if (auto sealed = crypt ? crypt->seal_pending(line, rng) : std::nullopt)
+        send_datagram(std::move(*sealed));
+      send_datagram(w::into_datagram(std::move(line)));
+    }
   }
   if (!event_text.empty()) {
     if (ph == phase::established)

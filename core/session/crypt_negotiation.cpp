@@ -141,6 +141,12 @@ crypt_negotiation::output crypt_negotiation::on_crypt_start(const wire::crypt_st
     out.plaintext_lines.push_back(last_accept_);  // key valid, not encrypting: resend CRYPTACCEPT
     return out;
   }
+  // Crossing CRYPTSTARTs (both ends start right after connecting, the usual case): §11 answers both, so each end
+  // first keys with an answer of its own and only then moves to the key both end with; a DISCONNECT sent in that
+  // window was refused. One negotiation runs instead: the CRYPTSTART with the greater key wins, the other end
+  // answers it (and ours is still resent every 2 s). An original always answers ours, so it ends on ours too.
+  if (eph_ && !cipher_ && !last_start_.empty() && eph_->public_base64() > m.pubkey)
+    return out;
   // (A CRYPTSTART with another key means the peer began again: answering it with our old CRYPTACCEPT, as §11
   // says, would leave the two ends with different keys — seen with bench/peers_bench. Start fresh instead.)
   // No key yet (or the peer restarted the negotiation): fresh ephemeral key, replacing any pending one.
@@ -255,6 +261,20 @@ std::string crypt_negotiation::seal_envelope(std::string_view line) {
 std::string crypt_negotiation::seal(std::string_view line, Botan::RandomNumberGenerator& rng) {
   if (sealing_envelopes())
     return seal_envelope(line);
+  return seal_legacy(line, rng);
+}
+
+std::optional<std::string> crypt_negotiation::seal_pending(std::string_view line, Botan::RandomNumberGenerator& rng) {
+  if (encrypting_)
+    return seal(line, rng);
+  if (!cipher_)
+    return std::nullopt;
+  if (peer_envelope_ && channel_ && channel_->ready())
+    return seal_envelope(line);
+  return seal_legacy(line, rng);
+}
+
+std::string crypt_negotiation::seal_legacy(std::string_view line, Botan::RandomNumberGenerator& rng) {
   wire::crypt_msg c;
   if (!next_iv_) {
     std::array<std::uint8_t, 8> seed{};

@@ -80,6 +80,9 @@ class crypt_negotiation {
   // Legacy `C`: an 8-byte IV counting up from a random start per key (never repeats under the key; random 8-byte
   // IVs collide after ~2^32 messages), which also lets us recognise our own C reflected back at us.
   std::string seal(std::string_view line, Botan::RandomNumberGenerator& rng);
+  // `line` sealed under the key held, also between our CRYPTACCEPT and the peer's CRYPTACK (the peer may already
+  // encrypt with it, and then refuses plaintext); nothing without a key. For a DISCONNECT, which cannot wait.
+  std::optional<std::string> seal_pending(std::string_view line, Botan::RandomNumberGenerator& rng);
 
   enum class refusal { none, no_key, forged, replayed, reflected, downgrade };
   struct opened {
@@ -95,6 +98,7 @@ class crypt_negotiation {
   std::string signed_line(std::string_view keyword, const std::string& pub, Botan::RandomNumberGenerator& rng);
   void clear();
   std::string seal_envelope(std::string_view line);
+  std::string seal_legacy(std::string_view line, Botan::RandomNumberGenerator& rng);
   void key_with(const crypto::agreement& a);  // a fresh key from the CRYPT exchange (legacy cipher + channel)
   opened accept_authentic();
   static output refuse(std::string why);

@@ -27,10 +27,12 @@ TEST_CASE("attacker: two real nodes through the relay, the relay and the capture
   // sealed (between mokaccino nodes in the binary envelope), so the relay never sees the text
   CHECK(mitm.wait_for([](const recorded& r) { return r.dir == direction::a_to_b && !r.bytes.empty() && r.bytes[0] == '\x01'; }));
   CHECK_FALSE(mitm.saw("through the middle"));
+  CHECK_FALSE(mitm.saw("MSG through\\ the\\ middle"));  // as a plaintext MSG line carries it (spaces escaped)
   if (!cap.unavailable()) {
     REQUIRE(cap.flush());
     CHECK(cap.contains("CONNECT alice "));
     CHECK_FALSE(cap.contains("through the middle"));
+    CHECK_FALSE(cap.contains("MSG through\\ the\\ middle"));
   }
   stop_node(alice);
   stop_node(bob);

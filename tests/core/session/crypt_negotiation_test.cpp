@@ -104,20 +104,56 @@ TEST_CASE("crypt negotiation: one side initiates, both end with one key") {
   CHECK(f.round_trip(f.b, f.a, "PING 7") == "PING 7");
 }
 
-TEST_CASE("crypt negotiation: both sides initiate at once (PROTOCOL 11) and agree") {
-  pair_fixture f;
-  auto sa = f.a.start(f.rng);
-  auto sb = f.b.start(f.rng);
-  auto accept_from_b = f.deliver(f.b, sa.plaintext_lines[0]);
-  auto accept_from_a = f.deliver(f.a, sb.plaintext_lines[0]);
-  auto ack_a = f.deliver(f.a, accept_from_b.plaintext_lines[0]);
-  auto ack_b = f.deliver(f.b, accept_from_a.plaintext_lines[0]);
-  CHECK(f.a.encrypting());
-  CHECK(f.b.encrypting());
-  f.deliver(f.a, ack_b.plaintext_lines[0]);
-  f.deliver(f.b, ack_a.plaintext_lines[0]);
-  CHECK(f.round_trip(f.a, f.b, "MSG both") == "MSG both");
-  CHECK(f.round_trip(f.b, f.a, "MSG back") == "MSG back");
+// Both ends start right after connecting (encrypt_by_default), so their CRYPTSTARTs cross. §11 answers both, and
+// each end then holds a key of its own answer before both move to a third: a DISCONNECT sent in that window was
+// refused by the other end. One negotiation runs instead (the greater key wins), and a DISCONNECT sealed under the
+// key an end holds opens at the other end at every step.
+TEST_CASE("crypt negotiation: crossing CRYPTSTARTs run one negotiation, no end holds a key the other does not end with") {
+  for (bool envelope : {false, true}) {
+    bool seen[2] = {false, false};  // a won, b won: the keys are random, so loop until both orders came up
+    for (int round = 0; round < 64 && !(seen[0] && seen[1]); ++round) {
+      pair_fixture f;
+      if (envelope)
+        f.bind_envelope();
+      auto sa = f.a.start(f.rng).plaintext_lines.at(0);
+      auto sb = f.b.start(f.rng).plaintext_lines.at(0);
+      auto at_b = f.deliver(f.b, sa);
+      auto at_a = f.deliver(f.a, sb);
+      REQUIRE(at_a.plaintext_lines.size() + at_b.plaintext_lines.size() == 1);  // exactly one end answers
+      CHECK_FALSE((at_a.refused || at_b.refused));  // the losing CRYPTSTART is authentic: not counted as forged
+      const bool a_wins = !at_b.plaintext_lines.empty();
+      seen[a_wins ? 0 : 1] = true;
+      auto& winner = a_wins ? f.a : f.b;
+      auto& loser = a_wins ? f.b : f.a;
+      const auto& win_start = a_wins ? sa : sb;
+      const auto& lose_start = a_wins ? sb : sa;
+      const auto accept = (a_wins ? at_b : at_a).plaintext_lines.at(0);
+      CHECK_FALSE(winner.key_valid());  // it answered nothing: no key but the one it will end with
+      CHECK(loser.key_valid());
+      CHECK_FALSE(loser.seal_pending("DISCONNECT", f.rng) == std::nullopt);
+      CHECK(winner.seal_pending("DISCONNECT", f.rng) == std::nullopt);  // no key: the caller sends plaintext
+      // Retransmissions change nothing: the winner's CRYPTSTART gets the same answer, the loser's is ignored.
+      CHECK(f.deliver(loser, win_start).plaintext_lines == std::vector<std::string>{accept});
+      CHECK(f.deliver(winner, lose_start).plaintext_lines.empty());
+      auto ack = f.deliver(winner, accept);
+      REQUIRE(ack.plaintext_lines == std::vector<std::string>{"CRYPTACK"});
+      REQUIRE(winner.encrypting());
+      CHECK_FALSE(loser.encrypting());
+      // The loser leaves before the CRYPTACK reached it: the winner already refuses plaintext from it, and opens
+      // the DISCONNECT sealed under the key the loser holds.
+      auto bye = loser.seal_pending("DISCONNECT", f.rng);
+      REQUIRE(bye);
+      auto opened = f.open(winner, *bye);
+      CHECK(opened.first == refusal::none);
+      CHECK(opened.second == "DISCONNECT");
+      f.deliver(loser, ack.plaintext_lines[0]);
+      CHECK(loser.encrypting());
+      CHECK(f.round_trip(f.a, f.b, "MSG both") == "MSG both");
+      CHECK(f.round_trip(f.b, f.a, "MSG back") == "MSG back");
+    }
+    CHECK(seen[0]);
+    CHECK(seen[1]);
+  }
 }
 
 TEST_CASE("crypt negotiation: a lost first CRYPTACK does not deadlock (PROTOCOL 14)") {
