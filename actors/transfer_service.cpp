@@ -251,6 +251,13 @@ struct service_state {
     const auto& policy = ctx->config.file;
     auto decision = config::decide(policy, user);
     const bool resumable = lazy && resume_peers.count(user) != 0 && ctx->config.keep_partial_days > 0;
+    // The same file from the same peer is still ending from its last session (it keeps its partial file): the
+    // offer is repeated every second, and by then the partial file is ours to resume.
+    if (resumable && std::any_of(receivers.begin(), receivers.end(), [&](auto& kv) {
+          return kv.first.first == user && kv.second.peer_left && kv.second.info.name == *clean &&
+                 kv.second.info.size == m.size;
+        }))
+      return;
     if (resumable && decision != config::action::refuse)
       if (auto pf = take_partial(user, *clean, m.size)) {
         // Accepted before (this partial file exists only for an accepted transfer): no second question.
