@@ -114,17 +114,27 @@ struct sender_state {
     return std::nullopt;
   }
 
-  void start_hashing() {
+  // The whole file to the hash pool (on a dup of our descriptor); `content`/`report_at`: see hash_pool::job.
+  // False if the file cannot be duplicated.
+  bool submit_hash_job(bool content = false, std::uint64_t report_at = 0) {
     int copy = ::dup(fd);
     if (copy < 0)
-      return on_hashed(false, "Cannot read " + p.path.string() + ": " + std::strerror(errno));
+      return false;
     hash_pool::job j;
     j.fd = copy;
     j.size = size;
     j.path = p.path.string();
     j.cancelled = hash_cancelled;
     j.reply_to = self->address();
+    j.content = content;
+    j.report_at = report_at;
     p.hashing->submit(std::move(j));
+    return true;
+  }
+
+  void start_hashing() {
+    if (!submit_hash_job())
+      on_hashed(false, "Cannot read " + p.path.string() + ": " + std::strerror(errno));
   }
 
   void on_hashed(bool ok, const std::string& hash_or_error) {
@@ -198,20 +208,10 @@ struct sender_state {
     resume_offset = std::min(m.offset, size);
     resume_digest = m.sha384;
     sm->answered(now);
-    int copy = ::dup(fd);
-    if (copy < 0)
-      return sm->cancel("cannot read " + p.path.string() + ": " + std::strerror(errno));
-    hash_pool::job j;
-    j.fd = copy;
-    j.size = size;
-    j.path = p.path.string();
-    j.cancelled = hash_cancelled;
-    j.reply_to = self->address();
-    j.content = true;
-    j.report_at = resume_offset;
     if (resume_offset == 0)
       decide_resume(0, now);
-    p.hashing->submit(std::move(j));
+    if (!submit_hash_job(true, resume_offset))
+      sm->cancel("cannot read " + p.path.string() + ": " + std::strerror(errno));
   }
 
   // The prefix's hash is known (or there is none): send from the receiver's offset, or all of it again.

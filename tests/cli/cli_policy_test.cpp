@@ -2,6 +2,7 @@
 // and voice policies from the config (whitelist, default_action, max_size), terminal.time_format, file cancel, and
 // connect name <user> <via>.
 
+#include <algorithm>
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -131,11 +132,19 @@ TEST_CASE("cli: file cancel by the receiver stops the transfer on both sides and
   REQUIRE_MESSAGE(row, bob->transcript());
   CHECK(bob->lines()[*row].find("huge.bin") != std::string::npos);
   CHECK(bob->lines()[*row].ends_with("cancelled"));
-  // nothing under the final name; the partial file is gone too
-  std::size_t left = 0;
-  for (auto& e : fs::recursive_directory_iterator{bob.home.path()})
-    left += e.path().filename().string().starts_with("huge.bin") ? 1 : 0;
-  CHECK(left == 0);
+  // nothing under the final name: the partial file stays to resume (issue 15) until cancelled once more
+  auto named = [&] {
+    std::vector<std::string> found;
+    for (auto& e : fs::recursive_directory_iterator{bob.home.path()})
+      if (e.path().filename().string().starts_with("huge.bin")) found.push_back(e.path().filename().string());
+    std::sort(found.begin(), found.end());
+    return found;
+  };
+  CHECK(named() == std::vector<std::string>{"huge.bin.part", "huge.bin.part.resume"});
+  auto removed_from = bob->lines().size();
+  bob->write_line("file cancel huge.bin");
+  CHECK_MESSAGE(bob->saw("Removed", 10s, removed_from), bob->transcript());
+  CHECK(named().empty());
 }
 
 TEST_CASE("cli: connect name <user> <via> introduces alice to carol through bob") {

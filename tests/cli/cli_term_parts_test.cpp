@@ -146,8 +146,8 @@ TEST_CASE("answers: text as before, typed members for --json") {
   transfer_info running{"99", "g.bin", "bob", false, "receiving", 1000, 250, 100, 7.5};
   auto l = file_list_answer({done, running});
   CHECK(l.text.find("512 B/s avg") != std::string::npos);
-  CHECK(l.fields.str().find(R"("rate":512.5,"rate_kind":"average","eta_s":-1})") != std::string::npos);
-  CHECK(l.fields.str().find(R"("percent":25,"rate":100,"rate_kind":"current","eta_s":7.5})") != std::string::npos);
+  CHECK(l.fields.str().find(R"("rate":512.5,"rate_kind":"average","eta_s":-1,"resumed_from":0})") != std::string::npos);
+  CHECK(l.fields.str().find(R"("percent":25,"rate":100,"rate_kind":"current","eta_s":7.5,"resumed_from":0})") != std::string::npos);
 
   auto r = reply_answer("msg", command_reply{false, ""});
   CHECK(r.t == tag::error);
