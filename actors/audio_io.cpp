@@ -392,24 +392,25 @@ result<std::unique_ptr<sink>> open_sink(const std::string& spec, int rate, int f
                     "audio output \"" + spec + "\": expected device[:<id>], wav:<path> or null");
 }
 
-std::string list_devices() {
+mokaccino::audio_devices list_devices() {
+  mokaccino::audio_devices out;
   auto api = open_api();
-  if (!api)
-    return "No audio device found; " + std::string{no_device_hint};
-  std::string out = "Audio devices (" + RtAudio::getApiDisplayName(api->getCurrentApi()) +
-                    "; pick one with network.audio.input/output = \"device:<id>\"):";
+  if (!api) {
+    out.note = "No audio device found; " + std::string{no_device_hint};
+    return out;
+  }
+  out.api = RtAudio::getApiDisplayName(api->getCurrentApi());
   auto n = api->getDeviceCount();
   for (unsigned i = 0; i < n; ++i) {
     try {
       auto d = api->getDeviceInfo(i);
-      if (!d.probed)
-        continue;
-      out += "\n  " + std::to_string(i) + ": " + d.name + " (in " + std::to_string(d.inputChannels) + ", out " +
-             std::to_string(d.outputChannels) + ")" + (d.isDefaultInput ? " default-input" : "") +
-             (d.isDefaultOutput ? " default-output" : "");
+      if (d.probed)
+        out.devices.push_back({i, d.name, d.inputChannels, d.outputChannels, d.isDefaultInput, d.isDefaultOutput});
     } catch (const RtAudioError&) {
     }
   }
+  if (out.devices.empty())
+    out.note = "No audio device found (" + out.api + " lists none that can be opened); " + std::string{no_device_hint};
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "mokaccino/types.hpp"
 
 namespace mk::audio_io {
 
@@ -64,8 +65,8 @@ class sink {
 result<std::unique_ptr<source>> open_source(const std::string& spec, int rate, int frame_samples);
 result<std::unique_ptr<sink>> open_sink(const std::string& spec, int rate, int frame_samples);
 
-// One line per capture/playback device ("<id>: <name> (in N, out M)[ default]"), or a sentence saying there is none.
-std::string list_devices();
+// The capture/playback devices RtAudio can probe, or (in `note`) why there are none and what to use instead.
+mokaccino::audio_devices list_devices();
 // Whether any audio device exists (quietly: ALSA/Pulse noise is silenced).
 bool have_devices();
 

@@ -328,7 +328,7 @@ caf::behavior audio_actor(caf::stateful_actor<audio_state>* self, std::shared_pt
     [self](peer_gone_atom, const std::string& user) { self->state.on_peer_gone(user); },
     [self](voice_start_atom, const std::string& user) { return self->state.voice_start(user); },
     [self](voice_stop_atom) { return self->state.voice_stop(); },
-    [](voice_devices_atom) { return reply_ok(audio_io::list_devices()); },
+    [](voice_devices_atom) { return audio_io::list_devices(); },
     [self](audio_probe_atom) { self->state.probe_devices(); },
   };
 }

@@ -88,6 +88,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<node_stats>("mokaccino::node_stats");
   cfg.add_message_type<transfer_info>("mokaccino::transfer_info");
   cfg.add_message_type<event>("mokaccino::event");
+  cfg.add_message_type<audio_device>("mokaccino::audio_device");
+  cfg.add_message_type<audio_devices>("mokaccino::audio_devices");
   cfg.add_message_type<node_actor>("mokaccino::node_actor");
   cfg.add_message_type<remote_gate>("mokaccino::remote_gate");
 }

@@ -127,7 +127,7 @@ node_actor::behavior_type remote_proxy(proxy_pointer self, node_actor node, caf:
     [self](file_cancel_atom a, const std::string& x) { return forward<command_reply>(self, a, x); },
     [self](voice_start_atom a, const std::string& x) { return forward<command_reply>(self, a, x); },
     [self](voice_stop_atom a) { return forward<command_reply>(self, a); },
-    [self](voice_devices_atom a) { return forward<command_reply>(self, a); },
+    [self](voice_devices_atom a) { return forward<audio_devices>(self, a); },
     [self](answer_atom a, std::uint64_t id, bool yes) {
       if (from_client(self))
         self->send(self->state.node, a, id, yes);

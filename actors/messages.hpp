@@ -119,7 +119,7 @@ using mokaccino::file_list_atom;     // (filelist) -> std::vector<transfer_info>
 using mokaccino::file_cancel_atom;   // (filecancel, hash prefix or name)
 using mokaccino::voice_start_atom;   // (voicestart, user)
 using mokaccino::voice_stop_atom;    // (voicestop)
-using mokaccino::voice_devices_atom; // (voicedevs) -> command_reply listing devices
+using mokaccino::voice_devices_atom; // (voicedevs) -> audio_devices
 
 // -- node -> front ends --------------------------------------------------------------------------------------
 using mokaccino::event_atom;         // (event_atom, event)
@@ -144,6 +144,8 @@ using mokaccino::node_stats;
 using mokaccino::peer_info;
 using mokaccino::to_string;
 using mokaccino::transfer_info;
+using mokaccino::audio_device;
+using mokaccino::audio_devices;
 
 inline command_reply reply_ok(std::string m = {}) { return {true, std::move(m)}; }
 inline command_reply reply_error(std::string m) { return {false, std::move(m)}; }

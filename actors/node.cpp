@@ -178,7 +178,17 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       return self->state.to_service(self->state.ctx->audio, "voice calls", a, user);
     },
     [self](voice_stop_atom a) { return self->state.to_service(self->state.ctx->audio, "voice calls", a); },
-    [self](voice_devices_atom a) { return self->state.to_service(self->state.ctx->audio, "voice calls", a); },
+    [self](voice_devices_atom a) -> caf::result<audio_devices> {
+      auto& audio = self->state.ctx->audio;
+      if (!audio)
+        return audio_devices{{}, {}, "voice calls are not available in this node"};
+      auto rp = self->make_response_promise<audio_devices>();
+      self->request(audio, 30s, a).then([rp](audio_devices& d) mutable { rp.deliver(std::move(d)); },
+                                        [rp](caf::error&) mutable {
+                                          rp.deliver(audio_devices{{}, {}, "voice calls: no answer"});
+                                        });
+      return rp;
+    },
     [self](shutdown_atom) { self->state.shutdown(); },
     [self](shutdown_atom, bool) { self->quit(); },
   };

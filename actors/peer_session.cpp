@@ -33,6 +33,8 @@ void session_state::on_tick() {
   if (k.ping)
     send_line(w::serialize(w::ping_msg{*k.ping}));
   run_probes();
+  if (!restart_nonce.empty() && now - restart_asked > limits::handshake_timeout)
+    count_unproven_restart();
   if (tick_count % ticks_per_resend == 0)
     apply_crypt(crypt->on_resend_tick());
   if (ctx->config.require_encryption && !crypt->encrypting() && now - unencrypted_since > limits::handshake_timeout)
@@ -44,7 +46,7 @@ void session_state::on_tick() {
   // Fresh keys by time or by volume (WireGuard's rule); the side that initiated the connection drives it, so
   // both ends never rekey at once.
   if (we_initiated && crypt->sealing_envelopes() && crypt->envelope_active() && !crypt->rekeying() &&
-      (now - epoch_started > ctx->config.rekey_after || crypt->sealed_in_epoch() > limits::rekey_after_datagrams)) {
+      (now - epoch_started > ctx->config.rekey_after || crypt->sealed_in_epoch() > ctx->config.rekey_after_datagrams)) {
     epoch_started = now;
     apply_crypt(crypt->start_rekey(rng));
   }

@@ -96,7 +96,10 @@ void session_state::on_connect(const w::connect_msg& m, std::string_view raw) {
     // a replayer cannot sign, proves a restart (see on_connected).
     if (m.username != user || !peer_key || m.pubkey != peer_key->base64() || !verify_signed(*peer_key, raw))
       return drop("CONNECT from an established peer");
+    if (!restart_nonce.empty())
+      count_unproven_restart();  // the previous challenge was never answered
     restart_nonce = crypto::make_nonce(rng);
+    restart_asked = self->clock().now();
     restart_their_nonce = m.nonce;
     w::handshake_msg h{ctx->username, restart_nonce, m.nonce, ctx->identity.public_key().base64(), {}};
     h.signature = ctx->identity.sign(w::signed_text(h), rng);

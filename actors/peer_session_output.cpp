@@ -182,6 +182,17 @@ void session_state::drop(const char* why) {
     emit(event_kind::debug, std::string{"dropped: "} + why);
 }
 
+// A CONNECT from the established peer was answered with a challenge that its sender could not sign: a replay of
+// an earlier session's CONNECT (or a restart that gave up). Nothing changed; it is counted with the replays.
+void session_state::count_unproven_restart() {
+  restart_nonce.clear();
+  restart_their_nonce.clear();
+  ++dropped;
+  ctx->counters->replayed.fetch_add(1, std::memory_order_relaxed);
+  if (ctx->debug)
+    emit(event_kind::debug, "dropped: a CONNECT from an established peer that never proved a restart");
+}
+
 void session_state::close(std::string reason_to_peer, std::string event_text, bool as_error) {
   closing = true;
   if (!reason_to_peer.empty()) {

@@ -103,6 +103,7 @@ struct session_state {
   bool completing = false;      // the handshake verified and is being registered: repeats of its last line wait
   std::string restart_nonce;    // our HANDSHAKE to an established peer's new CONNECT; only its CONNECTED restarts
   std::string restart_their_nonce;
+  caf::actor_clock::time_point restart_asked{};  // when that HANDSHAKE went out: unanswered after handshake_timeout = a replay
   std::size_t verify_tokens = limits::max_verify_burst;
   int tick_count = 0;
 
@@ -147,6 +148,7 @@ struct session_state {
   // -- events and closing -------------------------------------------------------------------------------------
   void emit(event_kind kind, std::string text, std::vector<std::pair<std::string, std::string>> fields = {});
   void drop(const char* why);
+  void count_unproven_restart();
   void close(std::string reason_to_peer, std::string event_text, bool as_error);
 
   // -- handshake: initiator (§5 steps 1 and 3) -------------------------------------------------------------

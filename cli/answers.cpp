@@ -198,6 +198,32 @@ answer file_list_answer(const std::vector<transfer_info>& list) {
   return a;
 }
 
+answer voice_devices_answer(const audio_devices& d) {
+  answer a;
+  a.type = "voice_devices";
+  json_array list;
+  if (d.devices.empty()) {
+    a.text = d.note;
+  } else {
+    a.text = "Audio devices (" + d.api + "; pick one with network.audio.input/output = \"device:<id>\"):";
+    for (auto& dev : d.devices) {
+      a.text += "\n  " + std::to_string(dev.id) + ": " + dev.name + " (in " + std::to_string(dev.inputs) + ", out " +
+                std::to_string(dev.outputs) + ")" + (dev.default_input ? " default-input" : "") +
+                (dev.default_output ? " default-output" : "");
+      list.add_raw(json_object{}
+                     .add("id", std::uint64_t{dev.id})
+                     .add("name", dev.name)
+                     .add("inputs", std::uint64_t{dev.inputs})
+                     .add("outputs", std::uint64_t{dev.outputs})
+                     .add("default_input", dev.default_input)
+                     .add("default_output", dev.default_output)
+                     .str());
+    }
+  }
+  a.fields.add("api", d.api).add_raw("devices", list.str()).add("note", d.note);
+  return a;
+}
+
 answer help_answer(std::string_view wanted) {
   answer a;
   a.type = "help";

@@ -31,6 +31,7 @@ answer key_list_answer(const std::vector<key_entry>& keys);
 // `key show <user>` from the pinned keys: the key and its fingerprint, or that the user is blacklisted or unknown.
 answer key_show_answer(const std::string& user, const std::vector<key_entry>& keys);
 answer file_list_answer(const std::vector<transfer_info>& list);
+answer voice_devices_answer(const audio_devices& d);
 // `wanted`: "" for every command, else a command name or its first word. Unknown: an error answer.
 answer help_answer(std::string_view wanted);
 answer listening_answer(std::uint16_t port, const std::string& user, const std::string& fingerprint);

@@ -58,7 +58,10 @@ void file_list(terminal_state& st, const args_t&) {
 
 void voice_start(terminal_state& st, const args_t& a) { simple(st, "voice start", voice_start_atom::value, a[0]); }
 void voice_stop(terminal_state& st, const args_t&) { simple(st, "voice stop", voice_stop_atom::value); }
-void voice_devices(terminal_state& st, const args_t&) { simple(st, "voice devices", voice_devices_atom::value); }
+void voice_devices(terminal_state& st, const args_t&) {
+  st.ask_node<audio_devices>([&st](audio_devices& d) { st.out().print_answer(voice_devices_answer(d)); },
+                             voice_devices_atom::value);
+}
 
 void user_list(terminal_state& st, const args_t&) {
   st.ask_node<std::vector<peer_info>>(

@@ -38,7 +38,8 @@ struct node_config {                          // PROTOCOL §12 keys, with the or
   policy connection;                          // network.connection.whitelist / default_action
   bool encrypt_by_default = true;             // network.connection.encrypt_by_default
   bool require_encryption = true;             // network.connection.require_encryption: no user content in plaintext
-  std::chrono::seconds rekey_after = limits::rekey_after;  // envelope epochs (not a config key: tests shorten it)
+  std::chrono::seconds rekey_after = limits::rekey_after;  // envelope epochs (not config keys: tests shorten them)
+  std::uint64_t rekey_after_datagrams = limits::rekey_after_datagrams;
   double verifies_per_second = limits::global_verifies_per_second;  // node-wide signature budget's refill (not a
                                                                     // config key: tests starve it)
   policy audio;                               // network.audio.whitelist / default_action

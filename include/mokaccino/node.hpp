@@ -63,7 +63,7 @@ using node_actor = caf::typed_actor<
   // (user): call; the call state arrives as `call` events
   caf::replies_to<voice_start_atom, std::string>::with<command_reply>,
   caf::replies_to<voice_stop_atom>::with<command_reply>,
-  caf::replies_to<voice_devices_atom>::with<command_reply>,
+  caf::replies_to<voice_devices_atom>::with<audio_devices>,
   // (prompt id, yes): answer a prompt event; unknown or expired ids are ignored
   caf::reacts_to<answer_atom, std::uint64_t, bool>,
   // (sink): deliver every event to `sink` as (event_atom, event) until it terminates; may be a remote actor

@@ -90,7 +90,8 @@ struct node_stats {
   std::uint64_t auth_failures = 0;     // AEAD tag mismatch
   std::uint64_t half_open_limit = 0;   // CONNECTs dropped because of the half-open limit
   std::uint64_t peers = 0, half_open = 0;
-  std::uint64_t replayed = 0;          // sealed datagrams refused as replayed, reflected or older than the window
+  std::uint64_t replayed = 0;          // sealed datagrams refused as replayed, reflected or older than the window,
+                                       // and CONNECTs of an established peer that never proved a restart
   std::uint64_t unauthenticated = 0;   // control refused: plaintext while encrypted, badly signed CRYPT lines
   std::uint64_t verifies = 0;          // signature checks the node-wide budget allowed
   std::uint64_t verify_denied = 0;     // signature checks refused by the node-wide budget (flood guard)
@@ -123,6 +124,32 @@ template <class I>
 typename I::result_type inspect(I& f, transfer_info& x) {
   return f(caf::meta::type_name("mokaccino::transfer_info"), x.hash, x.name, x.peer, x.outgoing, x.state, x.size,
            x.done, x.rate_bps, x.eta_s, x.resumed_from);
+}
+
+// One audio device (what `voice devices` lists); pick it with network.audio.input/output = "device:<id>".
+struct audio_device {
+  std::uint32_t id = 0;
+  std::string name;
+  std::uint32_t inputs = 0;   // capture channels
+  std::uint32_t outputs = 0;  // playback channels
+  bool default_input = false;
+  bool default_output = false;
+};
+template <class I>
+typename I::result_type inspect(I& f, audio_device& x) {
+  return f(caf::meta::type_name("mokaccino::audio_device"), x.id, x.name, x.inputs, x.outputs, x.default_input,
+           x.default_output);
+}
+
+// The answer to voice_devices_atom: the audio API in use and its devices, or why there are none (`note`).
+struct audio_devices {
+  std::string api;                    // e.g. "ALSA", "PulseAudio"; "" when no API could be opened
+  std::vector<audio_device> devices;
+  std::string note;                   // set when `devices` is empty: why, and what to do instead
+};
+template <class I>
+typename I::result_type inspect(I& f, audio_devices& x) {
+  return f(caf::meta::type_name("mokaccino::audio_devices"), x.api, x.devices, x.note);
 }
 
 // What an event is about. The fields of `event` each kind fills are listed beside it.

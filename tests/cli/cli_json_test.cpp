@@ -85,6 +85,7 @@ TEST_CASE("json: the real binary's answers and events match docs/json.md and eve
   alice->write_line("user info nobody");
   alice->write_line("file list");
   alice->write_line("stats");
+  alice->write_line("voice devices");
   REQUIRE_MESSAGE(alice->saw("\"type\":\"stats\""), alice->transcript());
 
   // A connection bob is asked about: prompt, prompt_closed, connected, encryption, info (the pinned key).

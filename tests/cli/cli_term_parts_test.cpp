@@ -11,6 +11,8 @@
 #include "cli/progress_view.hpp"
 
 using namespace mk::cli;
+using mokaccino::audio_device;
+using mokaccino::audio_devices;
 using mokaccino::command_reply;
 using mokaccino::event;
 using mokaccino::event_kind;
@@ -148,6 +150,16 @@ TEST_CASE("answers: text as before, typed members for --json") {
   CHECK(l.text.find("512 B/s avg") != std::string::npos);
   CHECK(l.fields.str().find(R"("rate":512.5,"rate_kind":"average","eta_s":-1,"resumed_from":0})") != std::string::npos);
   CHECK(l.fields.str().find(R"("percent":25,"rate":100,"rate_kind":"current","eta_s":7.5,"resumed_from":0})") != std::string::npos);
+
+  auto none = voice_devices_answer(audio_devices{"", {}, "No audio device found; use a file"});
+  CHECK(none.type == "voice_devices");
+  CHECK(none.text == "No audio device found; use a file");
+  CHECK(none.fields.str() == R"({"api":"","devices":[],"note":"No audio device found; use a file"})");
+  auto one = voice_devices_answer(audio_devices{"ALSA", {audio_device{3, "hw:0", 2, 0, true, false}}, ""});
+  CHECK(one.text == "Audio devices (ALSA; pick one with network.audio.input/output = \"device:<id>\"):\n"
+                    "  3: hw:0 (in 2, out 0) default-input");
+  CHECK(one.fields.str() == R"({"api":"ALSA","devices":[{"id":3,"name":"hw:0","inputs":2,"outputs":0,)"
+                            R"("default_input":true,"default_output":false}],"note":""})");
 
   auto r = reply_answer("msg", command_reply{false, ""});
   CHECK(r.t == tag::error);

@@ -177,7 +177,7 @@ TEST_CASE("embed: every command of the typed node_actor interface is answered wi
   ask<mo::command_reply>(sys, alice->handle, mo::file_send_atom::value, std::string{"nobody"}, file.string());
   ask<std::vector<mo::transfer_info>>(sys, alice->handle, mo::file_list_atom::value);
   ask<mo::command_reply>(sys, alice->handle, mo::file_cancel_atom::value, std::string{"no-such-transfer"});
-  ask<mo::command_reply>(sys, alice->handle, mo::voice_devices_atom::value);
+  ask<mo::audio_devices>(sys, alice->handle, mo::voice_devices_atom::value);
   ask<mo::command_reply>(sys, alice->handle, mo::voice_start_atom::value, std::string{"nobody"});
   ask<mo::command_reply>(sys, alice->handle, mo::voice_stop_atom::value);
 

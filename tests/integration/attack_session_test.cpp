@@ -75,11 +75,28 @@ struct encrypted_pair {
     REQUIRE(wait_message(alice, "warm up b"));
     REQUIRE(mitm.wait_for(envelopes(direction::a_to_b)));
     REQUIRE(mitm.wait_for(envelopes(direction::b_to_a)));
+    pins_alice = pins(alice);
+    pins_bob = pins(bob);
+    auto has = [](auto& pins, const char* user) {
+      return std::any_of(pins.begin(), pins.end(), [&](auto& p) { return p.first == user && !p.second.empty(); });
+    };
+    REQUIRE(has(pins_alice, "bob"));
+    REQUIRE(has(pins_bob, "alice"));
   }
   ~encrypted_pair() {
     stop_node(alice);
     stop_node(bob);
   }
+
+  // Each node's pin store as (user, key) pairs.
+  std::vector<std::pair<std::string, std::string>> pins(test_node& n) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto& k : ask<std::vector<key_entry>>(sys, n.handle.node, key_list_atom::value))
+      out.emplace_back(k.user, k.key);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  std::vector<std::pair<std::string, std::string>> pins_alice, pins_bob;  // right after the session was set up
 
   void say(test_node& from, const std::string& to, const std::string& text) {
     REQUIRE(ask<command_reply>(sys, from.handle.node, msg_atom::value, to, text).ok);
@@ -101,6 +118,8 @@ struct encrypted_pair {
     CHECK(count_kind(alice, event_kind::disconnected) == disconnects_so_far);
     CHECK(count_kind(bob, event_kind::disconnected) == disconnects_so_far);
     CHECK_FALSE(bob.events->any([](const event& e) { return e.text.find("no longer encrypted") != std::string::npos; }));
+    CHECK(pins(alice) == pins_alice);  // no attack pinned, unpinned or changed a key
+    CHECK(pins(bob) == pins_bob);
   }
 };
 
@@ -189,6 +208,7 @@ TEST_CASE("attack: replaying the peer's signed CONNECT of an earlier session doe
   // Before the fix the session was torn down when the restart the replay began expired (10 s).
   std::this_thread::sleep_for(limits::handshake_timeout + 2s);
   p.still_sealed("the second session survived the replay", 1);
+  CHECK(eventually([&] { return stats_of(p.sys, p.bob).replayed >= 1; }));  // dropped and counted
 }
 
 TEST_CASE("attack: a stranger refused by policy (or never answered) leaves no pin: names cannot be squatted") {
@@ -298,6 +318,33 @@ TEST_CASE("envelope: rekeying between real nodes moves both directions to new ep
     if (r.index >= mark)
       CHECK_MESSAGE(envelope(r), r.bytes.substr(0, 40));
   p.still_sealed("after several rekeys");
+}
+
+TEST_CASE("envelope: a rekey also starts after a number of sealed datagrams, long before the 2 minutes") {
+  auto a = make_config("alice");
+  auto b = make_config("bob");
+  a.rekey_after_datagrams = b.rekey_after_datagrams = 20;  // the production bound is 2^32 (limits.hpp)
+  encrypted_pair p{a, b};
+  auto mark = next_index(p.mitm);
+  auto nth = [](int i) {
+    std::string s = "n";
+    s += std::to_string(i);
+    return s;
+  };
+  for (int i = 0; i < 90; ++i) {
+    p.say(p.alice, "bob", nth(i));
+    std::this_thread::sleep_for(20ms);
+  }
+  for (int i = 0; i < 90; ++i)
+    CHECK(p.wait_message(p.bob, nth(i)));
+  std::set<int> epochs;
+  for (auto& r : p.mitm.records(envelopes(direction::a_to_b, mark)))
+    epochs.insert(static_cast<std::uint8_t>(r.bytes[1]));
+  // 90 messages at 20 per epoch: several epochs within ~2 s, where the time rule alone would keep one
+  CHECK(epochs.size() >= 3);
+  for (int i = 0; i < 90; ++i)
+    CHECK(count_messages(p.bob, nth(i)) == 1);
+  p.still_sealed("after rekeys by count");
 }
 
 // The first MKCAPS travels in plaintext (an original must be able to ignore it): an attacker who drops it, and

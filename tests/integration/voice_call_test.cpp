@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "actors/audio_io.hpp"
 #include "support/voice_harness.hpp"
 
 using namespace mk;
@@ -175,14 +176,13 @@ TEST_CASE("a node without an audio device starts, and says that calls need a dev
   auto bob = start_node(sys, make_config("bob"));
   REQUIRE(ask<command_reply>(sys, dora.handle.node, connect_host_atom::value, connect_line(bob)).ok);
   REQUIRE(dora.events->wait_kind(event_kind::connected));
-  auto devices = ask<command_reply>(sys, dora.handle.node, voice_devices_atom::value);
-  CHECK(devices.ok);
-  // either the list (with how to pick a device) or the reason there is none, never an empty answer
-  CHECK_MESSAGE((devices.message.rfind("No audio device found; ", 0) == 0 ||
-                 (devices.message.rfind("Audio devices (", 0) == 0 &&
-                  devices.message.find("network.audio.input/output") != std::string::npos)),
-                devices.message);
-  if (devices.message.rfind("No audio device", 0) == 0) {
+  auto devices = ask<audio_devices>(sys, dora.handle.node, voice_devices_atom::value);
+  // either the typed list or the reason there is none, never an empty answer
+  CHECK_MESSAGE((devices.devices.empty() ? devices.note.rfind("No audio device found", 0) == 0
+                                         : devices.note.empty() && !devices.api.empty()),
+                devices.note);
+  CHECK((devices.devices.empty() == audio_io::list_devices().devices.empty()));
+  if (devices.devices.empty()) {
     CHECK(dora.events->wait_kind(event_kind::info, "voice calls need a device or a file source"));
     auto r = ask<command_reply>(sys, dora.handle.node, voice_start_atom::value, std::string{"bob"});
     CHECK_FALSE(r.ok);
@@ -190,7 +190,7 @@ TEST_CASE("a node without an audio device starts, and says that calls need a dev
     // bob was never asked: no AUDIOSTART went out without media
     CHECK_FALSE(bob.events->any([](const event& e) { return e.kind == event_kind::call; }));
   } else {
-    MESSAGE("this machine has audio devices: " << devices.message);
+    MESSAGE("this machine has " << devices.devices.size() << " audio devices (" << devices.api << ")");
   }
   stop_node(dora);
   stop_node(bob);
