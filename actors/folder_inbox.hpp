@@ -25,7 +25,8 @@ struct incoming_folder {
   std::uint64_t files_offered = 0, bytes_offered = 0;  // FOLDERFILEs admitted so far
   std::uint64_t files_done = 0, files_failed = 0, bytes_done = 0;
   std::chrono::steady_clock::time_point started{};
-  caf::actor session{};  // the sender's session (a cancel here sends FILESTOP <fid> there)
+  caf::actor session{};
+  std::chrono::steady_clock::time_point last_report{};  // the sender's session (a cancel here sends FILESTOP <fid> there)
   bool finished() const { return files_done + files_failed >= files; }
 };
 

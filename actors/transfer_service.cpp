@@ -350,7 +350,8 @@ struct service_state {
          {{"hash", f.id}, {"name", f.name}, {"folder", f.name}, {"direction", "receive"}, {"state", state},
           {"bytes", std::to_string(f.bytes_done)}, {"size", std::to_string(f.bytes)},
           {"files", std::to_string(f.files)}, {"files_done", std::to_string(f.files_done)},
-          {"files_failed", std::to_string(f.files_failed)}});
+          {"files_failed", std::to_string(f.files_failed)},
+          {"rate", std::to_string(static_cast<std::uint64_t>(folder_info(f, state).rate_bps))}});
   }
 
   transfer_info folder_info(const incoming_folder& f, const std::string& state) const {
@@ -458,6 +459,14 @@ struct service_state {
     folder_inbox::file_ended(*f, i.state == "done", i.size);
     if (i.state != "done")
       emit(event_kind::error, i.peer, i.name + " of folder " + f->name + " from " + i.peer + ": " + i.state);
+    auto now = steady::now();
+    if (!f->finished() && now - f->last_report >= limits::transfer_event_interval) {
+      f->last_report = now;
+      emit_folder(*f, "receiving",
+                  f->name + " <- " + f->user + "  " + std::to_string(f->files_done + f->files_failed) + "/" +
+                    std::to_string(f->files) + " files  " + human_bytes(static_cast<double>(f->bytes_done)) + "/" +
+                    human_bytes(static_cast<double>(f->bytes)));
+    }
     folder_maybe_finished(*f);
   }
 

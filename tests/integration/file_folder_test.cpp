@@ -9,6 +9,7 @@
 
 #include "core/crypto/file_hash.hpp"
 #include "core/transfer/folder_path.hpp"
+#include "support/fault_relay.hpp"
 #include "support/file_harness.hpp"
 #include "support/legacy_file_peer.hpp"
 
@@ -207,4 +208,53 @@ TEST_CASE("folders: toward an original node the files are offered one by one, ea
   CHECK(std::none_of(old.other_lines().begin(), old.other_lines().end(),
                      [](auto& l) { return l.rfind("FOLDER", 0) == 0; }));  // no folder lines to an original
   stop_node(bob);
+}
+
+TEST_CASE("folders: a folder cancelled by either side stops on both, and nothing is left half-written") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{configure(cfg)};
+  file_pair t{sys, false};
+  fault_relay relay{t.bob.port()};
+  t.connect(sys, relay.address(), false);
+  fault_config slow;
+  slow.rate_bytes_per_s = 2e6;  // 24 files of 512 KiB: several seconds
+  relay.set_faults(slow);
+  for (bool receiver_cancels : {true, false}) {
+    CAPTURE(receiver_cancels);
+    auto name = std::string{receiver_cancels ? "by-bob" : "by-alice"};
+    auto src = t.out_dir / name;
+    fs::create_directories(src);
+    for (int i = 0; i < 24; ++i) {
+      std::string file = "f";  // (not "f" + to_string(i): GCC 12 warns falsely about it, -Wrestrict)
+      file += std::to_string(i);
+      file += ".bin";
+      make_file(src / file, 512 * 1024, static_cast<std::uint32_t>(i + 1));
+    }
+    auto sent = send_file(sys, t.alice, "bob", src);
+    REQUIRE_MESSAGE(sent.ok, sent.message);
+    // a few files in, then cancel by the folder's name
+    REQUIRE(t.bob.events->wait_for(
+      [&](const event& e) { return event_field(e, "folder") == name + "/" && event_field(e, "state") == "done"; }, 30s));
+    auto& who = receiver_cancels ? t.bob : t.alice;
+    auto r = ask<command_reply>(sys, who.handle.node, file_cancel_atom::value, name);
+    CHECK_MESSAGE(r.ok, r.message);
+    auto a = t.alice.events->wait_for([&](const event& e) { return is_folder_end(e, name + "/", "send"); }, 20s);
+    auto b = t.bob.events->wait_for([&](const event& e) { return is_folder_end(e, name + "/", "receive"); }, 20s);
+    REQUIRE_MESSAGE(a, t.alice.events->dump());
+    REQUIRE_MESSAGE(b, t.bob.events->dump());
+    CHECK(event_field(*b, "state") == "cancelled");
+    CHECK(event_field(*a, "state") == (receiver_cancels ? "failed" : "cancelled"));
+    std::this_thread::sleep_for(1s);  // anything still in flight has ended
+    std::size_t files = 0, partial = 0;
+    for (auto& e : fs::recursive_directory_iterator{t.in_dir / name}) {
+      files += e.is_regular_file() ? 1 : 0;
+      partial += e.path().extension() == ".part" || e.path().extension() == ".resume" ? 1 : 0;
+    }
+    CHECK(partial == 0);
+    CHECK(files < 24);  // stopped before the end
+    // every file that is there is whole
+    for (auto& e : fs::recursive_directory_iterator{t.in_dir / name})
+      if (e.is_regular_file())
+        CHECK(same_bytes(src / e.path().filename(), e.path()));
+  }
 }
