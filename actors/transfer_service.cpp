@@ -347,7 +347,7 @@ struct service_state {
 
   void emit_folder(const incoming_folder& f, const std::string& state, std::string text) {
     emit(event_kind::transfer, f.user, std::move(text),
-         {{"hash", f.id}, {"name", f.name}, {"folder", f.name}, {"direction", "receive"}, {"state", state},
+         {{"hash", f.id}, {"name", f.name}, {"direction", "receive"}, {"state", state}, {"folder", f.name},
           {"bytes", std::to_string(f.bytes_done)}, {"size", std::to_string(f.bytes)},
           {"files", std::to_string(f.files)}, {"files_done", std::to_string(f.files_done)},
           {"files_failed", std::to_string(f.files_failed)},
@@ -369,8 +369,8 @@ struct service_state {
                      const std::string& why) {
     send_to(session, w::serialize(w::file_stop_msg{m.id}));
     emit(event_kind::transfer, user, "Refused folder " + m.name + "/ from " + user + ": " + why,
-         {{"hash", m.id}, {"name", m.name + "/"}, {"folder", m.name + "/"}, {"direction", "receive"},
-          {"state", "refused"}, {"size", std::to_string(m.bytes)}, {"files", std::to_string(m.files)}});
+         {{"hash", m.id}, {"name", m.name + "/"}, {"direction", "receive"},
+          {"state", "refused"}, {"folder", m.name + "/"}, {"size", std::to_string(m.bytes)}, {"files", std::to_string(m.files)}});
   }
 
   void on_folder_offer(const std::string& user, const caf::actor& session, const w::folder_offer_msg& m) {
