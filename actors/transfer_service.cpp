@@ -87,6 +87,7 @@ struct service_state {
     std::string identity;
     bool lazy_hash = false;
     caf::actor folder;
+    std::string folder_name;
   };
   std::map<caf::actor_addr, preparing_send> preparing;  // senders still opening or hashing their file
   std::map<caf::actor_addr, std::pair<bool, key_t>> by_addr;  // outgoing?, key
@@ -733,7 +734,7 @@ struct service_state {
                                                   link.mokaccino, lazy, fs::path{path}, share_of(user), hashing,
                                                   link.chunk, folder.name, folder.id, folder.inside});
     self->monitor(a);
-    preparing[a.address()] = preparing_send{a, user, path, {}, 0, {}, lazy, folder.folder};
+    preparing[a.address()] = preparing_send{a, user, path, {}, 0, {}, lazy, folder.folder, folder.name};
     // No timeout: the sender answers as soon as it runs (opening is quick), but while hundreds of others hash
     // big files from disk that can take long; if it dies instead, the request fails with receiver_down.
     self->request(a, caf::infinite, xfer_prepare_atom::value)
@@ -794,6 +795,7 @@ struct service_state {
                        pending.identity, pending.path,
                        pending.lazy_hash && resume_peers.count(pending.user) != 0 && !pending.folder};
     senders[k].folder = pending.folder;
+    senders[k].info.folder = pending.folder_name;
     by_addr[from] = {true, k};
     self->send(pending.actor, start_atom::value);
   }

@@ -37,6 +37,10 @@ std::map<std::string, std::uint64_t> make_tree(const fs::path& root, int count, 
   return out;
 }
 
+bool transfer_finished_state(const std::string& s) {
+  return s == "done" || s == "failed" || s == "cancelled" || s == "refused";
+}
+
 bool is_folder_end(const event& e, const std::string& name, const std::string& direction) {
   if (e.kind != event_kind::transfer || event_field(e, "folder") != name || event_field(e, "name") != name ||
       event_field(e, "direction") != direction)
@@ -92,6 +96,21 @@ TEST_CASE("folders: 1,000 files in nested directories with awkward names arrive 
   REQUIRE(q);
   CHECK_MESSAGE(q->text.find("offers folder \"photos/\" (1000 files") != std::string::npos, q->text);
   caf::anon_send(t.bob.handle.node, answer_atom::value, q->id, true);
+
+  // The queue: while the folder is sent, never more than limits::folder_files_in_flight of its files run at once.
+  std::size_t most_running = 0;
+  for (int sample = 0; sample < 200; ++sample) {
+    auto list = ask<std::vector<transfer_info>>(sys, t.alice.handle.node, file_list_atom::value);
+    auto running = std::count_if(list.begin(), list.end(), [](auto& i) {
+      return i.folder == "photos/" && i.files == 0 && !transfer_finished_state(i.state);
+    });
+    most_running = std::max(most_running, static_cast<std::size_t>(running));
+    if (std::any_of(list.begin(), list.end(), [](auto& i) { return i.files > 0 && i.files_done > 900; }))
+      break;
+    std::this_thread::sleep_for(5ms);
+  }
+  CHECK(most_running >= 2);  // sampled while files ran
+  CHECK(most_running <= limits::folder_files_in_flight);
 
   auto got = t.bob.events->wait_for([](const event& e) { return is_folder_end(e, "photos (1)/", "receive"); }, 120s);
   REQUIRE_MESSAGE(got, t.bob.events->dump());
