@@ -1,0 +1,202 @@
+#include "actors/transfer_service_state.hpp"
+
+namespace mk::transfer_detail {
+
+void service_state::emit_folder(const incoming_folder& f, const std::string& state, std::string text) {
+  emit(event_kind::transfer, f.user, std::move(text),
+       {{"hash", f.id},
+        {"name", f.name},
+        {"direction", "receive"},
+        {"state", state},
+        {"folder", f.name},
+        {"bytes", std::to_string(f.bytes_done)},
+        {"size", std::to_string(f.bytes)},
+        {"files", std::to_string(f.files)},
+        {"files_done", std::to_string(f.files_done)},
+        {"files_failed", std::to_string(f.files_failed)},
+        {"rate", std::to_string(static_cast<std::uint64_t>(folder_info(f, state).rate_bps))}});
+}
+
+transfer_info service_state::folder_info(const incoming_folder& f, const std::string& state) const {
+  transfer_info i{f.id, f.name, f.user, false, state, f.bytes, f.bytes_done, 0, -1, 0};
+  auto s = std::chrono::duration<double>(steady::now() - f.started).count();
+  i.rate_bps = s > 0 ? static_cast<double>(f.bytes_done) / s : 0;
+  i.folder = f.name;
+  i.files = f.files;
+  i.files_done = f.files_done;
+  i.files_failed = f.files_failed;
+  return i;
+}
+
+void service_state::refuse_folder(const std::string& user, const caf::actor& session, const w::folder_offer_msg& m,
+                                  const std::string& why) {
+  send_to(session, w::serialize(w::file_stop_msg{m.id}));
+  emit(event_kind::transfer, user, "Refused folder " + m.name + "/ from " + user + ": " + why,
+       {{"hash", m.id},
+        {"name", m.name + "/"},
+        {"direction", "receive"},
+        {"state", "refused"},
+        {"folder", m.name + "/"},
+        {"size", std::to_string(m.bytes)},
+        {"files", std::to_string(m.files)}});
+}
+
+void service_state::on_folder_offer(const std::string& user, const caf::actor& session, const w::folder_offer_msg& m) {
+  key_t k{user, m.id};
+  if (inbox.find(user, m.id)) {  // our FOLDERACCEPT was lost: the offer is repeated
+    send_to(session, w::serialize(w::folder_accept_msg{m.id}));
+    return;
+  }
+  if (folder_asking.count(k) != 0)
+    return;
+  if (!t::sanitize_file_name(m.name))
+    return refuse_folder(user, session, m, "unusable folder name");
+  if (m.files == 0 || m.files > limits::max_folder_files)
+    return refuse_folder(user, session, m, "too many files (" + std::to_string(m.files) + ")");
+  if (auto why = space_problem(m.bytes))
+    return refuse_folder(user, session, m, *why);
+  auto decision = config::decide(ctx->config.file, user);
+  if (decision == config::action::accept)
+    return accept_folder(user, session, m);
+  if (decision == config::action::refuse)
+    return refuse_folder(user, session, m, "refused by policy (network.file.default_action)");
+  folder_asking.insert(k);
+  auto question = fmt::format("{} offers folder \"{}/\" ({} files, {}), accept? (y/n)", user,
+                              *t::sanitize_file_name(m.name), m.files, human_bytes(static_cast<double>(m.bytes)));
+  self->request(ctx->node, limits::file_prompt_timeout + 2s, prompt_atom::value, std::string{"file"}, user, question)
+    .then(
+      [this, k, session, m](bool yes) {
+        if (folder_asking.erase(k) == 0)
+          return;
+        if (yes)
+          accept_folder(k.first, session, m);
+        else
+          refuse_folder(k.first, session, m, "refused by the user");
+      },
+      [this, k, session, m](caf::error&) {
+        if (folder_asking.erase(k) != 0)
+          refuse_folder(k.first, session, m, "no answer");
+      });
+}
+
+void service_state::accept_folder(const std::string& user, const caf::actor& session, const w::folder_offer_msg& m) {
+  auto f = inbox.accept(user, m.id, m.name, m.files, m.bytes, ctx->download_dir);
+  if (!f)
+    return refuse_folder(user, session, m, f.error().message);
+  (*f)->session = session;
+  send_to(session, w::serialize(w::folder_accept_msg{m.id}));
+  emit_folder(**f, "receiving",
+              "Receiving folder " + (*f)->name + " (" + std::to_string(m.files) + " files, " +
+                human_bytes(static_cast<double>(m.bytes)) + ") from " + user + " into " + (*f)->root.string());
+}
+
+void service_state::on_folder_file(const std::string& user, const caf::actor& session, bool mokaccino,
+                                   w::folder_file_msg& m) {
+  key_t k{user, m.id};
+  if (auto it = receivers.find(k); it != receivers.end())  // a repeated offer: the receiver answers it again
+    return deliver(it->second.actor, w::message{w::file_offer_msg{m.id, m.size, {}}});
+  auto now = steady::now();
+  if (auto size = received_done.lookup(id(k), now)) {  // done already: our final ACKs were lost
+    send_to(session, w::serialize(w::file_ack_msg{m.id, *size}));
+    return;
+  }
+  auto* f = inbox.find(user, m.folder);
+  if (!f)
+    return send_to(session, w::serialize(w::file_stop_msg{m.id}));  // no such folder (any more)
+  auto fail = [&](const std::string& why) {
+    send_to(session, w::serialize(w::file_stop_msg{m.id}));
+    emit(event_kind::error, user, "Refused " + m.path + " of folder " + f->name + " from " + user + ": " + why);
+    folder_inbox::file_ended(*f, false, 0);
+    ++f->files_offered;  // counted against the announced total, so the folder can still finish
+    folder_maybe_finished(*f);
+  };
+  if (m.size > ctx->config.max_size)
+    return fail("larger than the limit (network.file.max_size)");
+  if (active() >= limits::max_active_transfers || incoming_from(user) >= limits::max_incoming_per_peer)
+    return fail("too many transfers in progress");
+  auto place = inbox.admit(*f, m.path, m.size, ctx->download_dir);
+  if (!place)
+    return fail(place.error().message);
+  w::file_init_msg init{m.id, m.size, place->name};
+  accept(user, session, mokaccino, init, place->name, true, false, {}, f, place->dir);
+}
+
+void service_state::folder_file_ended(const entry& e, const transfer_info& i) {
+  auto* f = inbox.find(i.peer, e.folder_id);
+  if (!f)
+    return;
+  folder_inbox::file_ended(*f, i.state == "done", i.size);
+  if (i.state != "done")
+    emit(event_kind::error, i.peer, i.name + " of folder " + f->name + " from " + i.peer + ": " + i.state);
+  auto now = steady::now();
+  if (!f->finished() && now - f->last_report >= limits::transfer_event_interval) {
+    f->last_report = now;
+    emit_folder(*f, "receiving",
+                f->name + " <- " + f->user + "  " + std::to_string(f->files_done + f->files_failed) + "/" +
+                  std::to_string(f->files) + " files  " + human_bytes(static_cast<double>(f->bytes_done)) + "/" +
+                  human_bytes(static_cast<double>(f->bytes)));
+  }
+  folder_maybe_finished(*f);
+}
+
+void service_state::folder_maybe_finished(incoming_folder& f) {
+  if (!f.finished())
+    return;
+  auto state = f.files_failed == 0 ? "done" : "failed";
+  auto info = folder_info(f, state);
+  emit_folder(f, state,
+              f.files_failed == 0 ? "Received folder " + f.name + " from " + f.user + " (" + std::to_string(f.files) +
+                                      " files, " + human_bytes(static_cast<double>(f.bytes)) + ", " +
+                                      human_bytes(info.rate_bps) + "/s) in " + f.root.string()
+                                  : "Folder " + f.name + " from " + f.user + ": " + std::to_string(f.files_failed) +
+                                      " of " + std::to_string(f.files) + " files failed");
+  remember_finished(info);
+  inbox.erase(f.user, f.id);
+}
+
+// The sender cancelled the folder, or its peer left: what is still running ends on its own (FILESTOP, peer gone).
+void service_state::end_incoming_folder(incoming_folder& f, const std::string& state, const std::string& why) {
+  emit_folder(f, state, "Folder " + f.name + " from " + f.user + ": " + why);
+  remember_finished(folder_info(f, state));
+  inbox.erase(f.user, f.id);
+}
+
+// `file cancel photos/` (or `photos`, or a prefix of the folder's id): the whole folder offer, both ways.
+std::optional<command_reply> service_state::cancel_folder(const std::string& what) {
+  auto matches = [&](const std::string& fid, const std::string& name) {
+    return name == what || name == what + "/" || (what.size() >= 6 && fid.compare(0, what.size(), what) == 0);
+  };
+  std::vector<key_t> out, in;
+  for (auto& [k, i] : folder_progress)
+    if (matches(k.second, i.name))
+      out.push_back(k);
+  for (auto& [k, a] : folders_out)  // not reported yet (still asking)
+    if (folder_progress.count(k) == 0 && what.size() >= 6 && k.second.compare(0, what.size(), what) == 0)
+      out.push_back(k);
+  for (auto& [k, f] : inbox.all())
+    if (matches(k.second, f.name))
+      in.push_back(k);
+  if (out.size() + in.size() == 0)
+    return std::nullopt;
+  if (out.size() + in.size() > 1)
+    return reply_error("\"" + what + "\" matches " + std::to_string(out.size() + in.size()) +
+                       " folders; give a longer id prefix (file list shows them)");
+  if (!out.empty()) {
+    auto folder = folders_out[out.front()];
+    self->send(folder, file_cancel_atom::value, std::string{"cancelled by the user"});
+    for (auto& [k, e] : senders)
+      if (e.folder == folder)
+        self->send(e.actor, file_cancel_atom::value, std::string{"cancelled by the user"});
+    return reply_ok("Cancelling folder " + folder_progress[out.front()].name);
+  }
+  auto& f = *inbox.find(in.front().first, in.front().second);
+  send_to(f.session, w::serialize(w::file_stop_msg{f.id}));
+  for (auto& [k, e] : receivers)
+    if (e.folder_id == f.id && k.first == f.user)
+      self->send(e.actor, file_cancel_atom::value, std::string{"cancelled by the user"});
+  auto name = f.name;
+  end_incoming_folder(f, "cancelled", "cancelled by the user");
+  return reply_ok("Cancelling folder " + name);
+}
+
+}  // namespace mk::transfer_detail
