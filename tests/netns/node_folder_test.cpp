@@ -16,12 +16,8 @@ namespace {
 
 void folder_across(int mtu, bool v6, bool encrypted) {
   skip_unless_netns();
-  netns_link link{mtu};  // declared first: the nodes end before their namespaces go
-  ns_node alice{link.a(), "alice", encrypted};
-  ns_node bob{link.b(), "bob", encrypted};
-  auto bob_address = v6 ? std::string{"["} + netns_link::v6_b + "]:" + std::to_string(ns_node_port)
-                        : std::string{netns_link::v4_b} + ":" + std::to_string(ns_node_port);
-  connect_nodes(alice, bob, bob_address, encrypted);
+  ns_pair nodes{mtu, v6, encrypted};
+  auto& [link, alice, bob] = nodes;
   std::this_thread::sleep_for(1s);  // MKCAPS exchanged: alice knows bob speaks folder1
 
   temp_dir src{"mk-netns-folder"};

@@ -27,12 +27,8 @@ std::string expected_chunk(int mtu, bool v6) {
 
 void transfer_both_ways(int mtu, bool v6, bool encrypted) {
   skip_unless_netns();
-  netns_link link{mtu};  // declared first: the nodes end before their namespaces go
-  ns_node alice{link.a(), "alice", encrypted};
-  ns_node bob{link.b(), "bob", encrypted};
-  auto bob_address = v6 ? std::string{"["} + netns_link::v6_b + "]:" + std::to_string(ns_node_port)
-                        : std::string{netns_link::v4_b} + ":" + std::to_string(ns_node_port);
-  connect_nodes(alice, bob, bob_address, encrypted);
+  ns_pair nodes{mtu, v6, encrypted};
+  auto& [link, alice, bob] = nodes;
 
   // The probe search takes a few round trips from the first keep-alive tick after MKCAPS (its largest steps are
   // refused by the sender's own kernel at once); let it finish so the transfers use the link's chunk size.

@@ -54,6 +54,19 @@ inline void connect_nodes(ns_node& from, ns_node& to, const std::string& address
   }
 }
 
+// alice in one namespace, bob in the other, joined by a veth at `mtu`, connected over IPv4 or IPv6.
+struct ns_pair {
+  netns_link link;  // declared first: the nodes end before their namespaces go
+  ns_node alice, bob;
+  ns_pair(int mtu, bool v6, bool encrypted)
+      : link{mtu}, alice{link.a(), "alice", encrypted}, bob{link.b(), "bob", encrypted} {
+    auto port = std::to_string(ns_node_port);
+    connect_nodes(alice, bob,
+                  v6 ? std::string{"["} + netns_link::v6_b + "]:" + port : std::string{netns_link::v4_b} + ":" + port,
+                  encrypted);
+  }
+};
+
 inline std::filesystem::path random_file(const std::filesystem::path& p, std::uint64_t size, std::uint32_t seed) {
   std::mt19937_64 rng{seed};
   std::string bytes(size, '\0');
