@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -26,12 +27,17 @@ struct incoming_folder {
   std::uint64_t files_done = 0, files_failed = 0, bytes_done = 0;
   std::chrono::steady_clock::time_point started{};
   caf::actor session{};
+  std::set<std::string> refused{};  // FOLDERFILE ids refused (a repeat is refused again, not counted twice)
   std::chrono::steady_clock::time_point last_report{};  // the sender's session (a cancel here sends FILESTOP <fid> there)
   bool finished() const { return files_done + files_failed >= files; }
 };
 
 class folder_inbox {
  public:
+  // Folders one peer may have open here (asked about or arriving): each takes a directory, so a peer cannot make
+  // thousands of them.
+  static constexpr std::size_t max_per_peer = 16;
+
   using key = std::pair<std::string, std::string>;  // (user, folder id)
 
   incoming_folder* find(const std::string& user, const std::string& id);

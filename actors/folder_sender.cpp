@@ -107,6 +107,14 @@ struct folder_sender_state {
     self->delayed_send(self, 1s, tick_atom::value);
   }
 
+  // FOLDERACCEPT, or FILESTOP <fid>: a no before the answer, a cancel after it.
+  void on_peer(const w::message& m) {
+    if (std::holds_alternative<w::folder_accept_msg>(m))
+      on_answer(true);
+    else if (std::holds_alternative<w::file_stop_msg>(m))
+      answered ? end("failed", "cancelled by the peer") : on_answer(false);
+  }
+
   void on_answer(bool yes) {
     if (answered || ended)
       return;
@@ -228,11 +236,10 @@ caf::behavior folder_sender(caf::stateful_actor<folder_sender_state>* self, fold
       return reply_ok("Sending the files of " + what + " to " + st.p.user + " one by one (it has no folders)");
     },
     [self](tick_atom) { self->state.on_tick(); },
-    [self](peer_msg_atom, const w::message& m) {
-      if (std::holds_alternative<w::folder_accept_msg>(m))
-        self->state.on_answer(true);
-      else if (std::holds_alternative<w::file_stop_msg>(m))
-        self->state.answered ? self->state.end("failed", "cancelled by the peer") : self->state.on_answer(false);
+    [self](peer_msg_atom, const w::message& m) { self->state.on_peer(m); },
+    [self](peer_msg_atom, const wire_batch& batch) {  // the service batches what one datagram brought
+      for (auto& m : batch)
+        self->state.on_peer(m);
     },
     [self](xfer_final_atom, const transfer_info& i) { self->state.file_ended(i.state == "done", i.size); },
     [self](file_cancel_atom, const std::string& why) {

@@ -49,6 +49,11 @@ void service_state::on_folder_offer(const std::string& user, const caf::actor& s
   }
   if (folder_asking.count(k) != 0)
     return;
+  auto open_from_peer = std::count_if(inbox.all().begin(), inbox.all().end(), [&](auto& kv) {
+    return kv.first.first == user;
+  }) + std::count_if(folder_asking.begin(), folder_asking.end(), [&](auto& a) { return a.first == user; });
+  if (static_cast<std::size_t>(open_from_peer) >= folder_inbox::max_per_peer)
+    return refuse_folder(user, session, m, "too many folders from " + user + " in progress");
   if (!t::sanitize_file_name(m.name))
     return refuse_folder(user, session, m, "unusable folder name");
   if (m.files == 0 || m.files > limits::max_folder_files)
@@ -103,8 +108,11 @@ void service_state::on_folder_file(const std::string& user, const caf::actor& se
   auto* f = inbox.find(user, m.folder);
   if (!f)
     return send_to(session, w::serialize(w::file_stop_msg{m.id}));  // no such folder (any more)
+  if (f->refused.count(m.id) != 0)  // a repeat of a file refused already: counted once
+    return send_to(session, w::serialize(w::file_stop_msg{m.id}));
   auto fail = [&](const std::string& why) {
     send_to(session, w::serialize(w::file_stop_msg{m.id}));
+    f->refused.insert(m.id);
     emit(event_kind::error, user, "Refused " + m.path + " of folder " + f->name + " from " + user + ": " + why);
     folder_inbox::file_ended(*f, false, 0);
     ++f->files_offered;  // counted against the announced total, so the folder can still finish
