@@ -28,6 +28,22 @@ std::string mokaccino::field(const event& e, const std::string& name) {
 
 namespace mk {
 
+const char* to_string(prompt_kind k) noexcept {
+  switch (k) {
+    case prompt_kind::connect: return "connect";
+    case prompt_kind::file: return "file";
+    case prompt_kind::call: return "call";
+  }
+  return "unknown";
+}
+
+std::optional<prompt_kind> prompt_kind_of(std::string_view name) noexcept {
+  for (auto k : {prompt_kind::connect, prompt_kind::file, prompt_kind::call})
+    if (name == to_string(k))
+      return k;
+  return std::nullopt;
+}
+
 event make_event(event_kind kind, std::string peer, std::string text,
                  std::vector<std::pair<std::string, std::string>> fields) {
   event e;

@@ -24,7 +24,7 @@ void node_state::on_tick() {
 void node_state::shutdown() {
   shutting_down = true;
   for (auto& [ep, s] : by_endpoint)
-    self->send(s, disconnect_atom::value, std::string{"connection closed"});
+    self->send(s, close_atom::value, std::string{"connection closed"});
   for (auto& [id, p] : prompts)
     if (p.promise.pending())
       p.promise.deliver(false);
@@ -32,7 +32,7 @@ void node_state::shutdown() {
   if (by_endpoint.empty())
     self->quit();
   else  // sessions end after their DISCONNECT; do not wait for a stuck one
-    self->delayed_send(self, 2s, shutdown_atom::value, true);
+    self->delayed_send(self, 2s, quit_now_atom::value);
 }
 
 }  // namespace node_detail
@@ -65,7 +65,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
   });
   self->delayed_send(self, limits::keepalive_tick, tick_atom::value);
   return {
-    [self](start_atom, std::uint16_t port) {
+    [self](bound_atom, std::uint16_t port) {
       auto& st = self->state;
       st.port = port;
       // §3: the node's own key is always stored as `loopback`.
@@ -85,28 +85,27 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       auto s = st.by_endpoint.find(ep);
       if (s == st.by_endpoint.end())
         return false;
-      st.by_user[user] = registered_peer{ep, s->second, pubkey, false};
+      st.by_user[user] = registered_peer{ep, s->second, pubkey, false};  // mokaccino_peer: when its MKCAPS comes
       st.requests.erase(user);
       st.preapproved.erase(user);
       return true;
     },
     [self](event_atom, event& e) { self->state.publish(std::move(e)); },
-    [self](intro_atom, const std::string& kind, const std::string& from, const std::string& target,
-           const std::string& ep, const std::string& pubkey) { self->state.on_intro(kind, from, target, ep, pubkey); },
+    [self](intro_atom, const std::string& from, const intro_request& m) { self->state.on_intro(from, m); },
+    [self](intro_atom, const std::string& from, const intro_fail& m) { self->state.on_intro(from, m); },
+    [self](intro_atom, const std::string& from, const intro_key& m) { self->state.on_intro(from, m); },
+    [self](intro_atom, const std::string& from, const intro_requested& m) { self->state.on_intro(from, m); },
+    [self](mokaccino_peer_atom, const std::string& user) {
+      if (auto it = self->state.by_user.find(user); it != self->state.by_user.end())
+        it->second.mokaccino_peer = true;
+    },
+    [self](prompt_atom, prompt_kind kind, const std::string& user, const std::string& text) {
+      return self->state.on_prompt(kind, user, text);
+    },
     [self](prompt_atom, const std::string& kind, const std::string& user, const std::string& text) {
-      // Who asks (a session: its peer's address), read before the promise takes the sender over.
-      std::optional<endpoint> source;
-      if (auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender()))
-        if (auto it = self->state.endpoint_of.find(sender); it != self->state.endpoint_of.end())
-          source = it->second;
-      auto rp = self->make_response_promise<bool>();
-      if (kind == "connect" && self->state.preapproved.count(user) != 0) {
-        rp.deliver(true);  // the user already accepted this peer (an introduction it asked for or agreed to)
-        return rp;
-      }
-      if (self->state.ask(kind, user, text, rp, source) == 0)
-        rp.deliver(false);  // too many questions pending, or one for this name/address already: refuse
-      return rp;
+      // The kind by name: the transfer service's form until it sends prompt_kind (an unknown name is refused).
+      auto k = prompt_kind_of(kind);
+      return k ? self->state.on_prompt(*k, user, text) : caf::result<bool>{false};
     },
     [self](answer_atom, std::uint64_t id, bool yes) { self->state.answer(id, yes); },
     [self](subscribe_atom, caf::actor sink) {
@@ -121,7 +120,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       auto it = self->state.by_user.find(user);
       if (it == self->state.by_user.end())
         return reply_error("User " + user + " is not connected");
-      self->send(it->second.session, disconnect_atom::value, std::string{"connection closed"});
+      self->send(it->second.session, close_atom::value, std::string{"connection closed"});
       self->state.closing.try_emplace(it->second.ep);
       // The user is gone from this moment: the session ends asynchronously, and until then a second disconnect,
       // `user list` or a message must not still see it as connected. (Its endpoint entry stays until it ends.)
@@ -155,7 +154,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       auto it = self->state.by_user.find(user);
       if (it == self->state.by_user.end())
         return std::make_tuple(caf::actor{}, false);
-      return std::make_tuple(it->second.session, it->second.mokaccino);
+      return std::make_tuple(it->second.session, it->second.mokaccino_peer);
     },
     [self](file_send_atom a, const std::string& user, const std::string& path) {
       return self->state.to_service(self->state.ctx->transfers, "file transfers", a, user, path);
@@ -190,7 +189,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       return rp;
     },
     [self](shutdown_atom) { self->state.shutdown(); },
-    [self](shutdown_atom, bool) { self->quit(); },
+    [self](quit_now_atom) { self->quit(); },
   };
 }
 
@@ -227,7 +226,7 @@ mk::result<node_handle> spawn_node(caf::actor_system& sys, node_options opts) {
   ctx->transfers = spawn_transfer_service(sys, ctx);  // file transfers (§10); quits with the node
   ctx->calls = std::make_shared<call_router>();
   ctx->audio = spawn_audio_service(sys, ctx);  // voice calls (§9); quits with the node
-  caf::anon_send(node, start_atom::value, sock->port);
+  caf::anon_send(node, bound_atom::value, sock->port);
   return node_handle{node, sock->port};
 }
 

@@ -16,7 +16,7 @@ command_reply node_state::connect_endpoint(const endpoint& ep, const std::string
   opts.role = session_role::initiator;
   opts.expected_user = expected;
   auto s = spawn_session(ep, std::move(opts));
-  self->send(s, start_atom::value);
+  self->send(s, initiate_atom::value);
   return reply_ok("Connecting to " + ep.to_string());
 }
 
@@ -58,7 +58,7 @@ command_reply node_state::connect_name(const std::string& user, const std::strin
   std::vector<std::string> asked;
   for (auto& [name, peer] : by_user)
     if (via.empty() || name == via) {
-      self->send(peer.session, send_atom::value, w::serialize(w::request_msg{user}));
+      self->send(peer.session, send_line_atom::value, w::serialize(w::request_msg{user}));
       asked.push_back(name);
     }
   if (asked.empty())

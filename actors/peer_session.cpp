@@ -65,7 +65,7 @@ peer_info session_state::info() const {
   i.address = opts.peer.to_string();
   i.connected = ph == phase::established;
   i.encrypted = crypt && crypt->encrypting();
-  i.mokaccino = peer_is_mokaccino;
+  i.mokaccino = mokaccino_peer;
   if (alive && alive->average_rtt()) {
     i.rtt_ms = std::chrono::duration<double, std::milli>(*alive->average_rtt()).count();
     i.ping_ms = i.rtt_ms / 2;
@@ -102,9 +102,9 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
   }
   self->delayed_send(self, until_next_tick(self->clock().now()), tick_atom::value);
   return {
-    [self](start_atom) { self->state.start_initiator(); },
+    [self](initiate_atom) { self->state.start_initiator(); },
     [self](route_atom, const std::string& line) { self->state.on_line(line); },
-    [self](datagram_atom, std::vector<std::string>& lines) {  // a wake-up's lines, counted by the session_table
+    [self](peer_lines_atom, std::vector<std::string>& lines) {  // a wake-up's lines, counted by the session_table
       auto& st = self->state;
       st.ctx->routes->processed(st.opts.peer, lines.size());
       st.ctx->counters->datagrams_in.fetch_add(lines.size(), std::memory_order_relaxed);
@@ -114,11 +114,11 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
       self->state.on_tick();
       self->delayed_send(self, until_next_tick(self->clock().now()), tick_atom::value);
     },
-    [self](send_atom, const std::string& line) {
+    [self](send_line_atom, const std::string& line) {
       if (self->state.ph == phase::established)
         self->state.send_line(line);
     },
-    [self](send_batch_atom, std::vector<std::string>& lines) {
+    [self](send_lines_atom, std::vector<std::string>& lines) {
       if (self->state.ph == phase::established)
         self->state.send_lines(lines);
     },
@@ -156,7 +156,7 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
         st.run_probes();
       }
     },
-    [self](disconnect_atom, const std::string& reason) {
+    [self](close_atom, const std::string& reason) {
       auto& st = self->state;
       bool was = st.ph == phase::established;
       st.close(reason, was ? "Disconnected from " + st.user : std::string{}, false);

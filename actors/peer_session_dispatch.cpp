@@ -5,6 +5,15 @@ namespace mk::peer_session_detail {
 
 using namespace std::chrono_literals;
 
+namespace {
+
+std::optional<crypto::public_key> usable_key(std::string_view b64) {
+  auto k = crypto::public_key::from_base64(b64);
+  return k ? std::optional{std::move(*k)} : std::nullopt;
+}
+
+}  // namespace
+
 void session_state::apply_crypt(session::crypt_negotiation::output out) {
   for (auto& d : out.datagrams)
     send_datagram(std::move(d));
@@ -88,17 +97,17 @@ void session_state::on_established_message(w::message& m, std::string_view raw, 
       } else if constexpr (std::is_same_v<T, w::probe_ack_msg>) {
         on_probe_ack(msg.id);
       } else if constexpr (std::is_same_v<T, w::request_msg>) {
-        forward_intro("REQUEST", msg.username, {}, {});
+        forward_intro(intro_request{msg.username});
       } else if constexpr (std::is_same_v<T, w::fail_msg>) {
-        forward_intro("FAIL", msg.username, {}, {});
+        forward_intro(intro_fail{msg.username});
       } else if constexpr (std::is_same_v<T, w::key_msg>) {
         if (!verify_signed(*peer_key, raw))  // KEY is signed by the middle peer (§7)
-          return forward_intro("KEYBAD", msg.username, {}, msg.pubkey);
-        forward_intro("KEY", msg.username, {}, msg.pubkey);
+          return forward_intro(intro_key{msg.username, false, std::nullopt});
+        forward_intro(intro_key{msg.username, true, usable_key(msg.pubkey)});
       } else if constexpr (std::is_same_v<T, w::requested_msg>) {
         if (!verify_signed(*peer_key, raw))
           return drop("REQUESTED with a bad signature");
-        forward_intro("REQUESTED", msg.username, msg.endpoint, msg.pubkey);
+        forward_intro(intro_requested{msg.username, endpoint::parse(msg.endpoint), usable_key(msg.pubkey)});
       } else if constexpr (std::is_same_v<T, w::file_init_msg> || std::is_same_v<T, w::file_ack_msg> ||
                            std::is_same_v<T, w::file_msg> || std::is_same_v<T, w::file_stop_msg> ||
                            std::is_same_v<T, w::file_sack_msg> || std::is_same_v<T, w::file_offer_msg> ||
@@ -128,7 +137,7 @@ void session_state::forward_service(const caf::actor& service, w::message& m) {
     to_transfers.push_back(std::move(m));
     return;
   }
-  self->send(service, peer_msg_atom::value, user, caf::actor_cast<caf::actor>(self), peer_is_mokaccino,
+  self->send(service, peer_msg_atom::value, user, caf::actor_cast<caf::actor>(self), mokaccino_peer,
              std::move(m));
 }
 
@@ -144,14 +153,9 @@ void session_state::on_lines(std::vector<std::string>& lines) {
   if (to_transfers.empty() || closing)
     return;
   if (ctx->transfers)
-    self->send(ctx->transfers, peer_msg_atom::value, user, caf::actor_cast<caf::actor>(self), peer_is_mokaccino,
+    self->send(ctx->transfers, peer_msg_atom::value, user, caf::actor_cast<caf::actor>(self), mokaccino_peer,
                std::move(to_transfers));
   to_transfers = {};
-}
-
-void session_state::forward_intro(std::string kind, std::string target, std::string endpoint_text, std::string pubkey) {
-  self->send(ctx->node, intro_atom::value, std::move(kind), user, std::move(target), std::move(endpoint_text),
-             std::move(pubkey));
 }
 
 // One datagram of this peer (a text line without its LF, or a whole envelope): open it if sealed, then

@@ -210,7 +210,7 @@ class udp_io : public std::enable_shared_from_this<udp_io> {
         session_table::routed direct;
         routes_->split(batch, direct);
         for (auto& [session, lines] : direct)
-          caf::anon_send(session, datagram_atom::value, std::move(lines));
+          caf::anon_send(session, peer_lines_atom::value, std::move(lines));
       }
       if (!batch.empty())
         caf::anon_send(receiver_, datagram_atom::value, std::move(batch));
@@ -430,8 +430,8 @@ caf::behavior udp_socket_actor(caf::stateful_actor<udp_state>* self, std::shared
   self->state.io = std::move(io);
   self->state.sender = std::move(sender);
   return {
-    [self](send_atom, const endpoint& to, const std::string& bytes) { self->state.sender->send(to, bytes); },
-    [self](send_batch_atom, const endpoint& to, const std::vector<std::string>& all) {
+    [self](send_to_atom, const endpoint& to, const std::string& bytes) { self->state.sender->send(to, bytes); },
+    [self](send_batch_to_atom, const endpoint& to, const std::vector<std::string>& all) {
       self->state.sender->send(to, all);
     },
     [self](stats_atom) {
