@@ -37,6 +37,16 @@ const char* to_string(prompt_kind k) noexcept {
   return "unknown";
 }
 
+std::optional<key_op> key_op_of(std::string_view name) noexcept {
+  if (name == "show")
+    return key_op::show;
+  if (name == "add")
+    return key_op::add;
+  if (name == "delete")
+    return key_op::remove;
+  return std::nullopt;
+}
+
 std::optional<prompt_kind> prompt_kind_of(std::string_view name) noexcept {
   for (auto k : {prompt_kind::connect, prompt_kind::file, prompt_kind::call})
     if (name == to_string(k))

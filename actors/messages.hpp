@@ -173,6 +173,11 @@ enum class prompt_kind { connect, file, call };
 const char* to_string(prompt_kind k) noexcept;
 std::optional<prompt_kind> prompt_kind_of(std::string_view name) noexcept;
 
+// The operations of key_cmd_atom. The public interface names them ("show", "add", "delete": a remote front end
+// speaks strings); the node reads the name once, here, and works with the value.
+enum class key_op { show, add, remove };
+std::optional<key_op> key_op_of(std::string_view name) noexcept;
+
 // Introductions (§7), session -> node as (intro_atom, std::string from, T). The session has checked what it can
 // (signatures with the sender's key, the key and endpoint parse); the node decides what to do with them.
 struct intro_request {  // REQUEST: `from` asks us to introduce it to `target`

@@ -140,7 +140,8 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       return self->state.forward(user, none, info_atom::value);
     },
     [self](key_cmd_atom, const std::string& op, const std::string& user, const std::string& key) {
-      return self->state.key_command(op, user, key);
+      auto o = key_op_of(op);
+      return o ? self->state.key_command(*o, user, key) : caf::result<command_reply>{reply_error("Unknown key command " + op)};
     },
     [self](key_list_atom) {
       auto rp = self->make_response_promise<std::vector<key_entry>>();

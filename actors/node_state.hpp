@@ -164,8 +164,6 @@ struct node_state {
 
   caf::result<command_reply> connect_host(const std::string& target);
 
-  static std::optional<endpoint> resolve_host_numeric(const std::string& host, std::uint16_t port);
-
   command_reply connect_name(const std::string& user, const std::string& via);
 
   template <class Reply, class... Ts>
@@ -198,7 +196,10 @@ struct node_state {
     return [rp](caf::error&) mutable { rp.deliver(reply_error("The known-users store is unavailable")); };
   }
 
-  caf::result<command_reply> key_command(const std::string& op, const std::string& user, const std::string& key);
+  caf::result<command_reply> key_command(key_op op, const std::string& user, const std::string& key);
+  void key_show(caf::typed_response_promise<command_reply> rp, const std::string& user);
+  void key_add(caf::typed_response_promise<command_reply> rp, const std::string& user, const std::string& key);
+  void key_delete(caf::typed_response_promise<command_reply> rp, const std::string& user);
 
   node_stats stats() const;
 

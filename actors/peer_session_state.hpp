@@ -180,6 +180,9 @@ struct session_state {
   void on_encryption_changed(bool on);
   void refuse_unauthenticated(const char* why);
   void on_established_message(w::message& m, std::string_view raw, bool sealed);
+  bool on_control(const w::message& m, std::string_view raw, bool sealed);  // each family: false = not its message
+  bool on_introduction(const w::message& m, std::string_view raw);
+  bool to_service(w::message& m);
   void forward_service(const caf::actor& service, w::message& m);
   void on_lines(std::vector<std::string>& lines);
   template <class Intro>

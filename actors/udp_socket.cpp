@@ -459,9 +459,7 @@ mk::result<udp_socket_handle> spawn_udp_socket(caf::actor_system& sys, std::uint
 }
 
 std::optional<endpoint> resolve_host(const std::string& host, std::uint16_t port) {
-  if (auto literal = endpoint::parse(host.find(':') != std::string::npos && host.front() != '['
-                                         ? "[" + host + "]:" + std::to_string(port)
-                                         : host + ":" + std::to_string(port)))
+  if (auto literal = endpoint::numeric(host, port))
     return literal;
   addrinfo hints{};
   hints.ai_socktype = SOCK_DGRAM;
