@@ -86,6 +86,7 @@ using mokaccino::stats_atom;         // (stats) -> node_stats
 using mokaccino::answer_atom;        // (answer, prompt id, bool yes)
 using mokaccino::subscribe_atom;     // (subscribe, caf::actor sink)
 using mokaccino::shutdown_atom;      // (shutdown): DISCONNECT every peer, then quit
+using mokaccino::auth_atom;         // (mkauth, token) remote control (embed_remote.cpp): prove the token first
 using info_atom = caf::atom_constant<caf::atom("info")>;            // (info) session -> peer_info
 // session or service -> node: (prompt_atom, prompt_kind, user, text) -> bool, the user's answer (false when
 // refused unasked: too many questions pending). The transfer service still sends the kind as its name

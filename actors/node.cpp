@@ -42,28 +42,8 @@ namespace {
 using namespace node_detail;
 using namespace std::chrono_literals;
 
-caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<node_context> ctx,
-                         std::shared_ptr<inbound_backlog> backlog) {
-  auto& st = self->state;
-  st.self = self;
-  st.ctx = std::move(ctx);
-  st.backlog = std::move(backlog);
-  st.gate.emplace(st.ctx->verify_budget, st.rng, connect_gate::clock::now());
-  self->set_down_handler([self](caf::down_msg& dm) { self->state.on_session_down(dm); });
-  self->set_exit_handler([self](caf::exit_msg& em) {
-    if (self->state.ctx->socket)
-      self->send_exit(self->state.ctx->socket, em.reason);
-    self->send_exit(self->state.ctx->known_users, em.reason);
-    self->quit(em.reason);
-  });
-  self->attach_functor([ctx = st.ctx] {
-    // The socket and the pins die with the node. (Runs after the state is gone: capture the context.)
-    if (ctx->socket)
-      caf::anon_send_exit(ctx->socket, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(ctx->known_users, caf::exit_reason::user_shutdown);
-    ctx->routes->clear();  // the table's session handles must not outlive the node (sessions hold the context)
-  });
-  self->delayed_send(self, limits::keepalive_tick, tick_atom::value);
+// Sessions, the socket and services: datagrams, registrations, introductions, questions, subscribers.
+caf::message_handler session_handlers(caf::stateful_actor<node_state>* self) {
   return {
     [self](bound_atom, std::uint16_t port) {
       auto& st = self->state;
@@ -112,6 +92,18 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       self->monitor(sink);  // on_session_down drops it when it ends
       self->state.subscribers.push_back(std::move(sink));
     },
+    [self](session_of_atom, const std::string& user) {
+      auto it = self->state.by_user.find(user);
+      if (it == self->state.by_user.end())
+        return std::make_tuple(caf::actor{}, false);
+      return std::make_tuple(it->second.session, it->second.mokaccino_peer);
+    },
+  };
+}
+
+// The front end's commands about peers, keys and the node itself.
+caf::message_handler command_handlers(caf::stateful_actor<node_state>* self) {
+  return {
     [self](connect_host_atom, const std::string& target) { return self->state.connect_host(target); },
     [self](connect_name_atom, const std::string& user, const std::string& via) {
       return self->state.connect_name(user, via);
@@ -151,12 +143,14 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       return rp;
     },
     [self](stats_atom) { return self->state.stats(); },
-    [self](session_of_atom, const std::string& user) {
-      auto it = self->state.by_user.find(user);
-      if (it == self->state.by_user.end())
-        return std::make_tuple(caf::actor{}, false);
-      return std::make_tuple(it->second.session, it->second.mokaccino_peer);
-    },
+    [self](shutdown_atom) { self->state.shutdown(); },
+    [self](quit_now_atom) { self->quit(); },
+  };
+}
+
+// The front end's commands for the file transfer and audio services, forwarded.
+caf::message_handler service_handlers(caf::stateful_actor<node_state>* self) {
+  return {
     [self](file_send_atom a, const std::string& user, const std::string& path) {
       return self->state.to_service(self->state.ctx->transfers, "file transfers", a, user, path);
     },
@@ -189,9 +183,32 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
                                         });
       return rp;
     },
-    [self](shutdown_atom) { self->state.shutdown(); },
-    [self](quit_now_atom) { self->quit(); },
   };
+}
+
+caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<node_context> ctx,
+                         std::shared_ptr<inbound_backlog> backlog) {
+  auto& st = self->state;
+  st.self = self;
+  st.ctx = std::move(ctx);
+  st.backlog = std::move(backlog);
+  st.gate.emplace(st.ctx->verify_budget, st.rng, connect_gate::clock::now());
+  self->set_down_handler([self](caf::down_msg& dm) { self->state.on_session_down(dm); });
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    if (self->state.ctx->socket)
+      self->send_exit(self->state.ctx->socket, em.reason);
+    self->send_exit(self->state.ctx->known_users, em.reason);
+    self->quit(em.reason);
+  });
+  self->attach_functor([ctx = st.ctx] {
+    // The socket and the pins die with the node. (Runs after the state is gone: capture the context.)
+    if (ctx->socket)
+      caf::anon_send_exit(ctx->socket, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(ctx->known_users, caf::exit_reason::user_shutdown);
+    ctx->routes->clear();  // the table's session handles must not outlive the node (sessions hold the context)
+  });
+  self->delayed_send(self, limits::keepalive_tick, tick_atom::value);
+  return session_handlers(self).or_else(command_handlers(self)).or_else(service_handlers(self));
 }
 
 }  // namespace

@@ -59,6 +59,30 @@ void session_state::on_tick() {
   }
 }
 
+command_reply session_state::send_text(const std::string& text) {
+  if (ph != phase::established)
+    return reply_error("User " + user + " is not connected");
+  send_line(w::serialize(w::text_msg{text}));
+  return reply_ok();
+}
+
+command_reply session_state::set_encryption(bool on) {
+  if (ph != phase::established)
+    return reply_error("User " + user + " is not connected");
+  if (on) {
+    if (crypt->encrypting())
+      return reply_ok("Connection with " + user + " is already encrypted");
+    apply_crypt(crypt->start(rng));
+    return reply_ok("Encryption requested with " + user);
+  }
+  if (ctx->config.require_encryption)
+    return reply_error("Encryption with " + user +
+                       " stays on: network.connection.require_encryption is set (set it to false to allow "
+                       "plaintext)");
+  apply_crypt(crypt->stop());
+  return reply_ok();
+}
+
 peer_info session_state::info() const {
   peer_info i;
   i.user = user;
@@ -122,30 +146,8 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
       if (self->state.ph == phase::established)
         self->state.send_lines(lines);
     },
-    [self](msg_atom, const std::string& text) -> command_reply {
-      auto& st = self->state;
-      if (st.ph != phase::established)
-        return reply_error("User " + st.user + " is not connected");
-      st.send_line(w::serialize(w::text_msg{text}));
-      return reply_ok();
-    },
-    [self](encrypt_atom, bool on) -> command_reply {
-      auto& st = self->state;
-      if (st.ph != phase::established)
-        return reply_error("User " + st.user + " is not connected");
-      if (on) {
-        if (st.crypt->encrypting())
-          return reply_ok("Connection with " + st.user + " is already encrypted");
-        st.apply_crypt(st.crypt->start(st.rng));
-        return reply_ok("Encryption requested with " + st.user);
-      }
-      if (st.ctx->config.require_encryption)
-        return reply_error("Encryption with " + st.user +
-                           " stays on: network.connection.require_encryption is set (set it to false to allow "
-                           "plaintext)");
-      st.apply_crypt(st.crypt->stop());
-      return reply_ok();
-    },
+    [self](msg_atom, const std::string& text) { return self->state.send_text(text); },
+    [self](encrypt_atom, bool on) { return self->state.set_encryption(on); },
     [self](info_atom) { return self->state.info(); },
     [self](peer_caps_atom) { return self->state.peer_features; },
     [self](path_budget_atom) { return static_cast<std::uint64_t>(self->state.chunk_budget()); },

@@ -199,6 +199,8 @@ struct session_state {
   // -- the 500 ms timer and `user info` (peer_session.cpp) ------------------------------------------------------
   void on_tick();
   peer_info info() const;
+  command_reply send_text(const std::string& text);  // the front end's `msg`
+  command_reply set_encryption(bool on);             // the front end's `encrypt start|stop`
 };
 
 }  // namespace mk::peer_session_detail
