@@ -1,5 +1,6 @@
 #pragma once
-// The udp socket actor: owns one UDP socket and the Asio io_context thread that waits on it.
+// The udp socket actor: owns one UDP socket and the Asio io_context thread that waits on it (udp_socket.cpp);
+// udp_sender, the sending half, is in udp_sender.cpp.
 // Received datagrams are drained in batches (recvmmsg) and sent to the `receiver` actor as
 // (datagram_atom, datagram_batch), or straight to a known peer's session (see session_table). Sending goes
 // through udp_sender, from whichever thread has the datagrams (the node's sessions call it directly); the actor
