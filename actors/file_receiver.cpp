@@ -433,6 +433,7 @@ struct receiver_state {
   void start() {
     auto now = steady::now();
     progress.info = transfer_info{p.hash, p.name, p.user, false, "receiving", p.size, 0, 0, -1};
+    progress.info.folder = p.folder;
     progress.begin(now);
     if (p.resume)
       return open_resumed();

@@ -42,6 +42,7 @@ struct file_receiver_params {
   // ...and an offer of the same file continues such a partial file: FILERESUME names the prefix it holds, and
   // the sender's FILEFROM says where the data starts (there, or at 0 if the sender's file differs).
   std::optional<partial_file> resume;
+  std::string folder;  // a file of a folder offer: the folder's name (issue 15)
 };
 
 caf::actor spawn_file_receiver(caf::actor_system& sys, file_receiver_params p);

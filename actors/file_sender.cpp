@@ -147,6 +147,7 @@ struct sender_state {
     }
     hash = hash_or_error;
     progress.info = transfer_info{hash, file_name, p.user, true, "pending", size, 0, 0, -1};
+    progress.info.folder = p.folder;
     self->send(p.service, xfer_hashed_atom::value, true, hash);
   }
 
@@ -155,7 +156,9 @@ struct sender_state {
   void send_line(std::string line) { self->send(p.session, send_atom::value, std::move(line)); }
 
   void send_init() {
-    if (p.lazy_hash)
+    if (p.lazy_hash && !p.folder_id.empty())
+      send_line(w::serialize(w::folder_file_msg{p.folder_id, hash, size, p.folder_path}));
+    else if (p.lazy_hash)
       send_line(w::serialize(w::file_offer_msg{hash, size, file_name}));
     else
       send_line(w::serialize(w::file_init_msg{hash, size, file_name}));

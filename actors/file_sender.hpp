@@ -41,6 +41,11 @@ struct file_sender_params {
   std::shared_ptr<peer_link_share> share;  // never null
   std::shared_ptr<hash_pool> hashing;      // the node's file hashing threads, never null
   std::uint64_t chunk = 1024;              // bytes per chunk (extended: the path's datagram budget allows more)
+  // A file of a folder offer (issue 15): `folder` names the offer ("photos/"); with `folder_id` (the peer speaks
+  // folder1) the offer is FOLDERFILE <folder_id> <id> <size> <folder_path> instead of FILEOFFER.
+  std::string folder;
+  std::string folder_id;
+  std::string folder_path;
 };
 
 // Protocol: (xfer_prepare_atom) -> (bool ok, error, name, size, identity) once the file is open (identity:

@@ -139,6 +139,11 @@ using xfer_rehash_atom = caf::atom_constant<caf::atom("xrehash")>;
 // receiver -> service: (xfer_verified_atom, std::string id, std::string sha384) a lazy-hash transfer was verified
 // and saved; the service answers a late FILEHASH for it from memory.
 using xfer_verified_atom = caf::atom_constant<caf::atom("xverified")>;
+// Folders (issue 15), folder sender -> service: (folder_file_atom, user, path, folder name, folder id, path in the
+// folder) -> command_reply: send one file of the folder (folder id "" = as a file of its own, toward an original);
+// its end comes back as (xfer_final_atom, transfer_info). The folder sender's own end goes to the service the same
+// way, with transfer_info::files set.
+using folder_file_atom = caf::atom_constant<caf::atom("folderfile")>;
 // service -> transfer actor: (file_cancel_atom, std::string reason) the user cancelled;
 // (peer_gone_atom, std::string user) the session ended; (peer_msg_atom, wire message) routed traffic;
 // (start_atom) the sender may send FILEINIT; a receiver also sends it to itself once to begin.

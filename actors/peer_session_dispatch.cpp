@@ -149,7 +149,9 @@ bool session_state::to_service(w::message& m) {
                     std::is_same_v<T, w::file_msg> || std::is_same_v<T, w::file_stop_msg> ||
                     std::is_same_v<T, w::file_sack_msg> || std::is_same_v<T, w::file_offer_msg> ||
                     std::is_same_v<T, w::file_hash_msg> || std::is_same_v<T, w::file_dup_msg> ||
-                    std::is_same_v<T, w::file_resume_msg> || std::is_same_v<T, w::file_from_msg>) {
+                    std::is_same_v<T, w::file_resume_msg> || std::is_same_v<T, w::file_from_msg> ||
+                    std::is_same_v<T, w::folder_offer_msg> || std::is_same_v<T, w::folder_accept_msg> ||
+                    std::is_same_v<T, w::folder_file_msg>) {
         forward_service(ctx->transfers, m);
       } else if constexpr (std::is_same_v<T, w::audio_start_msg> || std::is_same_v<T, w::audio_accept_msg> ||
                            std::is_same_v<T, w::audio_stop_msg> || std::is_same_v<T, w::audio_msg> ||

@@ -273,7 +273,7 @@ crypto::channel_transcript session_state::transcript() const {
 void session_state::send_caps() {
   send_line(w::serialize(w::caps_msg{
     caps_version, {"sack", "voice20", std::string{envelope_feature}, std::string{lazy_hash_feature},
-                   std::string{pmtu_feature}, std::string{resume_feature}}}));
+                   std::string{pmtu_feature}, std::string{resume_feature}, std::string{folder_feature}}}));
 }
 
 void session_state::on_caps(const w::caps_msg& m) {

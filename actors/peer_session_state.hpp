@@ -48,6 +48,7 @@ constexpr std::uint32_t caps_version = 1;
 constexpr std::string_view envelope_feature = "env1";  // the sealed envelope (core/crypto/secure_channel.hpp)
 constexpr std::string_view lazy_hash_feature = "lazyhash";  // FILEOFFER/FILEHASH: offer first, hash while sending
 constexpr std::string_view resume_feature = "resume1";  // FILERESUME/FILEFROM: an interrupted transfer resumes
+constexpr std::string_view folder_feature = "folder1";  // FOLDEROFFER/FOLDERACCEPT/FOLDERFILE: one offer per folder
 constexpr std::string_view pmtu_feature = "pmtu1";  // MKPROBE path MTU discovery; chunks sized to it, any piece taken
 // What a file chunk costs beyond its data in the largest datagram that carries it (sealed 'F' record).
 constexpr std::size_t file_datagram_overhead = crypto::secure_channel::overhead + w::file_record_header;

@@ -78,6 +78,8 @@ class transfer_progress {
                        {"eta", std::to_string(static_cast<std::int64_t>(info.eta_s))}});
     if (info.resumed_from > 0)
       e.fields.emplace_back("resumed_from", std::to_string(info.resumed_from));
+    if (!info.folder.empty())
+      e.fields.emplace_back("folder", info.folder);
     return e;
   }
 

@@ -8,15 +8,19 @@
 #include <set>
 #include <system_error>
 
+#include <botan/auto_rng.h>
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
 #include "actors/file_receiver.hpp"
+#include "actors/folder_inbox.hpp"
+#include "actors/folder_sender.hpp"
 #include "actors/file_sender.hpp"
 #include "actors/hash_pool.hpp"
 #include "actors/node_context.hpp"
 #include "actors/partial_files.hpp"
 #include "core/config/policy_decision.hpp"
+#include "core/crypto/random.hpp"
 #include "core/limits.hpp"
 #include "core/transfer/completed_transfers.hpp"
 #include "core/transfer/file_name.hpp"
@@ -48,6 +52,25 @@ struct entry {
   std::string path;      // senders: the file, to offer it again after an interruption
   bool resumable = false;  // senders: the peer speaks resume1 (an interrupted transfer is offered again)
   bool peer_left = false;  // senders: it ends because the peer went away (not refused or cancelled by anyone)
+  caf::actor folder{};     // senders: the folder sender this file belongs to (its end is reported there)
+  std::string folder_id{};  // receivers: the incoming folder this file belongs to
+};
+
+// What the service knows of the peer before sending to it.
+struct peer_link {
+  caf::actor session;
+  bool mokaccino = false;
+  bool lazy = false;     // MKCAPS lazyhash
+  bool folders = false;  // MKCAPS folder1
+  std::uint64_t chunk = 1024;
+};
+
+// A file sent as part of a folder offer.
+struct folder_link {
+  caf::actor folder;
+  std::string name;    // "photos/"
+  std::string id;      // FOLDEROFFER <fid>; "" toward an original (a file of its own there)
+  std::string inside;  // its path inside the folder
 };
 
 struct service_state {
@@ -63,6 +86,7 @@ struct service_state {
     std::uint64_t size = 0;
     std::string identity;
     bool lazy_hash = false;
+    caf::actor folder;
   };
   std::map<caf::actor_addr, preparing_send> preparing;  // senders still opening or hashing their file
   std::map<caf::actor_addr, std::pair<bool, key_t>> by_addr;  // outgoing?, key
@@ -81,6 +105,12 @@ struct service_state {
     std::int64_t at = 0;  // unix seconds
   };
   std::vector<interrupted_send> interrupted;  // outgoing transfers to offer again when their peer reconnects
+
+  // -- folders (issue 15) --
+  folder_inbox inbox;                       // incoming folders accepted
+  std::set<key_t> folder_asking;            // FOLDEROFFERs waiting for the user's answer
+  std::map<key_t, caf::actor> folders_out;  // outgoing folder offers, by (peer, fid)
+  std::map<key_t, transfer_info> folder_progress;  // their last report
 
   std::int64_t keep_seconds() const { return std::int64_t{ctx->config.keep_partial_days} * 86400; }
 
@@ -190,11 +220,13 @@ struct service_state {
   }
 
   std::size_t active() const { return senders.size() + receivers.size() + asking.size() + preparing.size(); }
-  // Offers of one peer being received or asked about: bounded, so one peer never takes every slot.
+  // Offers of one peer being received or asked about: bounded, so one peer never takes every slot. A receiver
+  // that saved its file and only repeats its final ACKs a moment longer does not count (a folder of small files
+  // ends hundreds of them per second).
   std::size_t incoming_from(const std::string& user) const {
     std::size_t n = 0;
     for (auto& [k, e] : receivers)
-      n += k.first == user;
+      n += k.first == user && verified.count(k) == 0;
     for (auto& k : asking)
       n += k.first == user;
     return n;
@@ -290,18 +322,175 @@ struct service_state {
   }
 
   void accept(const std::string& user, const caf::actor& session, bool mokaccino, const w::file_init_msg& m,
-              const std::string& name, bool lazy, bool resumable = false, std::optional<partial_file> resume = {}) {
+              const std::string& name, bool lazy, bool resumable = false, std::optional<partial_file> resume = {},
+              const incoming_folder* folder = nullptr, const fs::path& folder_dir = {}) {
     file_receiver_params p{ctx,    caf::actor_cast<caf::actor>(self), session, user, mokaccino || lazy, m.hash, lazy,
-                           m.size, name, ctx->download_dir, resumable, std::move(resume)};
+                           m.size, name, folder ? folder_dir : ctx->download_dir, resumable, std::move(resume),
+                           folder ? folder->name : std::string{}};
     auto a = spawn_file_receiver(self->system(), std::move(p));
     self->monitor(a);
     key_t k{user, m.hash};
     receivers[k] = entry{a, transfer_info{m.hash, name, user, false, "receiving", m.size, 0, 0, -1, 0}, {}, {}, false};
     by_addr[a.address()] = {false, k};
+    if (folder) {
+      receivers[k].info.folder = folder->name;
+      receivers[k].folder_id = folder->id;
+      return;  // the folder's events speak for its files
+    }
     emit(event_kind::transfer, user,
          "Receiving " + name + " (" + human_bytes(static_cast<double>(m.size)) + ") from " + user,
          {{"hash", m.hash}, {"name", name}, {"direction", "receive"}, {"state", "receiving"},
           {"size", std::to_string(m.size)}, {"bytes", "0"}});
+  }
+
+  // -- incoming folders (issue 15) -------------------------------------------------------------------------
+
+  void emit_folder(const incoming_folder& f, const std::string& state, std::string text) {
+    emit(event_kind::transfer, f.user, std::move(text),
+         {{"hash", f.id}, {"name", f.name}, {"direction", "receive"}, {"state", state}, {"folder", f.name},
+          {"bytes", std::to_string(f.bytes_done)}, {"size", std::to_string(f.bytes)},
+          {"files", std::to_string(f.files)}, {"files_done", std::to_string(f.files_done)},
+          {"files_failed", std::to_string(f.files_failed)},
+          {"rate", std::to_string(static_cast<std::uint64_t>(folder_info(f, state).rate_bps))}});
+  }
+
+  transfer_info folder_info(const incoming_folder& f, const std::string& state) const {
+    transfer_info i{f.id, f.name, f.user, false, state, f.bytes, f.bytes_done, 0, -1, 0};
+    auto s = std::chrono::duration<double>(steady::now() - f.started).count();
+    i.rate_bps = s > 0 ? static_cast<double>(f.bytes_done) / s : 0;
+    i.folder = f.name;
+    i.files = f.files;
+    i.files_done = f.files_done;
+    i.files_failed = f.files_failed;
+    return i;
+  }
+
+  void refuse_folder(const std::string& user, const caf::actor& session, const w::folder_offer_msg& m,
+                     const std::string& why) {
+    send_to(session, w::serialize(w::file_stop_msg{m.id}));
+    emit(event_kind::transfer, user, "Refused folder " + m.name + "/ from " + user + ": " + why,
+         {{"hash", m.id}, {"name", m.name + "/"}, {"direction", "receive"},
+          {"state", "refused"}, {"folder", m.name + "/"}, {"size", std::to_string(m.bytes)}, {"files", std::to_string(m.files)}});
+  }
+
+  void on_folder_offer(const std::string& user, const caf::actor& session, const w::folder_offer_msg& m) {
+    key_t k{user, m.id};
+    if (inbox.find(user, m.id)) {  // our FOLDERACCEPT was lost: the offer is repeated
+      send_to(session, w::serialize(w::folder_accept_msg{m.id}));
+      return;
+    }
+    if (folder_asking.count(k) != 0)
+      return;
+    if (!t::sanitize_file_name(m.name))
+      return refuse_folder(user, session, m, "unusable folder name");
+    if (m.files == 0 || m.files > limits::max_folder_files)
+      return refuse_folder(user, session, m, "too many files (" + std::to_string(m.files) + ")");
+    if (auto why = space_problem(m.bytes))
+      return refuse_folder(user, session, m, *why);
+    auto decision = config::decide(ctx->config.file, user);
+    if (decision == config::action::accept)
+      return accept_folder(user, session, m);
+    if (decision == config::action::refuse)
+      return refuse_folder(user, session, m, "refused by policy (network.file.default_action)");
+    folder_asking.insert(k);
+    auto question = fmt::format("{} offers folder \"{}/\" ({} files, {}), accept? (y/n)", user,
+                                *t::sanitize_file_name(m.name), m.files, human_bytes(static_cast<double>(m.bytes)));
+    self->request(ctx->node, limits::file_prompt_timeout + 2s, prompt_atom::value, std::string{"file"}, user, question)
+      .then(
+        [this, k, session, m](bool yes) {
+          if (folder_asking.erase(k) == 0)
+            return;
+          if (yes)
+            accept_folder(k.first, session, m);
+          else
+            refuse_folder(k.first, session, m, "refused by the user");
+        },
+        [this, k, session, m](caf::error&) {
+          if (folder_asking.erase(k) != 0)
+            refuse_folder(k.first, session, m, "no answer");
+        });
+  }
+
+  void accept_folder(const std::string& user, const caf::actor& session, const w::folder_offer_msg& m) {
+    auto f = inbox.accept(user, m.id, m.name, m.files, m.bytes, ctx->download_dir);
+    if (!f)
+      return refuse_folder(user, session, m, f.error().message);
+    (*f)->session = session;
+    send_to(session, w::serialize(w::folder_accept_msg{m.id}));
+    emit_folder(**f, "receiving",
+                "Receiving folder " + (*f)->name + " (" + std::to_string(m.files) + " files, " +
+                  human_bytes(static_cast<double>(m.bytes)) + ") from " + user + " into " + (*f)->root.string());
+  }
+
+  void on_folder_file(const std::string& user, const caf::actor& session, bool mokaccino, w::folder_file_msg& m) {
+    key_t k{user, m.id};
+    if (auto it = receivers.find(k); it != receivers.end())  // a repeated offer: the receiver answers it again
+      return deliver(it->second.actor, w::message{w::file_offer_msg{m.id, m.size, {}}});
+    auto now = steady::now();
+    if (auto size = received_done.lookup(id(k), now)) {  // done already: our final ACKs were lost
+      send_to(session, w::serialize(w::file_ack_msg{m.id, *size}));
+      return;
+    }
+    auto* f = inbox.find(user, m.folder);
+    if (!f)
+      return send_to(session, w::serialize(w::file_stop_msg{m.id}));  // no such folder (any more)
+    auto fail = [&](const std::string& why) {
+      send_to(session, w::serialize(w::file_stop_msg{m.id}));
+      emit(event_kind::error, user, "Refused " + m.path + " of folder " + f->name + " from " + user + ": " + why);
+      folder_inbox::file_ended(*f, false, 0);
+      ++f->files_offered;  // counted against the announced total, so the folder can still finish
+      folder_maybe_finished(*f);
+    };
+    if (m.size > ctx->config.max_size)
+      return fail("larger than the limit (network.file.max_size)");
+    if (active() >= limits::max_active_transfers || incoming_from(user) >= limits::max_incoming_per_peer)
+      return fail("too many transfers in progress");
+    auto place = inbox.admit(*f, m.path, m.size, ctx->download_dir);
+    if (!place)
+      return fail(place.error().message);
+    w::file_init_msg init{m.id, m.size, place->name};
+    accept(user, session, mokaccino, init, place->name, true, false, {}, f, place->dir);
+  }
+
+  void folder_file_ended(const entry& e, const transfer_info& i) {
+    auto* f = inbox.find(i.peer, e.folder_id);
+    if (!f)
+      return;
+    folder_inbox::file_ended(*f, i.state == "done", i.size);
+    if (i.state != "done")
+      emit(event_kind::error, i.peer, i.name + " of folder " + f->name + " from " + i.peer + ": " + i.state);
+    auto now = steady::now();
+    if (!f->finished() && now - f->last_report >= limits::transfer_event_interval) {
+      f->last_report = now;
+      emit_folder(*f, "receiving",
+                  f->name + " <- " + f->user + "  " + std::to_string(f->files_done + f->files_failed) + "/" +
+                    std::to_string(f->files) + " files  " + human_bytes(static_cast<double>(f->bytes_done)) + "/" +
+                    human_bytes(static_cast<double>(f->bytes)));
+    }
+    folder_maybe_finished(*f);
+  }
+
+  void folder_maybe_finished(incoming_folder& f) {
+    if (!f.finished())
+      return;
+    auto state = f.files_failed == 0 ? "done" : "failed";
+    auto info = folder_info(f, state);
+    emit_folder(f, state,
+                f.files_failed == 0
+                  ? "Received folder " + f.name + " from " + f.user + " (" + std::to_string(f.files) + " files, " +
+                      human_bytes(static_cast<double>(f.bytes)) + ", " + human_bytes(info.rate_bps) + "/s) in " +
+                      f.root.string()
+                  : "Folder " + f.name + " from " + f.user + ": " + std::to_string(f.files_failed) + " of " +
+                      std::to_string(f.files) + " files failed");
+    remember_finished(info);
+    inbox.erase(f.user, f.id);
+  }
+
+  // The sender cancelled the folder, or its peer left: what is still running ends on its own (FILESTOP, peer gone).
+  void end_incoming_folder(incoming_folder& f, const std::string& state, const std::string& why) {
+    emit_folder(f, state, "Folder " + f.name + " from " + f.user + ": " + why);
+    remember_finished(folder_info(f, state));
+    inbox.erase(f.user, f.id);
   }
 
   // -- routing --------------------------------------------------------------------------------------------------
@@ -354,9 +543,22 @@ struct service_state {
             return;  // repeats of a final ACK
           // §10 FIX: an accept after the sender gave up (or for a transfer we never offered) gets FILESTOP.
           send_to(session, w::serialize(w::file_stop_msg{msg.hash}));
+        } else if constexpr (std::is_same_v<T, w::folder_offer_msg>) {
+          on_folder_offer(user, session, msg);
+        } else if constexpr (std::is_same_v<T, w::folder_file_msg>) {
+          on_folder_file(user, session, mokaccino, msg);
+        } else if constexpr (std::is_same_v<T, w::folder_accept_msg>) {
+          if (auto it = folders_out.find(key_t{user, msg.id}); it != folders_out.end())
+            deliver(it->second, std::move(m));
         } else if constexpr (std::is_same_v<T, w::file_stop_msg>) {
           key_t k{user, msg.hash};
           asking.erase(k);
+          if (folder_asking.erase(k) != 0)
+            return;
+          if (auto it = folders_out.find(k); it != folders_out.end())
+            return deliver(it->second, std::move(m));
+          if (auto* f = inbox.find(user, msg.hash))
+            return end_incoming_folder(*f, "cancelled", "cancelled by the sender");
           if (auto it = senders.find(k); it != senders.end())
             deliver(it->second.actor, m);
           if (auto it = receivers.find(k); it != receivers.end())
@@ -369,6 +571,16 @@ struct service_state {
   void on_peer_gone(const std::string& user) {
     resume_peers.erase(user);
     std::erase_if(asking, [&](const key_t& k) { return k.first == user; });
+    std::erase_if(folder_asking, [&](const key_t& k) { return k.first == user; });
+    for (auto& [k, a] : folders_out)
+      if (k.first == user)
+        self->send(a, peer_gone_atom::value, user);
+    std::vector<std::string> gone;
+    for (auto& [k, f] : inbox.all())
+      if (k.first == user)
+        gone.push_back(k.second);
+    for (auto& fid : gone)
+      end_incoming_folder(*inbox.find(user, fid), "failed", user + " disconnected");
     for (auto* map : {&senders, &receivers})
       for (auto& [k, e] : *map)
         if (k.first == user) {
@@ -385,7 +597,18 @@ struct service_state {
     return it == map.end() ? nullptr : &it->second;
   }
 
+  void remember_finished(transfer_info i) {
+    finished.push_back(std::move(i));
+    if (finished.size() > finished_history)
+      finished.pop_front();
+  }
+
   void on_final(const transfer_info& i) {
+    if (i.outgoing && i.files > 0) {  // a folder sender ended
+      folders_out.erase(key_t{i.peer, i.hash});
+      folder_progress.erase(key_t{i.peer, i.hash});
+      return remember_finished(i);
+    }
     auto& map = i.outgoing ? senders : receivers;
     key_t k{i.peer, i.hash};
     auto it = map.find(k);
@@ -401,6 +624,10 @@ struct service_state {
       if (resume_peers.count(i.peer) != 0)
         on_peer_ready(i.peer, true);
     }
+    if (it->second.folder)
+      self->send(it->second.folder, xfer_final_atom::value, i);
+    if (!it->second.folder_id.empty())
+      folder_file_ended(it->second, i);
     map.erase(it);
     std::string content_hash;
     if (auto v = verified.find(k); !i.outgoing && v != verified.end()) {
@@ -409,15 +636,14 @@ struct service_state {
     }
     if (i.state == "done")
       (i.outgoing ? sent_done : received_done).remember(id(k), i.size, steady::now(), std::move(content_hash));
-    finished.push_back(i);
-    if (finished.size() > finished_history)
-      finished.pop_front();
+    remember_finished(i);
   }
 
   void on_down(const caf::down_msg& dm) {
     if (dm.source == ctx->node.address())
       return self->quit();
     preparing.erase(dm.source);
+    std::erase_if(folders_out, [&](auto& kv) { return kv.second.address() == dm.source; });
     auto it = by_addr.find(dm.source);
     if (it == by_addr.end())
       return;
@@ -432,49 +658,82 @@ struct service_state {
 
   // `file send`: replies as soon as the file is open; the file is offered to the peer (FILEINIT) once hashed,
   // which for a file of many GB takes longer than anyone should wait for a command to answer.
-  caf::result<command_reply> file_send(const std::string& user, const std::string& path) {
+  // What the peer's session says of it (kind, features, the path's datagram budget), then `then(link)`;
+  // `none()` if the user is not connected.
+  template <class Then, class None>
+  void with_link(const std::string& user, Then then, None none) {
+    self->request(ctx->node, 5s, session_of_atom::value, user)
+      .then(
+        [this, then, none](const caf::actor& session, bool mokaccino) mutable {
+          if (!session)
+            return none();
+          if (!mokaccino)
+            return then(peer_link{session, false, false, false, t::chunk_size});
+          // Between mokaccino nodes: offer before hashing if the peer announced `lazyhash`; chunks as large as
+          // the path's datagram budget allows (its session probes it).
+          self->request(session, 5s, peer_caps_atom::value)
+            .then(
+              [this, session, then](const std::vector<std::string>& features) mutable {
+                auto has = [&](const char* f) { return std::find(features.begin(), features.end(), f) != features.end(); };
+                peer_link link{session, true, has("lazyhash"), has("lazyhash") && has("folder1"), t::chunk_size};
+                self->request(session, 5s, path_budget_atom::value)
+                  .then(
+                    [then, link](std::uint64_t chunk) mutable {
+                      link.chunk = chunk;
+                      then(link);
+                    },
+                    [then, link](caf::error&) mutable { then(link); });
+              },
+              [session, then](caf::error&) mutable { then(peer_link{session, true, false, false, t::chunk_size}); });
+        },
+        [none](caf::error&) mutable { none(); });
+  }
+
+  // `file send`: replies as soon as the file is open; the file is offered to the peer (FILEINIT) once hashed,
+  // which for a file of many GB takes longer than anyone should wait for a command to answer. A directory is
+  // offered as a folder.
+  caf::result<command_reply> file_send(const std::string& user, const std::string& path, folder_link folder = {}) {
     auto rp = self->make_response_promise<command_reply>();
     if (active() >= limits::max_active_transfers) {
       rp.deliver(reply_error("Too many transfers in progress"));
       return rp;
     }
-    self->request(ctx->node, 5s, session_of_atom::value, user)
-      .then(
-        [this, rp, user, path](const caf::actor& session, bool mokaccino) mutable {
-          if (!session)
-            return void(rp.deliver(reply_error("User " + user + " is not connected")));
-          if (!mokaccino)
-            return start_send(rp, session, user, path, false, false, t::chunk_size);
-          // Between mokaccino nodes: offer before hashing if the peer announced `lazyhash`; chunks as large as
-          // the path's datagram budget allows (its session probes it).
-          self->request(session, 5s, peer_caps_atom::value)
-            .then(
-              [this, rp, session, user, path](const std::vector<std::string>& features) mutable {
-                bool lazy = std::find(features.begin(), features.end(), "lazyhash") != features.end();
-                self->request(session, 5s, path_budget_atom::value)
-                  .then(
-                    [this, rp, session, user, path, lazy](std::uint64_t chunk) mutable {
-                      start_send(rp, session, user, path, true, lazy, chunk);
-                    },
-                    [this, rp, session, user, path, lazy](caf::error&) mutable {
-                      start_send(rp, session, user, path, true, lazy, t::chunk_size);
-                    });
-              },
-              [this, rp, session, user, path](caf::error&) mutable {
-                start_send(rp, session, user, path, true, false, t::chunk_size);
-              });
-        },
-        [rp, user](caf::error&) mutable { rp.deliver(reply_error("User " + user + " is not connected")); });
+    std::error_code ec;
+    const bool directory = !folder.folder && fs::is_directory(path, ec);
+    with_link(
+      user,
+      [this, rp, user, path, folder, directory](const peer_link& link) mutable {
+        if (directory)
+          return send_folder(rp, link, user, path);
+        start_send(rp, link, user, path, folder);
+      },
+      [rp, user]() mutable { rp.deliver(reply_error("User " + user + " is not connected")); });
     return rp;
   }
 
-  void start_send(caf::typed_response_promise<command_reply>& rp, const caf::actor& session, const std::string& user,
-                  const std::string& path, bool mokaccino, bool lazy, std::uint64_t chunk) {
-    auto a = spawn_file_sender(self->system(),
-                               file_sender_params{ctx, caf::actor_cast<caf::actor>(self), session, user,
-                                                  mokaccino, lazy, fs::path{path}, share_of(user), hashing, chunk});
+  void send_folder(caf::typed_response_promise<command_reply>& rp, const peer_link& link, const std::string& user,
+                   const std::string& path) {
+    Botan::AutoSeeded_RNG rng;
+    auto fid = crypto::make_transfer_id(rng);
+    auto a = spawn_folder_sender(self->system(), folder_sender_params{ctx, caf::actor_cast<caf::actor>(self),
+                                                                      link.session, user, fs::path{path}, fid,
+                                                                      link.folders});
     self->monitor(a);
-    preparing[a.address()] = preparing_send{a, user, path, {}, 0, {}, lazy};
+    folders_out[key_t{user, fid}] = a;
+    self->request(a, 60s, xfer_prepare_atom::value)
+      .then([rp](const command_reply& r) mutable { rp.deliver(r); },
+            [rp](caf::error&) mutable { rp.deliver(reply_error("Cannot read the folder")); });
+  }
+
+  void start_send(caf::typed_response_promise<command_reply>& rp, const peer_link& link, const std::string& user,
+                  const std::string& path, const folder_link& folder = {}) {
+    const bool lazy = link.lazy;
+    auto a = spawn_file_sender(self->system(),
+                               file_sender_params{ctx, caf::actor_cast<caf::actor>(self), link.session, user,
+                                                  link.mokaccino, lazy, fs::path{path}, share_of(user), hashing,
+                                                  link.chunk, folder.name, folder.id, folder.inside});
+    self->monitor(a);
+    preparing[a.address()] = preparing_send{a, user, path, {}, 0, {}, lazy, folder.folder};
     // No timeout: the sender answers as soon as it runs (opening is quick), but while hundreds of others hash
     // big files from disk that can take long; if it dies instead, the request fails with receiver_down.
     self->request(a, caf::infinite, xfer_prepare_atom::value)
@@ -507,14 +766,22 @@ struct service_state {
       return;
     auto pending = std::move(it->second);
     preparing.erase(it);
-    if (!ok)
+    auto folder_failed = [&] {  // the folder sender counts it as failed and goes on
+      if (pending.folder)
+        self->send(pending.folder, xfer_final_atom::value,
+                   transfer_info{"", pending.name, pending.user, true, "failed", pending.size, 0, 0, -1, 0});
+    };
+    if (!ok) {
+      folder_failed();
       return emit(event_kind::error, pending.user, "Cannot send " + pending.path + ": " + hash_or_error);
+    }
     key_t k{pending.user, hash_or_error};
     // The same content to the same peer once at a time: by hash, or (lazy hash, no hash known yet) by file.
     bool same_file = pending.lazy_hash && std::any_of(senders.begin(), senders.end(), [&](auto& kv) {
                        return kv.first.first == pending.user && kv.second.identity == pending.identity;
                      });
     if (senders.count(k) != 0 || same_file) {
+      folder_failed();
       self->send_exit(pending.actor, caf::exit_reason::user_shutdown);
       return emit(event_kind::error, pending.user,
                   "Already sending this file (" + (same_file ? pending.path : hash_or_error.substr(0, 8)) + ") to " +
@@ -525,7 +792,8 @@ struct service_state {
     senders[k] = entry{pending.actor,
                        transfer_info{hash_or_error, pending.name, pending.user, true, "pending", pending.size, 0, 0, -1},
                        pending.identity, pending.path,
-                       pending.lazy_hash && resume_peers.count(pending.user) != 0};
+                       pending.lazy_hash && resume_peers.count(pending.user) != 0 && !pending.folder};
+    senders[k].folder = pending.folder;
     by_addr[from] = {true, k};
     self->send(pending.actor, start_atom::value);
   }
@@ -543,7 +811,49 @@ struct service_state {
       info.rate_bps = 0;
       out.push_back(std::move(info));
     }
+    for (auto& [k, i] : folder_progress)
+      out.push_back(i);
+    for (auto& [k, f] : inbox.all())
+      out.push_back(folder_info(f, "receiving"));
     return out;
+  }
+
+  // `file cancel photos/` (or `photos`, or a prefix of the folder's id): the whole folder offer, both ways.
+  std::optional<command_reply> cancel_folder(const std::string& what) {
+    auto matches = [&](const std::string& fid, const std::string& name) {
+      return name == what || name == what + "/" || (what.size() >= 6 && fid.compare(0, what.size(), what) == 0);
+    };
+    std::vector<key_t> out, in;
+    for (auto& [k, i] : folder_progress)
+      if (matches(k.second, i.name))
+        out.push_back(k);
+    for (auto& [k, a] : folders_out)  // not reported yet (still asking)
+      if (folder_progress.count(k) == 0 && what.size() >= 6 && k.second.compare(0, what.size(), what) == 0)
+        out.push_back(k);
+    for (auto& [k, f] : inbox.all())
+      if (matches(k.second, f.name))
+        in.push_back(k);
+    if (out.size() + in.size() == 0)
+      return std::nullopt;
+    if (out.size() + in.size() > 1)
+      return reply_error("\"" + what + "\" matches " + std::to_string(out.size() + in.size()) +
+                         " folders; give a longer id prefix (file list shows them)");
+    if (!out.empty()) {
+      auto folder = folders_out[out.front()];
+      self->send(folder, file_cancel_atom::value, std::string{"cancelled by the user"});
+      for (auto& [k, e] : senders)
+        if (e.folder == folder)
+          self->send(e.actor, file_cancel_atom::value, std::string{"cancelled by the user"});
+      return reply_ok("Cancelling folder " + folder_progress[out.front()].name);
+    }
+    auto& f = *inbox.find(in.front().first, in.front().second);
+    send_to(f.session, w::serialize(w::file_stop_msg{f.id}));
+    for (auto& [k, e] : receivers)
+      if (e.folder_id == f.id && k.first == f.user)
+        self->send(e.actor, file_cancel_atom::value, std::string{"cancelled by the user"});
+    auto name = f.name;
+    end_incoming_folder(f, "cancelled", "cancelled by the user");
+    return reply_ok("Cancelling folder " + name);
   }
 
   // `file cancel` of a transfer that is not running: its partial file (incoming) or its pending re-offer
@@ -576,6 +886,8 @@ struct service_state {
   command_reply cancel(const std::string& what) {
     if (what.empty())
       return reply_error("file cancel: give a hash prefix or a file name");
+    if (auto r = cancel_folder(what))
+      return *r;
     std::vector<entry*> hits;
     for (auto* map : {&senders, &receivers})
       for (auto& [k, e] : *map)
@@ -624,7 +936,9 @@ caf::behavior transfer_service(caf::stateful_actor<service_state>* self, std::sh
       self->delayed_send(self, std::chrono::hours(1), tick_atom::value);
     },
     [self](xfer_report_atom, const transfer_info& i) {
-      if (auto* e = self->state.find_entry(i))
+      if (i.outgoing && i.files > 0)
+        self->state.folder_progress[key_t{i.peer, i.hash}] = i;
+      else if (auto* e = self->state.find_entry(i))
         e->info = i;
     },
     [self](xfer_final_atom, const transfer_info& i) { self->state.on_final(i); },
@@ -639,6 +953,11 @@ caf::behavior transfer_service(caf::stateful_actor<service_state>* self, std::sh
     },
     [self](file_send_atom, const std::string& user, const std::string& path) {
       return self->state.file_send(user, path);
+    },
+    [self](folder_file_atom, const std::string& user, const std::string& path, const std::string& folder,
+           const std::string& fid, const std::string& inside) {
+      auto from = caf::actor_cast<caf::actor>(self->current_sender());
+      return self->state.file_send(user, path, folder_link{from, folder, fid, inside});
     },
     [self](file_list_atom) { return self->state.list(); },
     [self](file_cancel_atom, const std::string& what) { return self->state.cancel(what); },

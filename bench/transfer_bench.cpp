@@ -11,6 +11,9 @@
 // --modes legacy (issue 12) instead runs one transfer each way between a node and the emulation of the original
 // program (tests/support/legacy_file_peer.hpp), and emulation -> emulation as the original -> original baseline,
 // in the same run: MB/s of each (from the accept to the last ACK) and the ratios to the baseline.
+// --modes folder (issue 15) sends a folder of --folder-files files (default 10,000, 4 KiB to --folder-max, default
+// 1 MiB, log-uniform, in nested directories) over an encrypted session, then one file of the same total size in the
+// same run: files per second, MB/s, and the folder's share of the single file's MB/s.
 // --timeline prints when each transfer ran (to stderr). --stealing runs the nodes under CAF's work-stealing
 // scheduler instead of the work sharing the CLI node uses.
 // Each transfer is --size bytes (default 16 MiB) but at most --total/N (default 256 MiB), so big N stays short;
@@ -44,6 +47,7 @@
 #include <mutex>
 #include <numeric>
 #include <optional>
+#include <cmath>
 #include <random>
 #include <sstream>
 #include <string>
@@ -82,6 +86,9 @@ struct options {
   int mtu = 1500;         // --mtu: the veth's MTU
   bool relay = false;     // --rtt/--loss/--jitter/--reorder: the fault relay on the path
   double rtt_ms = 0, loss_pct = 0, jitter_ms = 0, reorder_pct = -1;  // reorder -1: every datagram when jittered
+  std::uint64_t folder_files = 10000;      // --modes folder: files in the folder ...
+  std::uint64_t folder_min = 4096;         // ... each of a size between these (log-uniform)
+  std::uint64_t folder_max = 1u << 20;
 };
 
 // The relay's faults for the options; `loss` overrides the loss (the 0 % reference run).
@@ -468,6 +475,115 @@ run_result run(const options& o, const std::string& mode, int n, double loss_pct
   return res;
 }
 
+// -- folder mode (issue 15): a folder of many files against one file of the same total size -------------------
+
+struct folder_result {
+  std::string what;
+  bool ok = false;
+  std::uint64_t files = 0, bytes = 0;
+  double seconds = 0;
+};
+
+// alice sends `path` (a folder or a file) to bob over an encrypted session; the time from `file send` until bob
+// reports `wait_name` done.
+folder_result timed_folder_send(const options& o, const fs::path& dir, const fs::path& path,
+                                const std::string& wait_name, std::string what) {
+  folder_result r;
+  r.what = std::move(what);
+  caf::actor_system_config cfg;
+  configure_bench_scheduler(cfg, o.stealing);
+  caf::actor_system sys{cfg};
+  Botan::AutoSeeded_RNG rng;
+  auto make = [&](const std::string& user) {
+    mk::config::node_config c;
+    c.username = user;
+    c.port = 0;
+    c.connection.default_action = mk::config::action::accept;
+    c.file.default_action = mk::config::action::accept;
+    c.audio_input = "silence";
+    c.audio_output = "null";
+    mk::node_options no{c, mk::crypto::identity::generate(rng), {}, {}, dir / (user + "-dl"), false, false};
+    auto h = mk::spawn_node(sys, std::move(no));
+    if (!h.ok()) {
+      std::fprintf(stderr, "cannot start a node: %s\n", h.error().message.c_str());
+      std::exit(1);
+    }
+    return *h;
+  };
+  auto alice = make("alice");
+  auto bob = make("bob");
+  auto ca = std::make_shared<collector>(), cb = std::make_shared<collector>();
+  auto ra = subscribe(sys, alice.node, ca), rb = subscribe(sys, bob.node, cb);
+  caf::scoped_actor self{sys};
+  self->request(alice.node, 10s, mk::connect_host_atom::value, "127.0.0.1:" + std::to_string(bob.port))
+    .receive([](const mk::command_reply&) {}, [](caf::error&) {});
+  for (auto* c : {cb.get(), ca.get()}) {
+    std::unique_lock g{c->mx};
+    c->cv.wait_for(g, 15s, [&] { return c->connected && c->encrypted; });
+  }
+  if (!ca->encrypted || !cb->encrypted) {
+    std::fprintf(stderr, "folder: the session did not become encrypted\n");
+    std::exit(1);
+  }
+  std::this_thread::sleep_for(300ms);  // MKCAPS exchanged: alice knows bob speaks folder1
+  auto t0 = steady::now();
+  self->request(alice.node, 60s, mk::file_send_atom::value, std::string{"bob"}, path.string())
+    .receive(
+      [&](const mk::command_reply& reply) {
+        if (!reply.ok)
+          std::fprintf(stderr, "file send: %s\n", reply.message.c_str());
+      },
+      [&](caf::error& e) { std::fprintf(stderr, "file send: %s\n", sys.render(e).c_str()); });
+  {
+    std::unique_lock g{cb->mx};
+    r.ok = cb->cv.wait_for(g, 600s, [&] { return cb->done_at.count(wait_name) != 0; });
+    if (r.ok)
+      r.seconds = std::chrono::duration<double>(cb->done_at[wait_name] - t0).count();
+    r.ok = r.ok && cb->failures.empty();
+  }
+  for (auto& a : {ra, rb, alice.node, bob.node})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  return r;
+}
+
+void run_folder(const options& o) {
+  auto dir = fs::temp_directory_path() / fmt::format("mk-bench-folder-{}", ::getpid());
+  auto src = dir / "src" / "tree";
+  std::mt19937_64 gen{42};
+  std::uint64_t total = 0;
+  const double lo = std::log(static_cast<double>(o.folder_min)), hi = std::log(static_cast<double>(o.folder_max));
+  for (std::uint64_t i = 0; i < o.folder_files; ++i) {
+    auto sub = src / fmt::format("d{}", i % 100) / fmt::format("e{}", i % 7);
+    fs::create_directories(sub);
+    auto size = static_cast<std::uint64_t>(std::exp(lo + (hi - lo) * std::uniform_real_distribution<double>{}(gen)));
+    make_file(sub / fmt::format("f{}.bin", i), size, i + 1);
+    total += size;
+  }
+  make_file(dir / "src" / "one.bin", total, 7);
+  auto folder = timed_folder_send(o, dir, src, "tree/", "folder");
+  folder.files = o.folder_files;
+  folder.bytes = total;
+  auto one = timed_folder_send(o, dir, dir / "src" / "one.bin", "one.bin", "one file");
+  one.files = 1;
+  one.bytes = total;
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  for (auto* r : {&folder, &one}) {
+    auto files_s = r->seconds > 0 ? static_cast<double>(r->files) / r->seconds : 0;
+    auto mbs = r->seconds > 0 ? static_cast<double>(r->bytes) / r->seconds / 1e6 : 0;
+    if (o.json)
+      fmt::print("{{\"mode\":\"folder\",\"what\":\"{}\",\"ok\":{},\"files\":{},\"bytes\":{},\"seconds\":{:.3f},"
+                 "\"files_per_s\":{:.1f},\"Bps\":{:.0f}}}\n",
+                 r->what, r->ok ? "true" : "false", r->files, r->bytes, r->seconds, files_s, mbs * 1e6);
+    else
+      fmt::print("{:<10} {:>6} files {:>10.1f} MB {:>8.2f} s {:>9.1f} files/s {:>8.1f} MB/s{}\n", r->what, r->files,
+                 static_cast<double>(r->bytes) / 1e6, r->seconds, files_s, mbs, r->ok ? "" : "  FAILED");
+  }
+  if (!o.json && folder.seconds > 0 && one.seconds > 0)
+    fmt::print("folder / one file (same bytes, same run, encrypted, loopback): {:.2f} of the single file's MB/s\n",
+               one.seconds / folder.seconds);
+}
+
 // -- legacy mode: a node and the emulation of the original --------------------------------------------------------
 
 struct legacy_result {
@@ -656,6 +772,10 @@ int main(int argc, char** argv) {
       o.baseline = false;
     } else if (a == "--stealing") {
       o.stealing = true;
+    } else if (a == "--folder-files") {
+      o.folder_files = std::stoull(next());
+    } else if (a == "--folder-max") {
+      o.folder_max = std::stoull(next());
     } else if (a == "--legacy-size") {
       o.legacy_size = std::stoull(next());
     } else if (a == "--json") {
@@ -683,10 +803,16 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: transfer_bench [--n 1,16,64,256] [--size BYTES] [--total BYTES] "
-                   "[--modes plain,encrypted,legacy] [--json] [--timeline] [--stealing] [--no-baseline] "
+                   "[--modes plain,encrypted,legacy,folder] [--folder-files N] [--folder-max BYTES] [--json] [--timeline] [--stealing] [--no-baseline] "
                    "[--legacy-size BYTES] [--link veth --mtu 1500|1280] [--rtt MS --loss PCT [--jitter MS] [--reorder PCT]]\n");
       return a == "-h" || a == "--help" ? 0 : 2;
     }
+  }
+  if (std::find(o.modes.begin(), o.modes.end(), "folder") != o.modes.end()) {
+    run_folder(o);
+    o.modes.erase(std::remove(o.modes.begin(), o.modes.end(), "folder"), o.modes.end());
+    if (o.modes.empty())
+      return 0;
   }
   if (std::find(o.modes.begin(), o.modes.end(), "legacy") != o.modes.end()) {
     print_legacy(o, run_legacy(o));

@@ -160,6 +160,35 @@ answer key_show_answer(const std::string& user, const std::vector<key_entry>& ke
   return a;
 }
 
+namespace {
+
+bool same_offer(const transfer_info& file, const transfer_info& folder) {
+  return file.files == 0 && file.folder == folder.folder && file.peer == folder.peer && file.outgoing == folder.outgoing;
+}
+
+// Issue 15: files of a folder offer follow their folder's row; the rest keep their order.
+std::vector<const transfer_info*> grouped(const std::vector<transfer_info>& list) {
+  std::vector<const transfer_info*> out;
+  for (auto& t : list)
+    if (t.folder.empty())
+      out.push_back(&t);
+  for (auto& f : list) {
+    if (f.files == 0)
+      continue;
+    out.push_back(&f);
+    for (auto& t : list)
+      if (!t.folder.empty() && same_offer(t, f))
+        out.push_back(&t);
+  }
+  for (auto& t : list)  // files whose folder row is gone already
+    if (!t.folder.empty() && t.files == 0 &&
+        std::none_of(list.begin(), list.end(), [&](auto& f) { return f.files > 0 && same_offer(t, f); }))
+      out.push_back(&t);
+  return out;
+}
+
+}  // namespace
+
 answer file_list_answer(const std::vector<transfer_info>& list) {
   answer a;
   a.type = "file_list";
@@ -169,16 +198,33 @@ answer file_list_answer(const std::vector<transfer_info>& list) {
   else
     a.text = fmt::format("{:<10} {:<24} {:<13} {:>19} {:>5} {:>15} {:>7}  {}", "hash", "name", "direction", "bytes",
                          "%", "rate", "ETA", "state");
-  for (auto& t : list) {
+  std::size_t hidden = 0;  // a folder's files that are done: counted on its row, not listed one by one
+  auto flush_hidden = [&] {
+    if (hidden > 0)
+      a.text += fmt::format("\n{:<10}   ... and {} more file(s) of that folder, done", "", hidden);
+    hidden = 0;
+  };
+  for (const auto* tp : grouped(list)) {
+    const auto& t = *tp;
     auto pct = t.size == 0 ? 100.0 : 100.0 * static_cast<double>(t.done) / static_cast<double>(t.size);
     // Issue 16: a finished transfer shows its average (acceptance to verified end), a running one its current rate.
     bool finished = transfer_finished(t.state);
-    auto eta = t.eta_s < 0 || finished ? std::string{"-"} : fmt::format("{:.0f} s", t.eta_s);
-    a.text += fmt::format("\n{:<10} {:<24} {:<13} {:>19} {:>4.0f}% {:>9}/s{} {:>7}  {}", t.hash.substr(0, 10),
-                          t.name.size() > 24 ? t.name.substr(0, 23) + "~" : t.name,
-                          (t.outgoing ? "to " : "from ") + t.peer,
-                          bytes(static_cast<double>(t.done)) + "/" + bytes(static_cast<double>(t.size)), pct,
-                          bytes(t.rate_bps), finished ? " avg" : "    ", eta, t.state);
+    bool member = !t.folder.empty() && t.files == 0;
+    if (!member)
+      flush_hidden();
+    if (member && t.state == "done") {
+      ++hidden;
+    } else {
+      auto eta = t.eta_s < 0 || finished ? std::string{"-"} : fmt::format("{:.0f} s", t.eta_s);
+      auto name = (member ? "  " : "") + t.name;
+      auto state = t.files > 0 ? fmt::format("{} ({}/{} files{})", t.state, t.files_done, t.files,
+                                             t.files_failed > 0 ? fmt::format(", {} failed", t.files_failed) : "")
+                               : t.state;
+      a.text += fmt::format("\n{:<10} {:<24} {:<13} {:>19} {:>4.0f}% {:>9}/s{} {:>7}  {}", t.hash.substr(0, 10),
+                            name.size() > 24 ? name.substr(0, 23) + "~" : name, (t.outgoing ? "to " : "from ") + t.peer,
+                            bytes(static_cast<double>(t.done)) + "/" + bytes(static_cast<double>(t.size)), pct,
+                            bytes(t.rate_bps), finished ? " avg" : "    ", eta, state);
+    }
     items.add_raw(json_object{}
                     .add("hash", t.hash)
                     .add("name", t.name)
@@ -192,8 +238,13 @@ answer file_list_answer(const std::vector<transfer_info>& list) {
                     .add("rate_kind", finished ? "average" : "current")
                     .add("eta_s", finished ? -1.0 : t.eta_s)
                     .add("resumed_from", t.resumed_from)
+                    .add("folder", t.folder)
+                    .add("files", t.files)
+                    .add("files_done", t.files_done)
+                    .add("files_failed", t.files_failed)
                     .str());
   }
+  flush_hidden();
   a.fields.add_raw("transfers", items.str());
   return a;
 }

@@ -3,10 +3,12 @@
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <map>
 
 #include "cli/answers.hpp"
 #include "cli/completion.hpp"
+#include "cli/path_args.hpp"
 #include "cli/terminal_state.hpp"
 
 namespace mk::cli {
@@ -48,7 +50,17 @@ void msg(terminal_state& st, const args_t& a) {
 void encrypt_start(terminal_state& st, const args_t& a) { simple(st, "encrypt start", encrypt_atom::value, a[0], true); }
 void encrypt_stop(terminal_state& st, const args_t& a) { simple(st, "encrypt stop", encrypt_atom::value, a[0], false); }
 
-void file_send(terminal_state& st, const args_t& a) { simple(st, "file send", file_send_atom::value, a[0], a[1]); }
+// One offer per path: a file, or a folder (one question for all of it; file by file toward an original node).
+void file_send(terminal_state& st, const args_t& a) {
+  auto paths = split_paths(a[1], [](const std::string& p) {
+    std::error_code ec;
+    return std::filesystem::exists(p, ec);
+  });
+  if (paths.empty())
+    return st.out().print_answer(reply_answer("file send", command_reply{false, "Unbalanced quotes in the paths"}));
+  for (auto& p : paths)
+    simple(st, "file send", file_send_atom::value, a[0], p);
+}
 void file_cancel(terminal_state& st, const args_t& a) { simple(st, "file cancel", file_cancel_atom::value, a[0]); }
 
 void file_list(terminal_state& st, const args_t&) {

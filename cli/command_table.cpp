@@ -29,7 +29,8 @@ constexpr std::array specs{
     command_spec{"encrypt start", "<user>", 1, 1, false, "Start end-to-end encryption with <user>."},
     command_spec{"encrypt stop", "<user>", 1, 1, false, "Stop end-to-end encryption with <user>."},
     command_spec{"file send", "<user> <path...>", 2, 2, true,
-                 "Offer the file at <path> (the rest of the line) to <user>; it is sent once accepted."},
+                 "Offer files or folders to <user> (a folder is one offer: one question, its tree kept); each is "
+                 "sent once accepted. Quote paths with blanks when giving several."},
     command_spec{"file list", "", 0, 0, false,
                  "List transfers: name, direction, bytes, percent, rate and time left (and the last ones that ended)."},
     command_spec{"file cancel", "<hash-prefix|name...>", 1, 1, true,

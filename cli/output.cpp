@@ -216,6 +216,8 @@ bool output::route_progress(const event& e) {
 void output::print_event(const event& raw) {
   auto e = raw;
   sanitise_event(e);
+  if (!opts_.json && quiet_folder_member(e))
+    return;
   if (route_progress(e))
     return;
   auto line = describe(e);

@@ -69,6 +69,16 @@ std::optional<progress_view> progress_of(const event& e) {
   return p;
 }
 
+bool quiet_folder_member(const event& e) {
+  if (e.kind != event_kind::transfer)
+    return false;
+  auto folder = field(e, "folder");
+  if (folder.empty() || field(e, "name") == folder)
+    return false;  // a file of its own, or the folder offer itself
+  auto state = field(e, "state");
+  return field(e, "error") != "1" && state != "failed" && state != "refused" && state != "cancelled";
+}
+
 std::optional<std::string> ended_transfer(const event& e) {
   if (e.kind != event_kind::transfer || field(e, "hash").empty() || !transfer_finished(field(e, "state")))
     return std::nullopt;

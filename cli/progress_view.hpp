@@ -23,6 +23,10 @@ struct progress_view {
 std::optional<progress_view> progress_of(const event& e);
 // True for the periodic progress events, the ones a terminal may replace or thin out.
 bool periodic_progress(const event& e);
+// A file of a folder offer that is going well: the terminal shows the folder's line instead (its files stay in
+// --json and in `file list`). Failures of single files still show.
+bool quiet_folder_member(const event& e);
+
 // The transfer the event ends (done, failed, cancelled, refused), as its progress key; nullopt otherwise.
 std::optional<std::string> ended_transfer(const event& e);
 

@@ -13,7 +13,11 @@ using namespace std::chrono_literals;
 // -- wire (§1) --
 inline constexpr std::size_t max_datagram = 64 * 1024;   // §1 FIX: cap at 64 KiB (OS max is 65507)
 inline constexpr std::size_t max_username = 64;          // §4 FIX: bounded; the original has no limit
-inline constexpr std::size_t max_file_name = 255;        // longest name common file systems allow
+inline constexpr std::size_t max_file_name = 255;
+inline constexpr std::size_t max_folder_path = 1024;      // FOLDERFILE <path>: a file's path inside its folder
+inline constexpr std::uint64_t max_folder_files = 100000;  // files in one folder offer
+inline constexpr std::size_t max_folder_depth = 32;        // directories nested in one folder offer
+inline constexpr std::size_t folder_files_in_flight = 8;   // files of one folder offer being sent at once (the rest wait)        // longest name common file systems allow
 inline constexpr std::size_t max_text = 16 * 1024;       // a chat line; far above any human message
 inline constexpr std::size_t max_reason = 256;           // DISCONNECT reason
 inline constexpr std::size_t max_pubkey_b64 = 512;       // a P-521 SPKI is 212 chars; leave room for errors to be typed

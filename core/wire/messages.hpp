@@ -227,6 +227,34 @@ struct file_from_msg {
   bool operator==(const file_from_msg&) const = default;
 };
 
+// Folders (MKCAPS `folder1`, issue 15). FOLDEROFFER <fid> <files> <bytes> <name>: sender -> receiver, a folder of
+// <files> files and <bytes> bytes in all, asked about once (repeated every second until answered; <fid> has the
+// shape of a hash, like a FILEOFFER id). FOLDERACCEPT <fid>: the receiver's yes (a no is FILESTOP <fid>).
+// FOLDERFILE <fid> <id> <size> <path>: one file of an accepted folder, offered like FILEOFFER <id> <size> but
+// named by its path inside the folder ('/'-separated components); accepted without a question within the
+// announced totals.
+struct folder_offer_msg {
+  static constexpr std::string_view keyword = "FOLDEROFFER";
+  std::string id;
+  std::uint64_t files = 0;
+  std::uint64_t bytes = 0;
+  std::string name;
+  bool operator==(const folder_offer_msg&) const = default;
+};
+struct folder_accept_msg {
+  static constexpr std::string_view keyword = "FOLDERACCEPT";
+  std::string id;
+  bool operator==(const folder_accept_msg&) const = default;
+};
+struct folder_file_msg {
+  static constexpr std::string_view keyword = "FOLDERFILE";
+  std::string folder;
+  std::string id;
+  std::uint64_t size = 0;
+  std::string path;
+  bool operator==(const folder_file_msg&) const = default;
+};
+
 // MKPROBE <id> <padding>: a path MTU probe between mokaccino nodes (MKCAPS `pmtu1`, core/session/path_mtu.hpp):
 // padded with '.' to the datagram size it tests, sent with don't-fragment. MKPROBEACK <id> answers it.
 struct probe_msg {
@@ -255,7 +283,7 @@ using message = std::variant<connect_msg, handshake_msg, connected_msg, disconne
                              file_stop_msg, crypt_start_msg, crypt_accept_msg, crypt_ack_msg, crypt_stop_msg,
                              crypt_msg, caps_msg, voice_msg, file_sack_msg, cookie_msg, file_offer_msg,
                              file_hash_msg, file_dup_msg, probe_msg, probe_ack_msg, file_resume_msg,
-                             file_from_msg>;
+                             file_from_msg, folder_offer_msg, folder_accept_msg, folder_file_msg>;
 
 // Strict parse of one line (no LF). Errors: errc::unknown_keyword, malformed (token count, field shape),
 // bad_number, too_long, bad_base64. Never throws; work is linear in the line length.

@@ -409,6 +409,30 @@ mk::result<message> parse_tokens(std::string_view kw, const token_list& t) {
     MK_NUMBER(offset, std::uint64_t, v[2], UINT64_MAX);
     return message{file_from_msg{std::string{v[1]}, offset}};
   }
+  if (kw == "FOLDEROFFER") {
+    if (t.count != 5)
+      return bad_count(kw);
+    MK_TRY(detail::check_hash("FOLDEROFFER id", v[1]));
+    MK_NUMBER(files, std::uint64_t, v[2], UINT64_MAX);
+    MK_NUMBER(bytes, std::uint64_t, v[3], UINT64_MAX);
+    MK_TRY(detail::check_length("FOLDEROFFER name", v[4], limits::max_file_name));
+    return message{folder_offer_msg{std::string{v[1]}, files, bytes, std::string{v[4]}}};
+  }
+  if (kw == "FOLDERACCEPT") {
+    if (t.count != 2)
+      return bad_count(kw);
+    MK_TRY(detail::check_hash("FOLDERACCEPT id", v[1]));
+    return message{folder_accept_msg{std::string{v[1]}}};
+  }
+  if (kw == "FOLDERFILE") {
+    if (t.count != 5)
+      return bad_count(kw);
+    MK_TRY(detail::check_hash("FOLDERFILE folder", v[1]));
+    MK_TRY(detail::check_hash("FOLDERFILE id", v[2]));
+    MK_NUMBER(size, std::uint64_t, v[3], UINT64_MAX);
+    MK_TRY(detail::check_length("FOLDERFILE path", v[4], limits::max_folder_path));
+    return message{folder_file_msg{std::string{v[1]}, std::string{v[2]}, size, std::string{v[4]}}};
+  }
   return make_error(errc::unknown_keyword, "unknown keyword");
 }
 

@@ -224,6 +224,24 @@ void append(const file_hash_msg& m, std::string& out) {
   put_field(m.id, out);
   put_field(m.sha384, out);
 }
+void append(const folder_offer_msg& m, std::string& out) {
+  put_kw(m.keyword, out);
+  put_field(m.id, out);
+  put_num(m.files, out);
+  put_num(m.bytes, out);
+  put_text(m.name, out);
+}
+void append(const folder_accept_msg& m, std::string& out) {
+  put_kw(m.keyword, out);
+  put_field(m.id, out);
+}
+void append(const folder_file_msg& m, std::string& out) {
+  put_kw(m.keyword, out);
+  put_field(m.folder, out);
+  put_field(m.id, out);
+  put_num(m.size, out);
+  put_text(m.path, out);
+}
 
 // A close upper bound of the serialized size, so the hot paths allocate once.
 std::size_t size_hint(const message& m) {
@@ -238,6 +256,8 @@ std::size_t size_hint(const message& m) {
           return 32 + base64_encoded_size(x.packet.size());
         else if constexpr (std::is_same_v<T, text_msg>)
           return 8 + x.text.size() + x.text.size() / 8;
+        else if constexpr (std::is_same_v<T, folder_file_msg>)
+          return 256 + 2 * x.path.size();
         else
           return 600;
       },

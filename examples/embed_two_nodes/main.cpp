@@ -1,5 +1,5 @@
 // Two mokaccino nodes in one CAF actor system: alice connects to bob (bob's application accepts the prompt),
-// they chat, alice sends bob a file, and every event is printed. Only <mokaccino/node.hpp> and CAF are used.
+// they chat, alice sends bob a file and then a folder (one prompt for all of it), and every event is printed. Only <mokaccino/node.hpp> and CAF are used.
 
 #include <cstdlib>
 #include <filesystem>
@@ -128,6 +128,36 @@ int run(caf::actor_system& sys, const fs::path& dir) {
     std::string text;
     std::getline(got, text);
     std::cout << "bob's copy: " << (got ? text : std::string{"(missing)"}) << std::endl;
+  }
+
+  // A folder is one offer: bob's application is asked once, the tree arrives under bob's download directory.
+  auto album = dir / "album";
+  fs::create_directories(album / "2026");
+  std::ofstream{album / "cover.txt"} << "cover\n";
+  std::ofstream{album / "2026" / "track 1.txt"} << "track one\n";
+  r = command(self, alice->handle, mokaccino::file_send_atom::value, std::string{"bob"}, album.string());
+  std::cout << "folder send: " << (r.ok ? "ok" : "refused") << " " << r.message << std::endl;
+  if (r.ok) {
+    auto folder_done = [](const mokaccino::event& e) {  // the folder's own event: its name is the folder's
+      auto state = mokaccino::field(e, "state");
+      return e.kind == mokaccino::event_kind::transfer && mokaccino::field(e, "name") == "album/" &&
+             (state == "done" || state == "failed" || state == "cancelled");
+    };
+    if (!wait_for(self, "bob", folder_done, 60s))
+      return fail("the folder did not finish");
+    self->request(bob->handle, 10s, mokaccino::file_list_atom::value)
+      .receive(
+        [](std::vector<mokaccino::transfer_info>& list) {
+          for (auto& t : list)
+            if (t.files > 0)
+              std::cout << "bob's folder: " << t.name << " " << t.state << ", " << t.files_done << " of " << t.files
+                        << " files" << std::endl;
+        },
+        [](caf::error&) {});
+    std::ifstream track{b.download_dir / "album" / "2026" / "track 1.txt"};
+    std::string text;
+    std::getline(track, text);
+    std::cout << "bob's album/2026/track 1.txt: " << (track ? text : std::string{"(missing)"}) << std::endl;
   }
 
   self->request(alice->handle, 10s, mokaccino::user_list_atom::value)

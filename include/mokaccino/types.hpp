@@ -119,11 +119,17 @@ struct transfer_info {
   double rate_bps = 0;          // recent goodput, bytes per second
   double eta_s = -1;            // seconds left, -1 = unknown
   std::uint64_t resumed_from = 0;  // a resumed transfer: the bytes that were already there (not sent again)
+  // Folders (issue 15): a file of a folder offer carries the folder's name ("photos/"); the offer itself is listed
+  // too, with that name as `name` and `folder`, its total bytes as size, and its files counted below.
+  std::string folder{};
+  std::uint64_t files = 0;       // a folder offer: files in it
+  std::uint64_t files_done = 0;  // ... that arrived (or failed: files_failed)
+  std::uint64_t files_failed = 0;
 };
 template <class I>
 typename I::result_type inspect(I& f, transfer_info& x) {
   return f(caf::meta::type_name("mokaccino::transfer_info"), x.hash, x.name, x.peer, x.outgoing, x.state, x.size,
-           x.done, x.rate_bps, x.eta_s, x.resumed_from);
+           x.done, x.rate_bps, x.eta_s, x.resumed_from, x.folder, x.files, x.files_done, x.files_failed);
 }
 
 // One audio device (what `voice devices` lists); pick it with network.audio.input/output = "device:<id>".

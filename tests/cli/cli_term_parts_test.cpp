@@ -133,6 +133,50 @@ TEST_CASE("progress events: periodic lines, starts and ends are told apart") {
   CHECK_FALSE(ended_transfer(ev("sending", true)));
 }
 
+TEST_CASE("progress events: a folder's files stay quiet in the terminal unless one fails, the folder shows") {
+  auto ev = [](std::string name, std::string state) {
+    event e;
+    e.kind = event_kind::transfer;
+    e.peer = "bob";
+    e.fields = {{"hash", "h1"}, {"name", name}, {"folder", "photos/"}, {"direction", "send"}, {"state", state}};
+    return e;
+  };
+  CHECK(quiet_folder_member(ev("a.jpg", "sending")));
+  CHECK(quiet_folder_member(ev("a.jpg", "done")));
+  CHECK_FALSE(quiet_folder_member(ev("a.jpg", "failed")));
+  CHECK_FALSE(quiet_folder_member(ev("a.jpg", "refused")));
+  CHECK_FALSE(quiet_folder_member(ev("photos/", "sending")));  // the folder offer itself
+  CHECK_FALSE(quiet_folder_member(ev("photos/", "done")));
+  auto lone = ev("a.jpg", "sending");
+  lone.fields.erase(lone.fields.begin() + 2);  // no folder: a file of its own
+  CHECK_FALSE(quiet_folder_member(lone));
+}
+
+TEST_CASE("answers: file list puts a folder's files under its row, the done ones counted, not listed") {
+  transfer_info lone{"aa", "lone.bin", "bob", true, "done", 10, 10, 5, -1};
+  transfer_info folder{"ff", "photos/", "bob", true, "sending", 300, 200, 50, -1};
+  folder.folder = "photos/";
+  folder.files = 3;
+  folder.files_done = 2;
+  folder.files_failed = 1;
+  auto member = [](std::string name, std::string state) {
+    transfer_info t{"m" + name, name, "bob", true, state, 100, 100, 5, -1};
+    t.folder = "photos/";
+    return t;
+  };
+  auto l = file_list_answer({member("a.jpg", "done"), folder, member("b.jpg", "failed"), lone, member("c.jpg", "done")});
+  auto at = [&](const std::string& s) { return l.text.find(s); };
+  REQUIRE(at("lone.bin") != std::string::npos);
+  REQUIRE(at("photos/") != std::string::npos);
+  CHECK(at("lone.bin") < at("photos/"));                      // files of their own first
+  CHECK(at("sending (2/3 files, 1 failed)") != std::string::npos);
+  CHECK(at("  b.jpg") > at("photos/"));                       // the failed file under its folder, indented
+  CHECK(at("a.jpg") == std::string::npos);                    // done ones only counted
+  CHECK(at("... and 2 more file(s) of that folder, done") > at("  b.jpg"));
+  CHECK(l.fields.str().find(R"("name":"a.jpg")") != std::string::npos);  // --json lists every file
+  CHECK(l.fields.str().find(R"("folder":"photos/","files":3,"files_done":2,"files_failed":1})") != std::string::npos);
+}
+
 TEST_CASE("answers: text as before, typed members for --json") {
   peer_info p{"bob", "127.0.0.1:5", true, true, true, 0.5, 1.25, 3, 4, 0, "ff00"};
   auto a = user_info_answer("bob", p);
@@ -148,8 +192,9 @@ TEST_CASE("answers: text as before, typed members for --json") {
   transfer_info running{"99", "g.bin", "bob", false, "receiving", 1000, 250, 100, 7.5};
   auto l = file_list_answer({done, running});
   CHECK(l.text.find("512 B/s avg") != std::string::npos);
-  CHECK(l.fields.str().find(R"("rate":512.5,"rate_kind":"average","eta_s":-1,"resumed_from":0})") != std::string::npos);
-  CHECK(l.fields.str().find(R"("percent":25,"rate":100,"rate_kind":"current","eta_s":7.5,"resumed_from":0})") != std::string::npos);
+  CHECK(l.fields.str().find(R"("rate":512.5,"rate_kind":"average","eta_s":-1,"resumed_from":0,"folder":"","files":0,)"
+                             R"("files_done":0,"files_failed":0})") != std::string::npos);
+  CHECK(l.fields.str().find(R"("percent":25,"rate":100,"rate_kind":"current","eta_s":7.5,"resumed_from":0,"folder":"",)") != std::string::npos);
 
   auto none = voice_devices_answer(audio_devices{"", {}, "No audio device found; use a file"});
   CHECK(none.type == "voice_devices");

@@ -43,6 +43,8 @@ foreach(expected
     "file send: ok"
     "bob: prompt [alice] Accept a file"
     "bob's copy: A file from alice to bob."
+    "bob's folder: album/ done, 2 of 2 files"
+    "bob's album/2026/track 1.txt: track one"
     "example done")
   string(FIND "${output}" "${expected}" at)
   if(at EQUAL -1)

@@ -12,10 +12,6 @@ using namespace mk::test;
 
 namespace {
 
-command_reply send_file(caf::actor_system& sys, test_node& from, const std::string& user, const fs::path& p) {
-  return ask<command_reply>(sys, from.handle.node, file_send_atom::value, user, p.string());
-}
-
 // Splits "KW a b c\n" at spaces (no escapes occur in FILE/FILEINIT lines with base64 fields and simple names).
 std::vector<std::string> split(const std::string& datagram) {
   std::vector<std::string> out;

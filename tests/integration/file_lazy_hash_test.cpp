@@ -13,10 +13,6 @@ using namespace mk::test;
 
 namespace {
 
-command_reply send_file(caf::actor_system& sys, test_node& from, const std::string& user, const fs::path& p) {
-  return ask<command_reply>(sys, from.handle.node, file_send_atom::value, user, p.string());
-}
-
 // Position of the first event of `n` that satisfies `pred` in the order the node published them; -1 if none.
 long first_index(test_node& n, const std::function<bool(const event&)>& pred) {
   long i = 0, found = -1;

@@ -16,10 +16,6 @@ using namespace mk::test;
 
 namespace {
 
-command_reply send_file(caf::actor_system& sys, test_node& from, const std::string& user, const fs::path& p) {
-  return ask<command_reply>(sys, from.handle.node, file_send_atom::value, user, p.string());
-}
-
 std::uint64_t size_or_zero(const fs::path& p) {
   std::error_code ec;
   auto n = fs::file_size(p, ec);

@@ -10,10 +10,6 @@ using namespace mk::test;
 
 namespace {
 
-command_reply send_file(caf::actor_system& sys, test_node& from, const std::string& user, const fs::path& p) {
-  return ask<command_reply>(sys, from.handle.node, file_send_atom::value, user, p.string());
-}
-
 }  // namespace
 
 TEST_CASE("files: a file arrives byte-identical, unencrypted and encrypted, zero bytes work") {

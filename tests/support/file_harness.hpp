@@ -89,6 +89,11 @@ inline test_node start_file_node(caf::actor_system& sys, config::node_config cfg
   return start_node(sys, std::move(cfg), std::nullopt, {}, downloads);
 }
 
+// `file send <user> <path>` (a file or a folder).
+inline command_reply send_file(caf::actor_system& sys, test_node& from, const std::string& user, const fs::path& p) {
+  return ask<command_reply>(sys, from.handle.node, file_send_atom::value, user, p.string());
+}
+
 inline std::string event_field(const event& e, const std::string& key) { return mokaccino::field(e, key); }
 
 // The final event of a transfer of `name` in `direction` ("send"/"receive"): state done, failed or cancelled.

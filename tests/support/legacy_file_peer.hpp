@@ -151,6 +151,17 @@ class legacy_file_peer {
     return *hash;
   }
 
+  // Any line, as a hostile peer would send it (tests of what the node accepts from a peer).
+  void inject(const std::string& line) {
+    std::lock_guard g{mx_};
+    send_line(line);
+  }
+  // All the node sent that this emulation does not handle itself, as lines (FOLDERACCEPT, ...).
+  std::vector<std::string> other_lines() const {
+    std::lock_guard g{mx_};
+    return other_;
+  }
+
   // Waits until `pred` holds over the state (under the lock); false on timeout.
   bool wait(const std::function<bool(const legacy_file_peer&)>& pred, std::chrono::milliseconds timeout) {
     std::unique_lock g{mx_};
@@ -364,6 +375,8 @@ class legacy_file_peer {
         it->second.stopped = true;
     } else if (std::holds_alternative<wire::file_sack_msg>(*m)) {
       ++sacks_received_;  // an original does not know FILESACK: it must never be sent one
+    } else if (other_.size() < 10000) {
+      other_.emplace_back(line);
     }
   }
 
@@ -398,6 +411,7 @@ class legacy_file_peer {
   std::uint16_t port_ = 0;
   std::uint16_t peer_port_ = 0;
   mutable std::mutex mx_;
+  std::vector<std::string> other_;
   std::condition_variable cv_;
   std::map<std::string, incoming> in_;
   std::map<std::string, outgoing> out_;

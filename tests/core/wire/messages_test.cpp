@@ -80,6 +80,9 @@ std::vector<message> samples() {
       file_resume_msg{hash, UINT64_MAX, hash},
       file_from_msg{hash, 0},
       file_from_msg{hash, 268435456},
+      folder_offer_msg{hash, 412, 3221225472ull, "photos 2026"},
+      folder_accept_msg{hash},
+      folder_file_msg{hash, hash, 4096, "2026/summer/a b.jpg"},
   };
 }
 
@@ -130,6 +133,9 @@ TEST_CASE("messages: exact bytes") {
   CHECK(serialize(probe_ack_msg{12}) == "MKPROBEACK 12");
   CHECK(serialize(file_resume_msg{hash, 4096, hash}) == "FILERESUME " + hash + " 4096 " + hash);
   CHECK(serialize(file_from_msg{hash, 0}) == "FILEFROM " + hash + " 0");
+  CHECK(serialize(folder_offer_msg{hash, 2, 10, "my photos"}) == "FOLDEROFFER " + hash + " 2 10 my\\ photos");
+  CHECK(serialize(folder_accept_msg{hash}) == "FOLDERACCEPT " + hash);
+  CHECK(serialize(folder_file_msg{hash, hash, 5, "a/b c"}) == "FOLDERFILE " + hash + " " + hash + " 5 a/b\\ c");
   CHECK(serialize(voice_msg{1, 2, {0, 0, 0}}) == "VOICE 1 2 AAAA");
   CHECK(serialize(audio_start_msg{}) == "AUDIOSTART");
 }
@@ -190,6 +196,9 @@ TEST_CASE("messages: rejections give the right errc") {
   CHECK(error_of("FILERESUME " + hash + " 0") == errc::malformed);
   CHECK_FALSE(parse_line("FILERESUME " + hash + " 0 short").ok());
   CHECK(error_of("FILEFROM " + hash + " -5") == errc::bad_number);
+  CHECK(error_of("FOLDEROFFER " + hash + " 1 2") == errc::malformed);
+  CHECK(error_of("FOLDERACCEPT short") == errc::malformed);
+  CHECK(error_of("FOLDERFILE " + hash + " " + hash + " 5 " + std::string(1025, 'a')) == errc::too_long);
   // numbers
   for (std::string n : {"-1", "+5", "1e3", "0x10", "007", "00", "65536", "", "5 ", "1.0", "99999999999999999999"}) {
     CAPTURE(n);
