@@ -68,7 +68,7 @@ struct audio_state {
     self->send(ctx->node, event_atom::value, make_event(event_kind::call, peer, std::move(text), std::move(fields)));
   }
 
-  void send_line(const caf::actor& session, std::string line) { self->send(session, send_atom::value, std::move(line)); }
+  void send_line(const caf::actor& session, std::string line) { self->send(session, send_line_atom::value, std::move(line)); }
   void send_stop(const caf::actor& session) { send_line(session, w::serialize(w::audio_stop_msg{})); }
 
   result<media> open_media() {
@@ -89,9 +89,9 @@ struct audio_state {
 
   // -- the call -----------------------------------------------------------------------------------------------
 
-  void start_call(const std::string& user, caf::actor session, bool modern, media m) {
+  void start_call(const std::string& user, caf::actor session, bool mokaccino_peer, media m) {
     auto now = steady::now();
-    auto p = audio_pipeline::create(std::move(m.src), std::move(m.snk), modern, ctx->config.threshold, now,
+    auto p = audio_pipeline::create(std::move(m.src), std::move(m.snk), mokaccino_peer, ctx->config.threshold, now,
                                     ctx->config.complexity);
     if (!p) {
       send_stop(session);
@@ -104,7 +104,7 @@ struct audio_state {
     partner = user;
     partner_session = std::move(session);
     emit("started", user, text,
-         {{"profile", modern ? "modern" : "legacy"}, {"capture_t0_us", t0}, {"playback_t0_us", t0}});
+         {{"profile", mokaccino_peer ? "modern" : "legacy"}, {"capture_t0_us", t0}, {"playback_t0_us", t0}});
   }
 
   void end_call(const std::string& text, bool send_audio_stop) {
@@ -146,7 +146,7 @@ struct audio_state {
 
   // -- incoming protocol (§9) -----------------------------------------------------------------------------------
 
-  void accept_incoming(const std::string& user, const caf::actor& session, bool modern) {
+  void accept_incoming(const std::string& user, const caf::actor& session, bool mokaccino_peer) {
     if (call)
       return send_stop(session);
     // §14.1 FIX: the original accepted before opening its device and then dropped the call silently.
@@ -160,22 +160,22 @@ struct audio_state {
       clear_pending();
     }
     send_line(session, w::serialize(w::audio_accept_msg{}));
-    start_call(user, session, modern, std::move(*m));
+    start_call(user, session, mokaccino_peer, std::move(*m));
   }
 
-  void on_audio_start(const std::string& user, const caf::actor& session, bool modern) {
+  void on_audio_start(const std::string& user, const caf::actor& session, bool mokaccino_peer) {
     if (call)  // §9: already in a call
       return send_stop(session);
     if (pending_user == user) {  // both called each other at once: that is an accept
       send_line(session, w::serialize(w::audio_accept_msg{}));
       auto m = std::move(*pending_media);
       clear_pending();
-      return start_call(user, session, modern, std::move(m));
+      return start_call(user, session, mokaccino_peer, std::move(m));
     }
     const auto& pol = ctx->config.audio;
     auto decision = config::decide(pol, user);
     if (decision == config::action::accept)
-      return accept_incoming(user, session, modern);
+      return accept_incoming(user, session, mokaccino_peer);
     if (decision == config::action::refuse) {
       send_stop(session);
       return emit("refused", user, "Refused a voice call from " + user);
@@ -184,17 +184,17 @@ struct audio_state {
       return;  // already asking about this user
     emit("incoming", user, user + " is calling");
     self
-      ->request(ctx->node, limits::call_prompt_timeout, prompt_atom::value, std::string{"call"}, user,
+      ->request(ctx->node, limits::call_prompt_timeout, prompt_atom::value, prompt_kind::call, user,
                 "User \"" + user + "\" requested to start a voice call, accept? (y/n)")
       .then(
-        [this, user, session, modern](bool yes) {
+        [this, user, session, mokaccino_peer](bool yes) {
           if (prompting.erase(user) == 0)
             return;  // the peer left meanwhile
           if (!yes) {
             send_stop(session);
             return emit("refused", user, "Refused a voice call from " + user);
           }
-          accept_incoming(user, session, modern);
+          accept_incoming(user, session, mokaccino_peer);
         },
         [this, user, session](caf::error&) {
           if (prompting.erase(user) != 0)
@@ -202,19 +202,19 @@ struct audio_state {
         });
   }
 
-  void on_peer_msg(const std::string& user, const caf::actor& session, bool modern, const w::message& m) {
+  void on_peer_msg(const std::string& user, const caf::actor& session, bool mokaccino_peer, const w::message& m) {
     const bool from_partner = call && partner == user;
     std::visit(
       [&](const auto& msg) {
         using T = std::decay_t<decltype(msg)>;
         if constexpr (std::is_same_v<T, w::audio_start_msg>) {
-          on_audio_start(user, session, modern);
+          on_audio_start(user, session, mokaccino_peer);
         } else if constexpr (std::is_same_v<T, w::audio_accept_msg>) {
           // §9: counts only from the pending peer
           if (!call && pending_user == user && pending_media) {
             auto md = std::move(*pending_media);
             clear_pending();
-            start_call(user, session, modern, std::move(md));
+            start_call(user, session, mokaccino_peer, std::move(md));
           }
         } else if constexpr (std::is_same_v<T, w::audio_stop_msg>) {
           if (from_partner) {
@@ -322,8 +322,8 @@ caf::behavior audio_actor(caf::stateful_actor<audio_state>* self, std::shared_pt
   });
   self->delayed_send(self, limits::audio_probe_delay, audio_probe_atom::value);
   return {
-    [self](peer_msg_atom, const std::string& user, const caf::actor& session, bool modern, const w::message& m) {
-      self->state.on_peer_msg(user, session, modern, m);
+    [self](peer_msg_atom, const std::string& user, const caf::actor& session, bool mokaccino_peer, const w::message& m) {
+      self->state.on_peer_msg(user, session, mokaccino_peer, m);
     },
     [self](peer_gone_atom, const std::string& user) { self->state.on_peer_gone(user); },
     [self](voice_start_atom, const std::string& user) { return self->state.voice_start(user); },

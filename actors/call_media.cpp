@@ -63,7 +63,7 @@ void call_media::run() {
     const auto now = clock::now();
     pipeline_.tick(now, lines);
     for (auto& l : lines)
-      caf::anon_send(session_, send_atom::value, std::move(l));
+      caf::anon_send(session_, send_line_atom::value, std::move(l));
     const auto wake = pipeline_.next_wake(now);
 
     lk.lock();

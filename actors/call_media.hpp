@@ -28,7 +28,7 @@ class call_media {
  public:
   using clock = audio_pipeline::clock;
 
-  // Starts the media thread at once; lines to send go to `session` as (send_atom, std::string).
+  // Starts the media thread at once; lines to send go to `session` as (send_line_atom, std::string).
   call_media(audio_pipeline p, caf::actor session);
   ~call_media();
   call_media(const call_media&) = delete;

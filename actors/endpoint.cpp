@@ -72,6 +72,20 @@ std::optional<endpoint> endpoint::parse(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<endpoint> endpoint::numeric(std::string_view host, std::uint16_t port) {
+  // The one place "host:port" text is made from parts: an IPv6 literal needs its brackets.
+  bool bare_v6 = host.find(':') != std::string_view::npos && !host.starts_with('[');
+  std::string text;  // appended, not "[" + std::string (GCC 12's -Wrestrict false positive)
+  if (bare_v6)
+    text += '[';
+  text += host;
+  if (bare_v6)
+    text += ']';
+  text += ':';
+  text += std::to_string(port);
+  return parse(text);
+}
+
 std::string endpoint::to_string() const {
   char buf[INET6_ADDRSTRLEN] = {};
   inet_ntop(v6 ? AF_INET6 : AF_INET, address.data(), buf, sizeof buf);

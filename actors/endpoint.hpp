@@ -26,6 +26,8 @@ struct endpoint {
   static endpoint loopback_v4(std::uint16_t port) { return v4(0x7f000001u, port); }
   // Parses a numeric "a.b.c.d:port" or "[v6]:port" (no name resolution; see resolve_host in udp_socket.hpp).
   static std::optional<endpoint> parse(std::string_view text);
+  // A numeric host ("a.b.c.d", "::1" or "[::1]") and a port; none for a name (no resolution here either).
+  static std::optional<endpoint> numeric(std::string_view host, std::uint16_t port);
   std::string to_string() const;  // "127.0.0.1:23232" or "[::1]:23232" (the REQUESTED form, §7)
 };
 

@@ -28,6 +28,32 @@ std::string mokaccino::field(const event& e, const std::string& name) {
 
 namespace mk {
 
+const char* to_string(prompt_kind k) noexcept {
+  switch (k) {
+    case prompt_kind::connect: return "connect";
+    case prompt_kind::file: return "file";
+    case prompt_kind::call: return "call";
+  }
+  return "unknown";
+}
+
+std::optional<key_op> key_op_of(std::string_view name) noexcept {
+  if (name == "show")
+    return key_op::show;
+  if (name == "add")
+    return key_op::add;
+  if (name == "delete")
+    return key_op::remove;
+  return std::nullopt;
+}
+
+std::optional<prompt_kind> prompt_kind_of(std::string_view name) noexcept {
+  for (auto k : {prompt_kind::connect, prompt_kind::file, prompt_kind::call})
+    if (name == to_string(k))
+      return k;
+  return std::nullopt;
+}
+
 event make_event(event_kind kind, std::string peer, std::string text,
                  std::vector<std::pair<std::string, std::string>> fields) {
   event e;

@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "actors/endpoint.hpp"
+#include "core/crypto/public_key.hpp"
 #include "mokaccino/types.hpp"
 #include "core/wire/messages.hpp"
 
@@ -23,23 +26,42 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mk::wire::message>)
 
 namespace mk {
 
+// Each atom has one meaning: one sender side, one receiver side, one argument list. Atom values are global in a
+// CAF 0.17 process (a handler matches the value, not the C++ name), which is another reason they are all here.
+
 // -- udp socket <-> node / sessions ------------------------------------------------------------------------
-// (datagram_atom, datagram_batch) socket -> node: strangers and malformed datagrams;
-// (datagram_atom, std::vector<std::string> lines) socket -> session: all lines of one socket wake-up from that peer
-// in one message (a fast transfer would otherwise cost a message per chunk), see session_table.
+// socket -> node: (datagram_atom, datagram_batch) strangers and malformed datagrams.
 using datagram_atom = caf::atom_constant<caf::atom("dgram")>;
-using send_atom = caf::atom_constant<caf::atom("send")>;          // (send_atom, endpoint, std::string bytes) -> socket
-using send_batch_atom = caf::atom_constant<caf::atom("sendb")>;   // (send_batch_atom, endpoint, std::vector<std::string>)
+// socket (or the node, for lines that came before the session's table entry) -> session: (peer_lines_atom,
+// std::vector<std::string> lines) all lines of one socket wake-up from that
+// peer in one message (a fast transfer would otherwise cost a message per chunk), see session_table.
+using peer_lines_atom = caf::atom_constant<caf::atom("peerlines")>;
+// anyone -> socket: (send_to_atom, endpoint, std::string bytes); (send_batch_to_atom, endpoint,
+// std::vector<std::string>). Sessions do not use these: they hand datagrams to the udp_sender directly.
+using send_to_atom = caf::atom_constant<caf::atom("sendto")>;
+using send_batch_to_atom = caf::atom_constant<caf::atom("sendbto")>;
 // node -> session: (route_atom, std::string line), the first line of a responder's session (its CONNECT).
 using route_atom = caf::atom_constant<caf::atom("route")>;
 
 // -- node <-> sessions ---------------------------------------------------------------------------------------
-using established_atom = caf::atom_constant<caf::atom("estab")>;  // session -> node: (estab, user, endpoint) -> bool
-using closed_atom = caf::atom_constant<caf::atom("closed")>;      // session -> node: (closed, endpoint)
-using tick_atom = caf::atom_constant<caf::atom("tick")>;          // timers: (tick_atom, uint64 generation)
-using start_atom = caf::atom_constant<caf::atom("start")>;        // node -> session: initiate a handshake
-using intro_atom = caf::atom_constant<caf::atom("intro")>;        // session -> node: introduction traffic
-using peer_addr_atom = caf::atom_constant<caf::atom("peeraddr")>; // node -> session: who is user X (for REQUEST)
+// spawn_node -> node: (bound_atom, uint16 port) the socket is bound and the node's context complete.
+using bound_atom = caf::atom_constant<caf::atom("bound")>;
+// session -> node: (established_atom, user, endpoint, std::string pubkey) -> bool (false: the name is taken).
+using established_atom = caf::atom_constant<caf::atom("estab")>;
+// node -> session: (initiate_atom) send CONNECT (retransmitted until answered).
+using initiate_atom = caf::atom_constant<caf::atom("initiate")>;
+// node -> session: (close_atom, std::string reason) send DISCONNECT <reason> and end.
+using close_atom = caf::atom_constant<caf::atom("close")>;
+// node -> itself: (quit_now_atom) the sessions did not all end within 2 s of a shutdown: quit without them.
+using quit_now_atom = caf::atom_constant<caf::atom("quitnow")>;
+// Periodic timers, each actor to itself. (tick_atom) bare: node, session, transfer service (nothing to tell
+// apart, the timer is never cancelled); (tick_atom, uint64 generation): the file sender and receiver, whose
+// timer is re-armed and must ignore the ticks of an older arming.
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+// session -> node: (intro_atom, std::string from, one of the intro_* structs below) introduction traffic (§7).
+using intro_atom = caf::atom_constant<caf::atom("intro")>;
+// session -> node: (mokaccino_peer_atom, std::string user) its MKCAPS arrived: the peer speaks the extensions.
+using mokaccino_peer_atom = caf::atom_constant<caf::atom("mkpeer")>;
 
 // -- known users ---------------------------------------------------------------------------------------------
 using key_get_atom = caf::atom_constant<caf::atom("keyget")>;     // (key_get, user) -> std::string (key or "") + bool known
@@ -64,23 +86,34 @@ using mokaccino::stats_atom;         // (stats) -> node_stats
 using mokaccino::answer_atom;        // (answer, prompt id, bool yes)
 using mokaccino::subscribe_atom;     // (subscribe, caf::actor sink)
 using mokaccino::shutdown_atom;      // (shutdown): DISCONNECT every peer, then quit
+using mokaccino::auth_atom;         // (mkauth, token) remote control (embed_remote.cpp): prove the token first
 using info_atom = caf::atom_constant<caf::atom("info")>;            // (info) session -> peer_info
-using prompt_atom = caf::atom_constant<caf::atom("prompt")>;        // session -> node: (prompt, kind, user, text) -> bool
+// session or service -> node: (prompt_atom, prompt_kind, user, text) -> bool, the user's answer (false when
+// refused unasked: too many questions pending). The transfer service still sends the kind as its name
+// (std::string "file"); the node takes both until that file is converted.
+using prompt_atom = caf::atom_constant<caf::atom("prompt")>;
 
 // -- sessions <-> services (file transfers, audio) ------------------------------------------------------------
 // A session forwards every FILE*, AUDIO* and VOICE message of an established peer to the service that owns it:
-//   (peer_msg_atom, std::string user, caf::actor session, bool peer_is_mokaccino, mk::wire::message msg)
+//   (peer_msg_atom, std::string user, caf::actor session, bool mokaccino_peer, mk::wire::message msg)
 // or, for the FILE* messages of one routed batch, (..., wire_batch msgs); the transfer service hands each transfer
 // actor its share as (peer_msg_atom, mk::wire::message) or (peer_msg_atom, wire_batch).
-// A service sends protocol lines back with (send_atom, std::string line) to the session (which encrypts them).
+// A service or transfer actor sends protocol lines back to the session (which encrypts them) with
+// (send_line_atom, std::string line) or (send_lines_atom, std::vector<std::string> lines).
 // When a session ends it tells every service: (peer_gone_atom, std::string user).
+using send_line_atom = caf::atom_constant<caf::atom("sendline")>;
+using send_lines_atom = caf::atom_constant<caf::atom("sendlines")>;
+// The names these had before issue 14, still used by transfer_service.cpp, file_sender.cpp and file_receiver.cpp
+// (being changed elsewhere at the same time); same atoms, so both spellings reach the same handler.
+using send_atom = send_line_atom;
+using send_batch_atom = send_lines_atom;
 using peer_msg_atom = caf::atom_constant<caf::atom("peermsg")>;
 using peer_gone_atom = caf::atom_constant<caf::atom("peergone")>;
 // When a mokaccino peer's capabilities arrive, the session tells the transfer service whether it can resume:
 //   (peer_ready_atom, std::string user, bool resume1); the service then re-offers transfers interrupted to it.
 using peer_ready_atom = caf::atom_constant<caf::atom("peerready")>;
 using wire_batch = std::vector<mk::wire::message>;
-using session_of_atom = caf::atom_constant<caf::atom("sessionof")>; // (sessionof, user) -> caf::actor (invalid if none), bool mokaccino
+using session_of_atom = caf::atom_constant<caf::atom("sessionof")>; // (sessionof, user) -> caf::actor (invalid if none), bool mokaccino_peer
 using peer_caps_atom = caf::atom_constant<caf::atom("peercaps")>;  // (peercaps) session -> std::vector<std::string>: the peer's MKCAPS features
 using path_budget_atom = caf::atom_constant<caf::atom("pathbudg")>; // (pathbudg) session -> std::uint64_t: file data per datagram on its path
 using path_suspect_atom = caf::atom_constant<caf::atom("pathsusp")>; // (pathsusp) file sender -> session: a timeout, confirm the path MTU
@@ -113,7 +146,8 @@ using xfer_verified_atom = caf::atom_constant<caf::atom("xverified")>;
 using folder_file_atom = caf::atom_constant<caf::atom("folderfile")>;
 // service -> transfer actor: (file_cancel_atom, std::string reason) the user cancelled;
 // (peer_gone_atom, std::string user) the session ended; (peer_msg_atom, wire message) routed traffic;
-// (start_atom) the sender may send FILEINIT.
+// (start_atom) the sender may send FILEINIT; a receiver also sends it to itself once to begin.
+using start_atom = caf::atom_constant<caf::atom("start")>;
 
 // -- audio service ------------------------------------------------------------------------------------------
 using audio_probe_atom = caf::atom_constant<caf::atom("audioprobe")>;  // self: the startup device check
@@ -140,6 +174,45 @@ typename I::result_type inspect(I& f, datagram& x) {
 }
 using datagram_batch = std::vector<datagram>;
 
+// What a question to the user is about (prompt_atom; the "kind" field of a prompt event, by name).
+enum class prompt_kind { connect, file, call };
+const char* to_string(prompt_kind k) noexcept;
+std::optional<prompt_kind> prompt_kind_of(std::string_view name) noexcept;
+
+// The operations of key_cmd_atom. The public interface names them ("show", "add", "delete": a remote front end
+// speaks strings); the node reads the name once, here, and works with the value.
+enum class key_op { show, add, remove };
+std::optional<key_op> key_op_of(std::string_view name) noexcept;
+
+// Introductions (§7), session -> node as (intro_atom, std::string from, T). The session has checked what it can
+// (signatures with the sender's key, the key and endpoint parse); the node decides what to do with them.
+struct intro_request {  // REQUEST: `from` asks us to introduce it to `target`
+  std::string target;
+};
+struct intro_fail {  // FAIL: `from` could not introduce us to `target`
+  std::string target;
+};
+struct intro_key {  // KEY, its signature checked: `from` vouches for `target`'s key
+  std::string target;
+  bool signature_ok = false;
+  std::optional<crypto::public_key> key;  // none: not a usable P-521 key
+};
+struct intro_requested {  // REQUESTED, its signature verified: `user` at `ep` wants to connect to us
+  std::string user;
+  std::optional<endpoint> ep;              // none: not an "ip:port"
+  std::optional<crypto::public_key> key;   // none: not a usable P-521 key
+};
+
+}  // namespace mk
+
+// The introductions never leave the process (caf::io carries only the public front-end types).
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mk::intro_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mk::intro_fail)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mk::intro_key)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mk::intro_requested)
+
+namespace mk {
+
 // The value types front ends see are public (include/mokaccino/types.hpp): one definition, used here by name.
 using mokaccino::command_reply;
 using mokaccino::event;
@@ -159,3 +232,14 @@ event make_event(event_kind kind, std::string peer, std::string text,
                  std::vector<std::pair<std::string, std::string>> fields = {});
 
 }  // namespace mk
+
+// -- the terminal front end (cli/) ---------------------------------------------------------------------------
+// Only the `mokaccino` executable uses these, between its input thread, timers and terminal actor; the node never
+// sees them. They are here, not in cli/, so that every atom of the process is in one list (no two share a value).
+namespace mk::cli {
+using line_atom = caf::atom_constant<caf::atom("line")>;        // (line_atom, std::string) input -> terminal
+using eof_atom = caf::atom_constant<caf::atom("eof")>;          // (eof_atom) input closed
+using interrupt_atom = caf::atom_constant<caf::atom("intr")>;   // (interrupt_atom) Ctrl+C / SIGINT / SIGTERM
+using wake_atom = caf::atom_constant<caf::atom("wake")>;        // (wake_atom, generation) end of `sleep`
+using force_quit_atom = caf::atom_constant<caf::atom("forcequit")>;  // terminal -> itself: the node did not stop in time
+}  // namespace mk::cli

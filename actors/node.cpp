@@ -24,7 +24,7 @@ void node_state::on_tick() {
 void node_state::shutdown() {
   shutting_down = true;
   for (auto& [ep, s] : by_endpoint)
-    self->send(s, disconnect_atom::value, std::string{"connection closed"});
+    self->send(s, close_atom::value, std::string{"connection closed"});
   for (auto& [id, p] : prompts)
     if (p.promise.pending())
       p.promise.deliver(false);
@@ -32,7 +32,7 @@ void node_state::shutdown() {
   if (by_endpoint.empty())
     self->quit();
   else  // sessions end after their DISCONNECT; do not wait for a stuck one
-    self->delayed_send(self, 2s, shutdown_atom::value, true);
+    self->delayed_send(self, 2s, quit_now_atom::value);
 }
 
 }  // namespace node_detail
@@ -42,30 +42,10 @@ namespace {
 using namespace node_detail;
 using namespace std::chrono_literals;
 
-caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<node_context> ctx,
-                         std::shared_ptr<inbound_backlog> backlog) {
-  auto& st = self->state;
-  st.self = self;
-  st.ctx = std::move(ctx);
-  st.backlog = std::move(backlog);
-  st.gate.emplace(st.ctx->verify_budget, st.rng, connect_gate::clock::now());
-  self->set_down_handler([self](caf::down_msg& dm) { self->state.on_session_down(dm); });
-  self->set_exit_handler([self](caf::exit_msg& em) {
-    if (self->state.ctx->socket)
-      self->send_exit(self->state.ctx->socket, em.reason);
-    self->send_exit(self->state.ctx->known_users, em.reason);
-    self->quit(em.reason);
-  });
-  self->attach_functor([ctx = st.ctx] {
-    // The socket and the pins die with the node. (Runs after the state is gone: capture the context.)
-    if (ctx->socket)
-      caf::anon_send_exit(ctx->socket, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(ctx->known_users, caf::exit_reason::user_shutdown);
-    ctx->routes->clear();  // the table's session handles must not outlive the node (sessions hold the context)
-  });
-  self->delayed_send(self, limits::keepalive_tick, tick_atom::value);
+// Sessions, the socket and services: datagrams, registrations, introductions, questions, subscribers.
+caf::message_handler session_handlers(caf::stateful_actor<node_state>* self) {
   return {
-    [self](start_atom, std::uint16_t port) {
+    [self](bound_atom, std::uint16_t port) {
       auto& st = self->state;
       st.port = port;
       // §3: the node's own key is always stored as `loopback`.
@@ -85,34 +65,45 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       auto s = st.by_endpoint.find(ep);
       if (s == st.by_endpoint.end())
         return false;
-      st.by_user[user] = registered_peer{ep, s->second, pubkey, false};
+      st.by_user[user] = registered_peer{ep, s->second, pubkey, false};  // mokaccino_peer: when its MKCAPS comes
       st.requests.erase(user);
       st.preapproved.erase(user);
       return true;
     },
     [self](event_atom, event& e) { self->state.publish(std::move(e)); },
-    [self](intro_atom, const std::string& kind, const std::string& from, const std::string& target,
-           const std::string& ep, const std::string& pubkey) { self->state.on_intro(kind, from, target, ep, pubkey); },
+    [self](intro_atom, const std::string& from, const intro_request& m) { self->state.on_intro(from, m); },
+    [self](intro_atom, const std::string& from, const intro_fail& m) { self->state.on_intro(from, m); },
+    [self](intro_atom, const std::string& from, const intro_key& m) { self->state.on_intro(from, m); },
+    [self](intro_atom, const std::string& from, const intro_requested& m) { self->state.on_intro(from, m); },
+    [self](mokaccino_peer_atom, const std::string& user) {
+      if (auto it = self->state.by_user.find(user); it != self->state.by_user.end())
+        it->second.mokaccino_peer = true;
+    },
+    [self](prompt_atom, prompt_kind kind, const std::string& user, const std::string& text) {
+      return self->state.on_prompt(kind, user, text);
+    },
     [self](prompt_atom, const std::string& kind, const std::string& user, const std::string& text) {
-      // Who asks (a session: its peer's address), read before the promise takes the sender over.
-      std::optional<endpoint> source;
-      if (auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender()))
-        if (auto it = self->state.endpoint_of.find(sender); it != self->state.endpoint_of.end())
-          source = it->second;
-      auto rp = self->make_response_promise<bool>();
-      if (kind == "connect" && self->state.preapproved.count(user) != 0) {
-        rp.deliver(true);  // the user already accepted this peer (an introduction it asked for or agreed to)
-        return rp;
-      }
-      if (self->state.ask(kind, user, text, rp, source) == 0)
-        rp.deliver(false);  // too many questions pending, or one for this name/address already: refuse
-      return rp;
+      // The kind by name: the transfer service's form until it sends prompt_kind (an unknown name is refused).
+      auto k = prompt_kind_of(kind);
+      return k ? self->state.on_prompt(*k, user, text) : caf::result<bool>{false};
     },
     [self](answer_atom, std::uint64_t id, bool yes) { self->state.answer(id, yes); },
     [self](subscribe_atom, caf::actor sink) {
       self->monitor(sink);  // on_session_down drops it when it ends
       self->state.subscribers.push_back(std::move(sink));
     },
+    [self](session_of_atom, const std::string& user) {
+      auto it = self->state.by_user.find(user);
+      if (it == self->state.by_user.end())
+        return std::make_tuple(caf::actor{}, false);
+      return std::make_tuple(it->second.session, it->second.mokaccino_peer);
+    },
+  };
+}
+
+// The front end's commands about peers, keys and the node itself.
+caf::message_handler command_handlers(caf::stateful_actor<node_state>* self) {
+  return {
     [self](connect_host_atom, const std::string& target) { return self->state.connect_host(target); },
     [self](connect_name_atom, const std::string& user, const std::string& via) {
       return self->state.connect_name(user, via);
@@ -121,7 +112,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       auto it = self->state.by_user.find(user);
       if (it == self->state.by_user.end())
         return reply_error("User " + user + " is not connected");
-      self->send(it->second.session, disconnect_atom::value, std::string{"connection closed"});
+      self->send(it->second.session, close_atom::value, std::string{"connection closed"});
       self->state.closing.try_emplace(it->second.ep);
       // The user is gone from this moment: the session ends asynchronously, and until then a second disconnect,
       // `user list` or a message must not still see it as connected. (Its endpoint entry stays until it ends.)
@@ -141,7 +132,8 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       return self->state.forward(user, none, info_atom::value);
     },
     [self](key_cmd_atom, const std::string& op, const std::string& user, const std::string& key) {
-      return self->state.key_command(op, user, key);
+      auto o = key_op_of(op);
+      return o ? self->state.key_command(*o, user, key) : caf::result<command_reply>{reply_error("Unknown key command " + op)};
     },
     [self](key_list_atom) {
       auto rp = self->make_response_promise<std::vector<key_entry>>();
@@ -151,12 +143,14 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
       return rp;
     },
     [self](stats_atom) { return self->state.stats(); },
-    [self](session_of_atom, const std::string& user) {
-      auto it = self->state.by_user.find(user);
-      if (it == self->state.by_user.end())
-        return std::make_tuple(caf::actor{}, false);
-      return std::make_tuple(it->second.session, it->second.mokaccino);
-    },
+    [self](shutdown_atom) { self->state.shutdown(); },
+    [self](quit_now_atom) { self->quit(); },
+  };
+}
+
+// The front end's commands for the file transfer and audio services, forwarded.
+caf::message_handler service_handlers(caf::stateful_actor<node_state>* self) {
+  return {
     [self](file_send_atom a, const std::string& user, const std::string& path) {
       return self->state.to_service(self->state.ctx->transfers, "file transfers", a, user, path);
     },
@@ -189,9 +183,32 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<
                                         });
       return rp;
     },
-    [self](shutdown_atom) { self->state.shutdown(); },
-    [self](shutdown_atom, bool) { self->quit(); },
   };
+}
+
+caf::behavior node_actor(caf::stateful_actor<node_state>* self, std::shared_ptr<node_context> ctx,
+                         std::shared_ptr<inbound_backlog> backlog) {
+  auto& st = self->state;
+  st.self = self;
+  st.ctx = std::move(ctx);
+  st.backlog = std::move(backlog);
+  st.gate.emplace(st.ctx->verify_budget, st.rng, connect_gate::clock::now());
+  self->set_down_handler([self](caf::down_msg& dm) { self->state.on_session_down(dm); });
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    if (self->state.ctx->socket)
+      self->send_exit(self->state.ctx->socket, em.reason);
+    self->send_exit(self->state.ctx->known_users, em.reason);
+    self->quit(em.reason);
+  });
+  self->attach_functor([ctx = st.ctx] {
+    // The socket and the pins die with the node. (Runs after the state is gone: capture the context.)
+    if (ctx->socket)
+      caf::anon_send_exit(ctx->socket, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(ctx->known_users, caf::exit_reason::user_shutdown);
+    ctx->routes->clear();  // the table's session handles must not outlive the node (sessions hold the context)
+  });
+  self->delayed_send(self, limits::keepalive_tick, tick_atom::value);
+  return session_handlers(self).or_else(command_handlers(self)).or_else(service_handlers(self));
 }
 
 }  // namespace
@@ -227,7 +244,7 @@ mk::result<node_handle> spawn_node(caf::actor_system& sys, node_options opts) {
   ctx->transfers = spawn_transfer_service(sys, ctx);  // file transfers (§10); quits with the node
   ctx->calls = std::make_shared<call_router>();
   ctx->audio = spawn_audio_service(sys, ctx);  // voice calls (§9); quits with the node
-  caf::anon_send(node, start_atom::value, sock->port);
+  caf::anon_send(node, bound_atom::value, sock->port);
   return node_handle{node, sock->port};
 }
 

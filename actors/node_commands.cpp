@@ -16,7 +16,7 @@ command_reply node_state::connect_endpoint(const endpoint& ep, const std::string
   opts.role = session_role::initiator;
   opts.expected_user = expected;
   auto s = spawn_session(ep, std::move(opts));
-  self->send(s, start_atom::value);
+  self->send(s, initiate_atom::value);
   return reply_ok("Connecting to " + ep.to_string());
 }
 
@@ -24,7 +24,7 @@ caf::result<command_reply> node_state::connect_host(const std::string& target) {
   auto hp = split_host_port(target, limits::default_port);
   if (!hp)
     return reply_error("Invalid address \"" + target + "\" (expected host[:port])");
-  if (auto ep = resolve_host_numeric(hp->first, hp->second))
+  if (auto ep = endpoint::numeric(hp->first, hp->second))
     return connect_endpoint(*ep, {});
   // Name resolution blocks: do it in a detached actor and come back with the address.
   auto rp = self->make_response_promise<command_reply>();
@@ -42,12 +42,6 @@ caf::result<command_reply> node_state::connect_host(const std::string& target) {
   return rp;
 }
 
-std::optional<endpoint> node_state::resolve_host_numeric(const std::string& host, std::uint16_t port) {
-  auto text = host.find(':') != std::string::npos ? "[" + host + "]:" + std::to_string(port)
-                                                  : host + ":" + std::to_string(port);
-  return endpoint::parse(text);
-}
-
 command_reply node_state::connect_name(const std::string& user, const std::string& via) {
   if (by_user.count(user) != 0)
     return reply_error("User " + user + " is already connected");
@@ -58,7 +52,7 @@ command_reply node_state::connect_name(const std::string& user, const std::strin
   std::vector<std::string> asked;
   for (auto& [name, peer] : by_user)
     if (via.empty() || name == via) {
-      self->send(peer.session, send_atom::value, w::serialize(w::request_msg{user}));
+      self->send(peer.session, send_line_atom::value, w::serialize(w::request_msg{user}));
       asked.push_back(name);
     }
   if (asked.empty())
@@ -92,48 +86,56 @@ caf::result<std::vector<peer_info>> node_state::user_list() {
   return rp;
 }
 
-caf::result<command_reply> node_state::key_command(const std::string& op, const std::string& user, const std::string& key) {
+caf::result<command_reply> node_state::key_command(key_op op, const std::string& user, const std::string& key) {
   auto rp = self->make_response_promise<command_reply>();
-  if (op == "show") {
-    self->request(ctx->known_users, 5s, key_get_atom::value, user)
-      .then([rp, user](bool known, const std::string& k) mutable {
-        if (!known) {
-          rp.deliver(reply_error("No key pinned for " + user));
-          return;
-        }
-        if (k.empty()) {
-          rp.deliver(reply_ok(user + " is blacklisted"));
-          return;
-        }
-        auto pk = crypto::public_key::from_base64(k);
-        rp.deliver(reply_ok(user + ": " + k + (pk ? "\nfingerprint: " + pk->fingerprint() : std::string{})));
-      }, store_unavailable(rp));
-  } else if (op == "delete") {
-    self->request(ctx->known_users, 5s, key_del_atom::value, user).then([rp, user](bool ok) mutable {
-      rp.deliver(ok ? reply_ok("Key of " + user + " deleted") : reply_error("No key pinned for " + user));
-    }, store_unavailable(rp));
-  } else if (op == "add") {
-    // §12 FIX: EC keys are accepted (the original demands an RSA-style ':'); only P-521 SPKI is valid.
-    auto pk = crypto::public_key::from_base64(key);
-    if (!pk && !key.empty()) {
-      rp.deliver(reply_error("Invalid key: " + pk.error().message));
-      return rp;
-    }
-    self->request(ctx->known_users, 5s, key_get_atom::value, user)
-      .then([this, rp, user, key](bool known, const std::string&) mutable {
-        if (known) {
-          rp.deliver(reply_error("A key is already pinned for " + user + " (key delete it first)"));
-          return;
-        }
-        self->request(ctx->known_users, 5s, key_set_atom::value, user, key).then([rp, user, key](bool ok) mutable {
-          rp.deliver(ok ? reply_ok(key.empty() ? user + " blacklisted" : "Key of " + user + " added")
-                        : reply_error("Cannot store that name"));
-        }, store_unavailable(rp));
-      }, store_unavailable(rp));
-  } else {
-    rp.deliver(reply_error("Unknown key command " + op));
+  switch (op) {
+    case key_op::show: key_show(rp, user); break;
+    case key_op::add: key_add(rp, user, key); break;
+    case key_op::remove: key_delete(rp, user); break;
   }
   return rp;
+}
+
+void node_state::key_show(caf::typed_response_promise<command_reply> rp, const std::string& user) {
+  self->request(ctx->known_users, 5s, key_get_atom::value, user)
+    .then([rp, user](bool known, const std::string& k) mutable {
+      if (!known) {
+        rp.deliver(reply_error("No key pinned for " + user));
+        return;
+      }
+      if (k.empty()) {
+        rp.deliver(reply_ok(user + " is blacklisted"));
+        return;
+      }
+      auto pk = crypto::public_key::from_base64(k);
+      rp.deliver(reply_ok(user + ": " + k + (pk ? "\nfingerprint: " + pk->fingerprint() : std::string{})));
+    }, store_unavailable(rp));
+}
+
+void node_state::key_delete(caf::typed_response_promise<command_reply> rp, const std::string& user) {
+  self->request(ctx->known_users, 5s, key_del_atom::value, user).then([rp, user](bool ok) mutable {
+    rp.deliver(ok ? reply_ok("Key of " + user + " deleted") : reply_error("No key pinned for " + user));
+  }, store_unavailable(rp));
+}
+
+void node_state::key_add(caf::typed_response_promise<command_reply> rp, const std::string& user, const std::string& key) {
+  // §12 FIX: EC keys are accepted (the original demands an RSA-style ':'); only P-521 SPKI is valid.
+  auto pk = crypto::public_key::from_base64(key);
+  if (!pk && !key.empty()) {
+    rp.deliver(reply_error("Invalid key: " + pk.error().message));
+    return;
+  }
+  self->request(ctx->known_users, 5s, key_get_atom::value, user)
+    .then([this, rp, user, key](bool known, const std::string&) mutable {
+      if (known) {
+        rp.deliver(reply_error("A key is already pinned for " + user + " (key delete it first)"));
+        return;
+      }
+      self->request(ctx->known_users, 5s, key_set_atom::value, user, key).then([rp, user, key](bool ok) mutable {
+        rp.deliver(ok ? reply_ok(key.empty() ? user + " blacklisted" : "Key of " + user + " added")
+                      : reply_error("Cannot store that name"));
+      }, store_unavailable(rp));
+    }, store_unavailable(rp));
 }
 
 node_stats node_state::stats() const {

@@ -27,49 +27,46 @@ void node_state::pin_introduced(const std::string& user, const crypto::public_ke
     [this, user](caf::error&) { error("Cannot pin the key of \"" + user + "\": known-users store unavailable"); });
 }
 
-void node_state::on_intro(const std::string& kind, const std::string& from, const std::string& target,
-                          const std::string& endpoint_text, const std::string& pubkey) {
-  auto from_it = by_user.find(from);
-  if (from_it == by_user.end())
-    return;
-  if (kind == "CAPS") {
-    from_it->second.mokaccino = true;
-  } else if (kind == "REQUEST") {
-    serve_request(from_it->second, from, target);
-  } else if (kind == "KEY") {
-    if (requests.count(target) == 0)
-      return;  // we did not ask: ignore
-    auto key = crypto::public_key::from_base64(pubkey);
-    if (!key)
-      return error("\"" + from + "\" sent an unusable key for \"" + target + "\"");
-    pin_introduced(target, *key, from, [] {});
-  } else if (kind == "KEYBAD") {
-    // The original blacklists the name here, which lets any peer deny us a user; we only warn.
-    error("\"" + from + "\" sent a key for \"" + target + "\" with a bad signature: ignored");
-  } else if (kind == "FAIL") {
-    if (requests.erase(target) != 0)
-      error("\"" + from + "\" could not introduce \"" + target + "\" (not connected there)");
-  } else if (kind == "REQUESTED") {
-    on_requested(from, target, endpoint_text, pubkey);
-  }
+void node_state::on_intro(const std::string& from, const intro_request& m) {
+  if (auto it = by_user.find(from); it != by_user.end())
+    serve_request(it->second, from, m.target);
 }
 
-void node_state::on_requested(const std::string& via, const std::string& user, const std::string& endpoint_text,
-                              const std::string& pubkey) {
-  if (by_user.count(user) != 0 || user == ctx->username)
+void node_state::on_intro(const std::string& from, const intro_fail& m) {
+  if (by_user.count(from) != 0 && requests.erase(m.target) != 0)
+    error("\"" + from + "\" could not introduce \"" + m.target + "\" (not connected there)");
+}
+
+void node_state::on_intro(const std::string& from, const intro_key& m) {
+  if (by_user.count(from) == 0)
     return;
-  auto ep = endpoint::parse(endpoint_text);  // "ip:port", split at the last ':' (§7)
-  auto key = crypto::public_key::from_base64(pubkey);
-  if (!ep || !key)
-    return error("\"" + via + "\" sent an unusable introduction for \"" + user + "\"");
-  auto go = [this, user, ep = *ep, key = *key, via] {
+  if (!m.signature_ok)  // the original blacklists the name here, which lets any peer deny us a user; we only warn
+    return error("\"" + from + "\" sent a key for \"" + m.target + "\" with a bad signature: ignored");
+  if (requests.count(m.target) == 0)
+    return;  // we did not ask: ignore
+  if (!m.key)
+    return error("\"" + from + "\" sent an unusable key for \"" + m.target + "\"");
+  pin_introduced(m.target, *m.key, from, [] {});
+}
+
+void node_state::on_intro(const std::string& from, const intro_requested& m) {
+  if (by_user.count(from) == 0 || by_user.count(m.user) != 0 || m.user == ctx->username)
+    return;
+  if (!m.ep || !m.key)
+    return error("\"" + from + "\" sent an unusable introduction for \"" + m.user + "\"");
+  on_requested(from, m.user, *m.ep, *m.key);
+}
+
+void node_state::on_requested(const std::string& via, const std::string& user, const endpoint& ep,
+                              const crypto::public_key& key) {
+  auto go = [this, user, ep, key, via] {
     pin_introduced(user, key, via, [this, user, ep] {
       preapproved[user] = self->clock().now() + limits::handshake_timeout;
       // The introduced peer's own CONNECT may have arrived first and be waiting on a question of its own:
       // the user just said yes to this peer, so that question is answered too.
       std::vector<std::uint64_t> same_peer;
       for (auto& [id, p] : prompts)
-        if (p.kind == "connect" && p.user == user)
+        if (p.kind == prompt_kind::connect && p.user == user)
           same_peer.push_back(id);
       for (auto id : same_peer)
         answer(id, true);
@@ -79,7 +76,7 @@ void node_state::on_requested(const std::string& via, const std::string& user, c
       opts.role = session_role::initiator;
       opts.expected_user = user;
       auto s = spawn_session(ep, std::move(opts));
-      self->send(s, start_atom::value);
+      self->send(s, initiate_atom::value);
     });
   };
   auto decision = requests.count(user) != 0 ? config::action::accept : config::decide(ctx->config.connection, user);
@@ -87,9 +84,9 @@ void node_state::on_requested(const std::string& via, const std::string& user, c
     return go();
   if (decision == config::action::refuse)
     return;  // §7: a refusal is silent
-  auto question = "User \"" + user + "\" (" + endpoint_text + ", introduced by \"" + via +
+  auto question = "User \"" + user + "\" (" + ep.to_string() + ", introduced by \"" + via +
                   "\") requested to connect, accept? (y/n)";
-  auto rp_id = ask(std::string{"connect"}, user, question);
+  auto rp_id = ask(prompt_kind::connect, user, question);
   if (rp_id == 0)
     return;
   prompt_callbacks[rp_id] = go;
@@ -107,7 +104,7 @@ std::string node_state::sign_line(w::requested_msg m) {
 
 void node_state::send_to(const std::string& user, std::string line) {
   if (auto it = by_user.find(user); it != by_user.end())
-    self->send(it->second.session, send_atom::value, std::move(line));
+    self->send(it->second.session, send_line_atom::value, std::move(line));
 }
 
 // We are the middle peer S: `requester` wants `target`. Never crash, whatever is asked (§14).
@@ -122,7 +119,7 @@ void node_state::serve_request(const registered_peer& requester, const std::stri
   // node cannot parse it (§7).
   send_to(requester_name, sign_line(w::key_msg{target, t->second.pubkey, {}}));
   send_to(target, sign_line(w::requested_msg{requester_name, requester.ep.to_string(), requester.pubkey, {}}));
-  if (requester.mokaccino)
+  if (requester.mokaccino_peer)
     send_to(requester_name, sign_line(w::requested_msg{target, t->second.ep.to_string(), t->second.pubkey, {}}));
   info("Introduced \"" + requester_name + "\" to \"" + target + "\"");
 }
@@ -131,18 +128,34 @@ void node_state::serve_request(const registered_peer& requester, const std::stri
 // for its source address (one pre-signed CONNECT sent from many ports, or many names from one address, asks
 // once); a connected peer has at most limits::max_prompts_per_peer questions (files, calls) pending.
 // (The node's own questions, introductions the user may have asked for, have no source and are not limited.)
-bool node_state::prompt_allowed(const std::string& kind, const std::string& user, const std::optional<endpoint>& source) const {
+bool node_state::prompt_allowed(prompt_kind kind, const std::string& user, const std::optional<endpoint>& source) const {
   std::size_t same_peer = 0;
   for (auto& [id, p] : prompts) {
-    if (kind == "connect") {
-      if (source && p.source && p.kind == "connect" &&
+    if (kind == prompt_kind::connect) {
+      if (source && p.source && p.kind == prompt_kind::connect &&
           (p.user == user || address_of(*p.source) == address_of(*source)))
         return false;
-    } else if (p.kind != "connect" && p.user == user && ++same_peer >= limits::max_prompts_per_peer) {
+    } else if (p.kind != prompt_kind::connect && p.user == user && ++same_peer >= limits::max_prompts_per_peer) {
       return false;
     }
   }
   return true;
+}
+
+caf::result<bool> node_state::on_prompt(prompt_kind kind, const std::string& user, const std::string& text) {
+  // Who asks (a session: its peer's address), read before the promise takes the sender over.
+  std::optional<endpoint> source;
+  if (auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender()))
+    if (auto it = endpoint_of.find(sender); it != endpoint_of.end())
+      source = it->second;
+  auto rp = self->make_response_promise<bool>();
+  if (kind == prompt_kind::connect && preapproved.count(user) != 0) {
+    rp.deliver(true);  // the user already accepted this peer (an introduction it asked for or agreed to)
+    return rp;
+  }
+  if (ask(kind, user, text, rp, source) == 0)
+    rp.deliver(false);  // too many questions pending, or one for this name/address already: refuse
+  return rp;
 }
 
 void node_state::answer(std::uint64_t id, bool yes) {

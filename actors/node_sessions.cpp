@@ -76,7 +76,7 @@ void node_state::on_datagrams(datagram_batch& batch) {
   session_table::routed late;
   ctx->routes->split(batch, late);
   for (auto& [session, lines] : late)
-    self->send(session, datagram_atom::value, std::move(lines));
+    self->send(session, peer_lines_atom::value, std::move(lines));
   backlog->queued.fetch_sub(static_cast<std::int64_t>(batch.size()), std::memory_order_relaxed);
   ctx->counters->datagrams_in.fetch_add(batch.size(), std::memory_order_relaxed);
   for (auto& d : batch) {

@@ -38,13 +38,13 @@ struct registered_peer {
   endpoint ep;
   caf::actor session;
   std::string pubkey;
-  bool mokaccino = false;
+  bool mokaccino_peer = false;  // its MKCAPS arrived: it speaks the extensions
 };
 
 struct pending_prompt {
   caf::response_promise promise;
   std::string text;
-  std::string kind;
+  prompt_kind kind = prompt_kind::connect;
   std::string user;
   std::optional<endpoint> source;  // the address of the session that asked (none: the node's own question)
 };
@@ -115,25 +115,28 @@ struct node_state {
 
   void send_to(const std::string& user, std::string line);
 
-  void on_intro(const std::string& kind, const std::string& from, const std::string& target,
-                const std::string& endpoint_text, const std::string& pubkey);
+  // Each from an established peer `from`'s session (messages.hpp); anyone else is ignored.
+  void on_intro(const std::string& from, const intro_request& m);
+  void on_intro(const std::string& from, const intro_fail& m);
+  void on_intro(const std::string& from, const intro_key& m);
+  void on_intro(const std::string& from, const intro_requested& m);
 
   void serve_request(const registered_peer& requester, const std::string& requester_name, const std::string& target);
 
   template <class Next>
   void pin_introduced(const std::string& user, const crypto::public_key& key, const std::string& via, Next next);
 
-  void on_requested(const std::string& via, const std::string& user, const std::string& endpoint_text,
-                    const std::string& pubkey);
+  void on_requested(const std::string& via, const std::string& user, const endpoint& ep,
+                    const crypto::public_key& key);
 
   // -- prompts ----------------------------------------------------------------------------------------------
 
   std::map<std::uint64_t, std::function<void()>> prompt_callbacks;  // node-side questions (introductions)
 
-  bool prompt_allowed(const std::string& kind, const std::string& user, const std::optional<endpoint>& source) const;
+  bool prompt_allowed(prompt_kind kind, const std::string& user, const std::optional<endpoint>& source) const;
 
   // Registers a question; returns its id (0 = refused because too many are pending).
-  std::uint64_t ask(const std::string& kind, const std::string& user, const std::string& text,
+  std::uint64_t ask(prompt_kind kind, const std::string& user, const std::string& text,
                     caf::response_promise rp = {}, std::optional<endpoint> source = std::nullopt) {
     if (prompts.size() >= limits::max_pending_prompts)
       return 0;
@@ -143,7 +146,7 @@ struct node_state {
     }
     auto id = next_prompt_id++;
     prompts[id] = pending_prompt{std::move(rp), text, kind, user, source};
-    auto e = make_event(event_kind::prompt, user, text, {{"kind", kind}});
+    auto e = make_event(event_kind::prompt, user, text, {{"kind", to_string(kind)}});
     e.id = id;  // the front end answers with (answer_atom, id, yes)
     publish(std::move(e));
     self->delayed_send(self, limits::handshake_timeout, answer_atom::value, id, false);
@@ -152,13 +155,14 @@ struct node_state {
 
   void answer(std::uint64_t id, bool yes);
 
+  // A session's or service's question (prompt_atom): answered at once, refused, or put to the user.
+  caf::result<bool> on_prompt(prompt_kind kind, const std::string& user, const std::string& text);
+
   // -- commands ---------------------------------------------------------------------------------------------
 
   command_reply connect_endpoint(const endpoint& ep, const std::string& expected);
 
   caf::result<command_reply> connect_host(const std::string& target);
-
-  static std::optional<endpoint> resolve_host_numeric(const std::string& host, std::uint16_t port);
 
   command_reply connect_name(const std::string& user, const std::string& via);
 
@@ -192,7 +196,10 @@ struct node_state {
     return [rp](caf::error&) mutable { rp.deliver(reply_error("The known-users store is unavailable")); };
   }
 
-  caf::result<command_reply> key_command(const std::string& op, const std::string& user, const std::string& key);
+  caf::result<command_reply> key_command(key_op op, const std::string& user, const std::string& key);
+  void key_show(caf::typed_response_promise<command_reply> rp, const std::string& user);
+  void key_add(caf::typed_response_promise<command_reply> rp, const std::string& user, const std::string& key);
+  void key_delete(caf::typed_response_promise<command_reply> rp, const std::string& user);
 
   node_stats stats() const;
 

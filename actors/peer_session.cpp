@@ -59,13 +59,37 @@ void session_state::on_tick() {
   }
 }
 
+command_reply session_state::send_text(const std::string& text) {
+  if (ph != phase::established)
+    return reply_error("User " + user + " is not connected");
+  send_line(w::serialize(w::text_msg{text}));
+  return reply_ok();
+}
+
+command_reply session_state::set_encryption(bool on) {
+  if (ph != phase::established)
+    return reply_error("User " + user + " is not connected");
+  if (on) {
+    if (crypt->encrypting())
+      return reply_ok("Connection with " + user + " is already encrypted");
+    apply_crypt(crypt->start(rng));
+    return reply_ok("Encryption requested with " + user);
+  }
+  if (ctx->config.require_encryption)
+    return reply_error("Encryption with " + user +
+                       " stays on: network.connection.require_encryption is set (set it to false to allow "
+                       "plaintext)");
+  apply_crypt(crypt->stop());
+  return reply_ok();
+}
+
 peer_info session_state::info() const {
   peer_info i;
   i.user = user;
   i.address = opts.peer.to_string();
   i.connected = ph == phase::established;
   i.encrypted = crypt && crypt->encrypting();
-  i.mokaccino = peer_is_mokaccino;
+  i.mokaccino = mokaccino_peer;
   if (alive && alive->average_rtt()) {
     i.rtt_ms = std::chrono::duration<double, std::milli>(*alive->average_rtt()).count();
     i.ping_ms = i.rtt_ms / 2;
@@ -102,9 +126,9 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
   }
   self->delayed_send(self, until_next_tick(self->clock().now()), tick_atom::value);
   return {
-    [self](start_atom) { self->state.start_initiator(); },
+    [self](initiate_atom) { self->state.start_initiator(); },
     [self](route_atom, const std::string& line) { self->state.on_line(line); },
-    [self](datagram_atom, std::vector<std::string>& lines) {  // a wake-up's lines, counted by the session_table
+    [self](peer_lines_atom, std::vector<std::string>& lines) {  // a wake-up's lines, counted by the session_table
       auto& st = self->state;
       st.ctx->routes->processed(st.opts.peer, lines.size());
       st.ctx->counters->datagrams_in.fetch_add(lines.size(), std::memory_order_relaxed);
@@ -114,38 +138,16 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
       self->state.on_tick();
       self->delayed_send(self, until_next_tick(self->clock().now()), tick_atom::value);
     },
-    [self](send_atom, const std::string& line) {
+    [self](send_line_atom, const std::string& line) {
       if (self->state.ph == phase::established)
         self->state.send_line(line);
     },
-    [self](send_batch_atom, std::vector<std::string>& lines) {
+    [self](send_lines_atom, std::vector<std::string>& lines) {
       if (self->state.ph == phase::established)
         self->state.send_lines(lines);
     },
-    [self](msg_atom, const std::string& text) -> command_reply {
-      auto& st = self->state;
-      if (st.ph != phase::established)
-        return reply_error("User " + st.user + " is not connected");
-      st.send_line(w::serialize(w::text_msg{text}));
-      return reply_ok();
-    },
-    [self](encrypt_atom, bool on) -> command_reply {
-      auto& st = self->state;
-      if (st.ph != phase::established)
-        return reply_error("User " + st.user + " is not connected");
-      if (on) {
-        if (st.crypt->encrypting())
-          return reply_ok("Connection with " + st.user + " is already encrypted");
-        st.apply_crypt(st.crypt->start(st.rng));
-        return reply_ok("Encryption requested with " + st.user);
-      }
-      if (st.ctx->config.require_encryption)
-        return reply_error("Encryption with " + st.user +
-                           " stays on: network.connection.require_encryption is set (set it to false to allow "
-                           "plaintext)");
-      st.apply_crypt(st.crypt->stop());
-      return reply_ok();
-    },
+    [self](msg_atom, const std::string& text) { return self->state.send_text(text); },
+    [self](encrypt_atom, bool on) { return self->state.set_encryption(on); },
     [self](info_atom) { return self->state.info(); },
     [self](peer_caps_atom) { return self->state.peer_features; },
     [self](path_budget_atom) { return static_cast<std::uint64_t>(self->state.chunk_budget()); },
@@ -156,7 +158,7 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
         st.run_probes();
       }
     },
-    [self](disconnect_atom, const std::string& reason) {
+    [self](close_atom, const std::string& reason) {
       auto& st = self->state;
       bool was = st.ph == phase::established;
       st.close(reason, was ? "Disconnected from " + st.user : std::string{}, false);

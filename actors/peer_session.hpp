@@ -4,15 +4,16 @@
 // introduction messages (§7), and reports everything to the node as events.
 //
 // Messages it handles (see messages.hpp):
-//   (start_atom)                       initiator: send CONNECT (retransmitted until answered)
+//   (initiate_atom)                    initiator: send CONNECT (retransmitted until answered)
 //   (route_atom, std::string line)     the first line from its endpoint (a responder's CONNECT, via the node)
-//   (datagram_atom, std::vector<std::string> lines)  the received lines (datagrams without LF) of one socket
+//   (peer_lines_atom, std::vector<std::string> lines)  the received lines (datagrams without LF) of one socket
 //                                      wake-up from its endpoint, sent by the socket (or the node) via session_table
-//   (send_atom, std::string line)      send a protocol line built by the node (REQUEST, KEY, REQUESTED, FAIL)
+//   (send_line_atom, std::string line) send a protocol line built by the node (REQUEST, KEY, REQUESTED, FAIL) or a
+//                                      service; (send_lines_atom, std::vector<std::string>) several
 //   (msg_atom, std::string text)       -> command_reply
 //   (encrypt_atom, bool on)            -> command_reply
 //   (info_atom)                        -> peer_info
-//   (disconnect_atom, std::string reason)  send DISCONNECT <reason> and end
+//   (close_atom, std::string reason)   send DISCONNECT <reason> and end
 //   (tick_atom)                        internal 500 ms timer
 
 #include <memory>

@@ -5,6 +5,15 @@ namespace mk::peer_session_detail {
 
 using namespace std::chrono_literals;
 
+namespace {
+
+std::optional<crypto::public_key> usable_key(std::string_view b64) {
+  auto k = crypto::public_key::from_base64(b64);
+  return k ? std::optional{std::move(*k)} : std::nullopt;
+}
+
+}  // namespace
+
 void session_state::apply_crypt(session::crypt_negotiation::output out) {
   for (auto& d : out.datagrams)
     send_datagram(std::move(d));
@@ -56,7 +65,13 @@ void session_state::on_established_message(w::message& m, std::string_view raw, 
       !(std::holds_alternative<w::crypt_start_msg>(m) || std::holds_alternative<w::crypt_accept_msg>(m) ||
         std::holds_alternative<w::crypt_ack_msg>(m) || std::holds_alternative<w::crypt_stop_msg>(m)))
     return refuse_unauthenticated("plaintext from an encrypted peer");
-  std::visit(
+  if (!on_control(m, raw, sealed) && !on_introduction(m, raw) && !to_service(m))
+    drop("message type not handled yet");
+}
+
+// The session's own traffic: keep-alive, text, DISCONNECT, the CRYPT exchange, MKCAPS and path MTU probes.
+bool session_state::on_control(const w::message& m, std::string_view raw, bool sealed) {
+  return std::visit(
     [&](const auto& msg) {
       using T = std::decay_t<decltype(msg)>;
       if constexpr (std::is_same_v<T, w::ping_msg>) {
@@ -87,38 +102,66 @@ void session_state::on_established_message(w::message& m, std::string_view raw, 
         send_line(w::serialize(w::probe_ack_msg{msg.id}));
       } else if constexpr (std::is_same_v<T, w::probe_ack_msg>) {
         on_probe_ack(msg.id);
-      } else if constexpr (std::is_same_v<T, w::request_msg>) {
-        forward_intro("REQUEST", msg.username, {}, {});
+      } else if constexpr (std::is_same_v<T, w::connect_msg> || std::is_same_v<T, w::handshake_msg> ||
+                           std::is_same_v<T, w::connected_msg>) {
+        // handled before dispatch (on_line)
+      } else {
+        return false;
+      }
+      return true;
+    },
+    m);
+}
+
+// Introductions (§7): checked here (signatures with this peer's key, keys and endpoints parsed), decided by the node.
+bool session_state::on_introduction(const w::message& m, std::string_view raw) {
+  return std::visit(
+    [&](const auto& msg) {
+      using T = std::decay_t<decltype(msg)>;
+      if constexpr (std::is_same_v<T, w::request_msg>) {
+        forward_intro(intro_request{msg.username});
       } else if constexpr (std::is_same_v<T, w::fail_msg>) {
-        forward_intro("FAIL", msg.username, {}, {});
+        forward_intro(intro_fail{msg.username});
       } else if constexpr (std::is_same_v<T, w::key_msg>) {
         if (!verify_signed(*peer_key, raw))  // KEY is signed by the middle peer (§7)
-          return forward_intro("KEYBAD", msg.username, {}, msg.pubkey);
-        forward_intro("KEY", msg.username, {}, msg.pubkey);
+          forward_intro(intro_key{msg.username, false, std::nullopt});
+        else
+          forward_intro(intro_key{msg.username, true, usable_key(msg.pubkey)});
       } else if constexpr (std::is_same_v<T, w::requested_msg>) {
         if (!verify_signed(*peer_key, raw))
-          return drop("REQUESTED with a bad signature");
-        forward_intro("REQUESTED", msg.username, msg.endpoint, msg.pubkey);
-      } else if constexpr (std::is_same_v<T, w::file_init_msg> || std::is_same_v<T, w::file_ack_msg> ||
-                           std::is_same_v<T, w::file_msg> || std::is_same_v<T, w::file_stop_msg> ||
-                           std::is_same_v<T, w::file_sack_msg> || std::is_same_v<T, w::file_offer_msg> ||
-                           std::is_same_v<T, w::file_hash_msg> || std::is_same_v<T, w::file_dup_msg> ||
-                           std::is_same_v<T, w::file_resume_msg> || std::is_same_v<T, w::file_from_msg> ||
-                           std::is_same_v<T, w::folder_offer_msg> || std::is_same_v<T, w::folder_accept_msg> ||
-                           std::is_same_v<T, w::folder_file_msg>) {
+          drop("REQUESTED with a bad signature");
+        else
+          forward_intro(intro_requested{msg.username, endpoint::parse(msg.endpoint), usable_key(msg.pubkey)});
+      } else {
+        return false;
+      }
+      return true;
+    },
+    m);
+}
+
+// Files to the transfer service; audio to the running call's media thread, or else the audio service.
+bool session_state::to_service(w::message& m) {
+  return std::visit(
+    [&](const auto& msg) {
+      using T = std::decay_t<decltype(msg)>;
+      if constexpr (std::is_same_v<T, w::file_init_msg> || std::is_same_v<T, w::file_ack_msg> ||
+                    std::is_same_v<T, w::file_msg> || std::is_same_v<T, w::file_stop_msg> ||
+                    std::is_same_v<T, w::file_sack_msg> || std::is_same_v<T, w::file_offer_msg> ||
+                    std::is_same_v<T, w::file_hash_msg> || std::is_same_v<T, w::file_dup_msg> ||
+                    std::is_same_v<T, w::file_resume_msg> || std::is_same_v<T, w::file_from_msg> ||
+                    std::is_same_v<T, w::folder_offer_msg> || std::is_same_v<T, w::folder_accept_msg> ||
+                    std::is_same_v<T, w::folder_file_msg>) {
         forward_service(ctx->transfers, m);
       } else if constexpr (std::is_same_v<T, w::audio_start_msg> || std::is_same_v<T, w::audio_accept_msg> ||
                            std::is_same_v<T, w::audio_stop_msg> || std::is_same_v<T, w::audio_msg> ||
                            std::is_same_v<T, w::voice_msg>) {
-        // The partner's media goes straight to the call's media thread; the rest to the audio service.
         if (!ctx->calls || !ctx->calls->deliver(user, m))
           forward_service(ctx->audio, m);
-      } else if constexpr (std::is_same_v<T, w::connect_msg> || std::is_same_v<T, w::handshake_msg> ||
-                           std::is_same_v<T, w::connected_msg>) {
-        // handled before dispatch
       } else {
-        drop("message type not handled yet");
+        return false;
       }
+      return true;
     },
     m);
 }
@@ -130,7 +173,7 @@ void session_state::forward_service(const caf::actor& service, w::message& m) {
     to_transfers.push_back(std::move(m));
     return;
   }
-  self->send(service, peer_msg_atom::value, user, caf::actor_cast<caf::actor>(self), peer_is_mokaccino,
+  self->send(service, peer_msg_atom::value, user, caf::actor_cast<caf::actor>(self), mokaccino_peer,
              std::move(m));
 }
 
@@ -146,14 +189,9 @@ void session_state::on_lines(std::vector<std::string>& lines) {
   if (to_transfers.empty() || closing)
     return;
   if (ctx->transfers)
-    self->send(ctx->transfers, peer_msg_atom::value, user, caf::actor_cast<caf::actor>(self), peer_is_mokaccino,
+    self->send(ctx->transfers, peer_msg_atom::value, user, caf::actor_cast<caf::actor>(self), mokaccino_peer,
                std::move(to_transfers));
   to_transfers = {};
-}
-
-void session_state::forward_intro(std::string kind, std::string target, std::string endpoint_text, std::string pubkey) {
-  self->send(ctx->node, intro_atom::value, std::move(kind), user, std::move(target), std::move(endpoint_text),
-             std::move(pubkey));
 }
 
 // One datagram of this peer (a text line without its LF, or a whole envelope): open it if sealed, then

@@ -137,7 +137,7 @@ void session_state::decide(const crypto::public_key& key, bool known) {
     return close("connection refused", "Refused connection from \"" + user + "\" (" + opts.peer.to_string() + ")",
                  false);
   auto question = "User \"" + user + "\" (" + opts.peer.to_string() + ") requested to connect, accept? (y/n)";
-  self->request(ctx->node, limits::handshake_timeout, prompt_atom::value, std::string{"connect"}, user, question)
+  self->request(ctx->node, limits::handshake_timeout, prompt_atom::value, prompt_kind::connect, user, question)
     .then(
       [this, proceed](bool yes) {
         if (yes)
@@ -176,7 +176,7 @@ void session_state::on_connected(const w::connected_msg& m, std::string_view raw
       if (*service)
         self->send(*service, peer_gone_atom::value, user);
     caps_answer_due = true;  // the restarted peer's first MKCAPS gets ours again (it may have missed the first)
-    if (peer_is_mokaccino && ctx->transfers)
+    if (mokaccino_peer && ctx->transfers)
       self->send(ctx->transfers, peer_ready_atom::value, user,
                  std::find(peer_features.begin(), peer_features.end(), resume_feature) != peer_features.end());
     return register_established();
@@ -244,7 +244,7 @@ void session_state::register_established() {
                       self->clock().now());
         crypt.emplace(ctx->identity, *peer_key);
         crypt->bind_transcript(we_initiated, transcript());
-        if ((peer_is_mokaccino && peer_envelope) || pinned_envelope)
+        if ((mokaccino_peer && peer_envelope) || pinned_envelope)
           crypt->peer_speaks_envelope();
         unencrypted_since = self->clock().now();
         emit(event_kind::connected, "Connected to \"" + user + "\" at " + opts.peer.to_string(),
@@ -277,8 +277,8 @@ void session_state::send_caps() {
 }
 
 void session_state::on_caps(const w::caps_msg& m) {
-  bool first = !peer_is_mokaccino;
-  peer_is_mokaccino = true;
+  bool first = !mokaccino_peer;
+  mokaccino_peer = true;
   peer_features = m.features;
   if (std::find(m.features.begin(), m.features.end(), envelope_feature) != m.features.end()) {
     peer_envelope = true;
@@ -289,7 +289,7 @@ void session_state::on_caps(const w::caps_msg& m) {
                                           static_cast<std::uint32_t>(rng.next_byte()) << 16 |
                                           static_cast<std::uint32_t>(rng.next_byte()) << 8 | rng.next_byte());
   if (first || std::exchange(caps_answer_due, false)) {
-    forward_intro("CAPS", user, {}, {});
+    self->send(ctx->node, mokaccino_peer_atom::value, user);
     if (ctx->transfers)
       self->send(ctx->transfers, peer_ready_atom::value, user,
                  std::find(m.features.begin(), m.features.end(), resume_feature) != m.features.end());

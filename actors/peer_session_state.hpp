@@ -111,7 +111,7 @@ struct session_state {
   // established
   std::optional<session::keepalive> alive;
   std::optional<session::crypt_negotiation> crypt;
-  bool peer_is_mokaccino = false;
+  bool mokaccino_peer = false;  // its MKCAPS arrived: it speaks the extensions (peer_info::mokaccino)
   bool caps_answer_due = false;  // a restarted peer: answer its next MKCAPS with ours
   bool peer_envelope = false;  // its MKCAPS listed env1
   bool pinned_envelope = false;  // its pin says it spoke the envelope before: held to it (no downgrade by a dropped MKCAPS)
@@ -181,9 +181,15 @@ struct session_state {
   void on_encryption_changed(bool on);
   void refuse_unauthenticated(const char* why);
   void on_established_message(w::message& m, std::string_view raw, bool sealed);
+  bool on_control(const w::message& m, std::string_view raw, bool sealed);  // each family: false = not its message
+  bool on_introduction(const w::message& m, std::string_view raw);
+  bool to_service(w::message& m);
   void forward_service(const caf::actor& service, w::message& m);
   void on_lines(std::vector<std::string>& lines);
-  void forward_intro(std::string kind, std::string target, std::string endpoint_text, std::string pubkey);
+  template <class Intro>
+  void forward_intro(Intro intro) {
+    self->send(ctx->node, intro_atom::value, user, std::move(intro));
+  }
 
   void on_line(std::string_view bytes);
   bool count_refusal(session::crypt_negotiation::refusal why);
@@ -194,6 +200,8 @@ struct session_state {
   // -- the 500 ms timer and `user info` (peer_session.cpp) ------------------------------------------------------
   void on_tick();
   peer_info info() const;
+  command_reply send_text(const std::string& text);  // the front end's `msg`
+  command_reply set_encryption(bool on);             // the front end's `encrypt start|stop`
 };
 
 }  // namespace mk::peer_session_detail

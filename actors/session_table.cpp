@@ -64,11 +64,8 @@ void session_table::split(datagram_batch& batch, routed& direct) {
                                std::span{reinterpret_cast<const std::uint8_t*>(d.bytes.data()), d.bytes.size()});
       if (line) {
         auto& e = it->second;
-        auto r = std::find_if(direct.begin(), direct.end(), [&](auto& x) { return x.first == e.session; });
-        if (r == direct.end())
-          r = direct.insert(direct.end(), {e.session, {}});
         d.bytes.resize(line->size());  // the line is the datagram minus its LF
-        r->second.push_back(std::move(d.bytes));
+        share_of(direct, e.session).push_back(std::move(d.bytes));
         ++e.pending;
         continue;
       }

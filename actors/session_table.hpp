@@ -19,6 +19,7 @@
 #include <caf/actor.hpp>
 
 #include "actors/endpoint.hpp"
+#include "actors/per_actor.hpp"
 #include "actors/messages.hpp"
 
 namespace mk {
@@ -27,7 +28,7 @@ struct inbound_backlog;
 
 class session_table {
  public:
-  using routed = std::vector<std::pair<caf::actor, std::vector<std::string>>>;
+  using routed = per_actor<std::string>;
 
   // `backlog` counts received datagrams until processed (the socket adds; see processed() and remove()).
   explicit session_table(std::shared_ptr<inbound_backlog> backlog);

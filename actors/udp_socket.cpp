@@ -26,41 +26,11 @@ namespace {
 constexpr int batch_size = 64;                       // datagrams per recvmmsg wake-up
 constexpr std::int64_t max_backlog = 1 << 16;        // datagrams queued toward the receiver before we drop
 constexpr int socket_buffer = 8 * 1024 * 1024;       // bursts of a fast transfer fit in the kernel buffers
-constexpr std::size_t max_iov = 512;                 // datagrams per sendmmsg call
-constexpr std::size_t gso_max_segments = 64;         // UDP_MAX_SEGMENTS on every kernel with UDP GSO (4.18+)
-constexpr std::size_t gso_max_bytes = 65000;         // a GSO send is one UDP datagram to the stack: < 64 KiB
-constexpr std::size_t max_refused_paths = 4096;      // addresses whose MTU refused a GSO segment size
 
 struct gro_control {
   alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))];
 };
 
-struct gso_control {
-  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(std::uint16_t))];
-};
-
-void to_sockaddr(const endpoint& ep, bool dual_stack, sockaddr_storage& ss, socklen_t& len) {
-  std::memset(&ss, 0, sizeof ss);
-  if (dual_stack) {
-    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(ep.port);
-    if (ep.v6) {
-      std::memcpy(&s6->sin6_addr, ep.address.data(), 16);
-    } else {  // v4-mapped ::ffff:a.b.c.d
-      s6->sin6_addr.s6_addr[10] = 0xff;
-      s6->sin6_addr.s6_addr[11] = 0xff;
-      std::memcpy(&s6->sin6_addr.s6_addr[12], ep.address.data(), 4);
-    }
-    len = sizeof(sockaddr_in6);
-  } else {
-    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons(ep.port);
-    std::memcpy(&s4->sin_addr, ep.address.data(), 4);
-    len = sizeof(sockaddr_in);
-  }
-}
 
 endpoint from_sockaddr(const sockaddr_storage& ss) {
   endpoint ep;
@@ -210,7 +180,7 @@ class udp_io : public std::enable_shared_from_this<udp_io> {
         session_table::routed direct;
         routes_->split(batch, direct);
         for (auto& [session, lines] : direct)
-          caf::anon_send(session, datagram_atom::value, std::move(lines));
+          caf::anon_send(session, peer_lines_atom::value, std::move(lines));
       }
       if (!batch.empty())
         caf::anon_send(receiver_, datagram_atom::value, std::move(batch));
@@ -254,174 +224,6 @@ struct udp_state {
 
 }  // namespace
 
-udp_sender::udp_sender(int fd, bool dual_stack) : fd_(::dup(fd)), dual_stack_(dual_stack) {}
-
-udp_sender::~udp_sender() {
-  if (fd_ >= 0)
-    ::close(fd_);
-}
-
-udp_sender::counters udp_sender::stats() const noexcept {
-  return {sent_.load(std::memory_order_relaxed), send_errors_.load(std::memory_order_relaxed),
-          gso_sends_.load(std::memory_order_relaxed), gso_path_refusals_.load(std::memory_order_relaxed)};
-}
-
-void udp_sender::send(const endpoint& to, const std::string& bytes) noexcept {
-  sockaddr_storage ss;
-  socklen_t len;
-  to_sockaddr(to, dual_stack_, ss, len);
-  if (to.v6 && !dual_stack_) {
-    send_errors_.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  std::shared_lock g{probe_mx_};
-  auto rc = ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
-  // UDP is lossy anyway: the protocol's retransmission covers a full buffer
-  (rc < 0 ? send_errors_ : sent_).fetch_add(1, std::memory_order_relaxed);
-}
-
-bool udp_sender::send_probe(const endpoint& to, const std::string& bytes) noexcept {
-  sockaddr_storage ss;
-  socklen_t len;
-  to_sockaddr(to, dual_stack_, ss, len);
-  if (to.v6 && !dual_stack_)
-    return false;
-  // IPv4 traffic (also v4-mapped on the dual-stack socket) follows IP_MTU_DISCOVER, IPv6 IPV6_MTU_DISCOVER.
-  const bool v6_socket = dual_stack_;
-  std::unique_lock g{probe_mx_};
-  int old4 = IP_PMTUDISC_WANT, old6 = IPV6_PMTUDISC_WANT;
-  socklen_t ol = sizeof old4;
-  ::getsockopt(fd_, IPPROTO_IP, IP_MTU_DISCOVER, &old4, &ol);
-  int probe4 = IP_PMTUDISC_PROBE, probe6 = IPV6_PMTUDISC_PROBE;
-  ::setsockopt(fd_, IPPROTO_IP, IP_MTU_DISCOVER, &probe4, sizeof probe4);
-  if (v6_socket) {
-    ol = sizeof old6;
-    ::getsockopt(fd_, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &old6, &ol);
-    ::setsockopt(fd_, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe6, sizeof probe6);
-  }
-  auto rc = ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
-  int err = rc < 0 ? errno : 0;
-  ::setsockopt(fd_, IPPROTO_IP, IP_MTU_DISCOVER, &old4, sizeof old4);
-  if (v6_socket)
-    ::setsockopt(fd_, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &old6, sizeof old6);
-  (rc < 0 ? send_errors_ : sent_).fetch_add(1, std::memory_order_relaxed);
-  return err != EMSGSIZE;
-}
-
-std::size_t udp_sender::path_gso_limit(const endpoint& to) const {
-  if (!any_path_refused_.load(std::memory_order_acquire))
-    return SIZE_MAX;
-  auto key = to;
-  key.port = 0;
-  std::lock_guard g{paths_mx_};
-  auto it = path_refused_.find(key);
-  return it == path_refused_.end() ? SIZE_MAX : it->second;
-}
-
-void udp_sender::refuse_gso_on_path(const endpoint& to, std::size_t segment) {
-  auto key = to;
-  key.port = 0;
-  std::lock_guard g{paths_mx_};
-  if (path_refused_.size() >= max_refused_paths)  // bounded: forgetting only costs one more refused send
-    path_refused_.clear();
-  auto [it, fresh] = path_refused_.try_emplace(key, segment);
-  if (!fresh)
-    it->second = std::min(it->second, segment);  // another thread may have learned a lower one meanwhile
-  any_path_refused_.store(true, std::memory_order_release);
-}
-
-// Runs of equal-size datagrams (a shorter one may end a run) go out as one UDP GSO send (UDP_SEGMENT): the kernel
-// cuts it into the same datagrams, but the stack is walked once per run instead of once per datagram. Several runs
-// share one sendmmsg call. If the kernel refuses GSO for a size (no GSO support: everywhere; a segment above the
-// path MTU: toward that address), that size and larger ones go out one by one from then on. A refused send puts
-// nothing on the wire, so the run is sent again at once, one datagram per message; those cross a small MTU as IP
-// fragments, as the original's own datagrams do.
-void udp_sender::send(const endpoint& to, const std::vector<std::string>& all) noexcept {
-  sockaddr_storage ss;
-  socklen_t len;
-  to_sockaddr(to, dual_stack_, ss, len);
-  if (to.v6 && !dual_stack_) {
-    send_errors_.fetch_add(all.size(), std::memory_order_relaxed);
-    return;
-  }
-  std::shared_lock g{probe_mx_};
-  std::size_t done = 0;
-  while (done < all.size()) {
-    mmsghdr msgs[batch_size];
-    std::size_t covers[batch_size];  // datagrams in each message
-    iovec iov[max_iov];
-    gso_control ctl[batch_size];
-    unsigned n = 0;
-    std::size_t used = 0;
-    const std::size_t refused = std::min(gso_refused_.load(std::memory_order_relaxed), path_gso_limit(to));
-    for (std::size_t i = done; n < batch_size && i < all.size() && used < max_iov; ++n) {
-      const std::size_t seg = all[i].size();
-      const bool gso = seg > 0 && seg < refused;
-      std::size_t k = 0, bytes = 0;
-      while (i + k < all.size() && used + k < max_iov && k < gso_max_segments) {
-        const auto& d = all[i + k];
-        if (k > 0 && (!gso || d.size() > seg || bytes + d.size() > gso_max_bytes))
-          break;
-        iov[used + k] = {const_cast<char*>(d.data()), d.size()};
-        bytes += d.size();
-        ++k;
-        if (d.size() < seg)
-          break;  // a shorter datagram may only end a run
-      }
-      auto& h = msgs[n].msg_hdr;
-      std::memset(&h, 0, sizeof(msghdr));
-      h.msg_iov = &iov[used];
-      h.msg_iovlen = k;
-      h.msg_name = &ss;
-      h.msg_namelen = len;
-      if (k > 1) {
-        h.msg_control = ctl[n].buf;
-        h.msg_controllen = sizeof ctl[n].buf;
-        auto* c = CMSG_FIRSTHDR(&h);
-        c->cmsg_level = SOL_UDP;
-        c->cmsg_type = UDP_SEGMENT;
-        c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
-        auto size16 = static_cast<std::uint16_t>(seg);
-        std::memcpy(CMSG_DATA(c), &size16, sizeof size16);
-      }
-      covers[n] = k;
-      used += k;
-      i += k;
-    }
-    int rc = ::sendmmsg(fd_, msgs, n, 0);
-    int err = rc < 0 ? errno : 0;
-    unsigned ok = rc > 0 ? static_cast<unsigned>(rc) : 0;
-    std::uint64_t sent = 0, gso = 0;
-    for (unsigned m = 0; m < ok; ++m) {
-      sent += covers[m];
-      gso += covers[m] > 1;
-      done += covers[m];
-    }
-    sent_.fetch_add(sent, std::memory_order_relaxed);
-    gso_sends_.fetch_add(gso, std::memory_order_relaxed);
-    if (ok > 0)  // all sent, or a later message failed: sendmmsg reports that on the next call
-      continue;
-    if (covers[0] > 1 && err == EMSGSIZE) {  // segments above this path's MTU: send this run again, one by one
-      gso_path_refusals_.fetch_add(1, std::memory_order_relaxed);
-      refuse_gso_on_path(to, all[done].size());
-      continue;
-    }
-    if (covers[0] > 1 && (err == EINVAL || err == EIO || err == ENOPROTOOPT || err == EOPNOTSUPP)) {
-      // no GSO for this size anywhere: send this run again, one by one (keep the lowest size any thread saw)
-      auto cur = gso_refused_.load(std::memory_order_relaxed);
-      while (all[done].size() < cur && !gso_refused_.compare_exchange_weak(cur, all[done].size()))
-        ;
-      continue;
-    }
-    if (err == EMSGSIZE) {  // this one datagram cannot be sent at all (over 64 KiB): count it, send the rest
-      send_errors_.fetch_add(covers[0], std::memory_order_relaxed);
-      done += covers[0];
-      continue;
-    }
-    send_errors_.fetch_add(all.size() - done, std::memory_order_relaxed);  // e.g. a full buffer: retransmission
-    return;
-  }
-}
 
 namespace {
 
@@ -430,8 +232,8 @@ caf::behavior udp_socket_actor(caf::stateful_actor<udp_state>* self, std::shared
   self->state.io = std::move(io);
   self->state.sender = std::move(sender);
   return {
-    [self](send_atom, const endpoint& to, const std::string& bytes) { self->state.sender->send(to, bytes); },
-    [self](send_batch_atom, const endpoint& to, const std::vector<std::string>& all) {
+    [self](send_to_atom, const endpoint& to, const std::string& bytes) { self->state.sender->send(to, bytes); },
+    [self](send_batch_to_atom, const endpoint& to, const std::vector<std::string>& all) {
       self->state.sender->send(to, all);
     },
     [self](stats_atom) {
@@ -459,9 +261,7 @@ mk::result<udp_socket_handle> spawn_udp_socket(caf::actor_system& sys, std::uint
 }
 
 std::optional<endpoint> resolve_host(const std::string& host, std::uint16_t port) {
-  if (auto literal = endpoint::parse(host.find(':') != std::string::npos && host.front() != '['
-                                         ? "[" + host + "]:" + std::to_string(port)
-                                         : host + ":" + std::to_string(port)))
+  if (auto literal = endpoint::numeric(host, port))
     return literal;
   addrinfo hints{};
   hints.ai_socktype = SOCK_DGRAM;

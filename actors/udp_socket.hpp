@@ -1,9 +1,10 @@
 #pragma once
-// The udp socket actor: owns one UDP socket and the Asio io_context thread that waits on it.
+// The udp socket actor: owns one UDP socket and the Asio io_context thread that waits on it (udp_socket.cpp);
+// udp_sender, the sending half, is in udp_sender.cpp.
 // Received datagrams are drained in batches (recvmmsg) and sent to the `receiver` actor as
 // (datagram_atom, datagram_batch), or straight to a known peer's session (see session_table). Sending goes
 // through udp_sender, from whichever thread has the datagrams (the node's sessions call it directly); the actor
-// also takes (send_atom, endpoint, bytes) and (send_batch_atom, endpoint, std::vector<std::string>) for other
+// also takes (send_to_atom, endpoint, bytes) and (send_batch_to_atom, endpoint, std::vector<std::string>) for other
 // users. (stats_atom) -> (sent, send_errors, gso_sends) as std::uint64_t.
 
 #include <atomic>
@@ -84,7 +85,7 @@ struct udp_socket_handle {
 class session_table;
 
 // Binds 0.0.0.0:port (or [::]:port dual-stack when `ipv6`), port 0 = any free port. With `routes`, the lines of
-// a peer in the table go to its session as (datagram_atom, std::vector<std::string> lines) and only the rest to
+// a peer in the table go to its session as (peer_lines_atom, std::vector<std::string> lines) and only the rest to
 // `receiver`; the backlog counts both until processed.
 mk::result<udp_socket_handle> spawn_udp_socket(caf::actor_system& sys, std::uint16_t port, caf::actor receiver,
                                                std::shared_ptr<inbound_backlog> backlog, bool ipv6 = true,

@@ -16,13 +16,7 @@
 
 namespace mk::cli {
 
-// The CLI's own vocabulary, between its input thread, timers and terminal actor: a front end keeps its atoms to
-// itself, as any embedding application would (the node's are in actors/messages.hpp).
-using line_atom = caf::atom_constant<caf::atom("line")>;        // (line_atom, std::string) input -> terminal
-using eof_atom = caf::atom_constant<caf::atom("eof")>;          // (eof_atom) input closed
-using interrupt_atom = caf::atom_constant<caf::atom("intr")>;   // (interrupt_atom) Ctrl+C / SIGINT / SIGTERM
-using wake_atom = caf::atom_constant<caf::atom("wake")>;        // (wake_atom, generation) end of `sleep`
-using force_quit_atom = caf::atom_constant<caf::atom("forcequit")>;  // the node did not stop in time
+// The terminal's atoms (line, eof, interrupt, wake, force_quit) are in actors/messages.hpp, section cli.
 
 inline constexpr auto command_timeout = std::chrono::seconds{10};  // brief: node commands answer within 10 s
 inline constexpr auto shutdown_grace = std::chrono::seconds{4};    // node quits within ~2 s; then we kill it

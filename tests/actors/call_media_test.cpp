@@ -57,7 +57,7 @@ TEST_CASE("call media: sends its frames to the session on its own clock and play
   int lines = 0;
   bool all_voice = true;
   session->receive_while([&] { return lines < 8; })(
-    [&](send_atom, const std::string& line) {
+    [&](send_line_atom, const std::string& line) {
       ++lines;
       auto m = wire::parse_line(line);
       all_voice = all_voice && m.ok() && std::holds_alternative<wire::voice_msg>(*m);

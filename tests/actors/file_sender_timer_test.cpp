@@ -36,8 +36,8 @@ struct recorded {
 // Plays the session, the service and the node at once.
 caf::behavior stand_in(caf::event_based_actor*, std::shared_ptr<recorded> r) {
   return {
-    [r](send_atom, std::string& line) { r->lines.push_back(std::move(line)); },
-    [r](send_batch_atom, std::vector<std::string>& lines) {
+    [r](send_line_atom, std::string& line) { r->lines.push_back(std::move(line)); },
+    [r](send_lines_atom, std::vector<std::string>& lines) {
       for (auto& l : lines)
         r->lines.push_back(std::move(l));
     },

@@ -116,3 +116,28 @@ TEST_CASE("node introductions: connect name sends REQUEST to the middle peer, it
   f.advance(1s);
   CHECK(f.has_event(event_kind::error, "User \"zoe\" timed out"));
 }
+
+TEST_CASE("node introductions: a KEY with a bad signature or an unusable key, or a REQUESTED with a bad address, is reported and not acted on") {
+  node_fixture f{config::action::accept};
+  remote_peer carol{"carol", f.rng}, dave{"dave", f.rng, 0x7f000002};
+  f.establish(carol);
+  auto r = command(f, caf::make_message(connect_name_atom::value, std::string{"dave"}, std::string{"carol"}));
+  REQUIRE_MESSAGE(r.ok, r.message);
+
+  w::key_msg forged{"dave", dave.id.public_key().base64(), {}};
+  forged.signature = dave.id.sign(w::signed_text(forged), f.rng);  // not carol's signature
+  f.from(carol, w::serialize(forged));
+  CHECK(f.has_event(event_kind::error, "\"carol\" sent a key for \"dave\" with a bad signature: ignored"));
+
+  w::key_msg unusable{"dave", "QUJDREVGR0g=", {}};
+  unusable.signature = carol.id.sign(w::signed_text(unusable), f.rng);
+  f.from(carol, w::serialize(unusable));
+  CHECK(f.has_event(event_kind::error, "\"carol\" sent an unusable key for \"dave\""));
+
+  w::requested_msg nowhere{"dave", "nowhere", dave.id.public_key().base64(), {}};
+  nowhere.signature = carol.id.sign(w::signed_text(nowhere), f.rng);
+  f.from(carol, w::serialize(nowhere));
+  CHECK(f.has_event(event_kind::error, "\"carol\" sent an unusable introduction for \"dave\""));
+  CHECK(dave.lines("CONNECT").empty());
+  CHECK(f.events_of(event_kind::key_changed).empty());
+}

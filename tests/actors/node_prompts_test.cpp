@@ -38,7 +38,7 @@ const std::string refused = "DISCONNECT connection\\ refused";
 using answers = std::vector<std::pair<std::string, bool>>;
 caf::behavior asker(caf::event_based_actor* self, caf::actor node, std::shared_ptr<answers> got) {
   return {[=](prompt_atom a, const std::string& kind, const std::string& user) {
-    self->request(node, caf::infinite, a, kind, user, "Accept a file from " + user + "?")
+    self->request(node, caf::infinite, a, *prompt_kind_of(kind), user, "Accept a file from " + user + "?")
       .then([got, user](bool yes) { got->emplace_back(user, yes); });
   }};
 }

@@ -51,8 +51,7 @@ caf::behavior fake_node(caf::event_based_actor*, std::shared_ptr<recorded> r) {
   return {
     [r](event_atom, const event& e) { r->events.push_back(e); },
     [](established_atom, const std::string&, const endpoint&, const std::string&) { return true; },
-    [](intro_atom, const std::string&, const std::string&, const std::string&, const std::string&,
-       const std::string&) {},
+    [](mokaccino_peer_atom, const std::string&) {},
   };
 }
 
@@ -98,7 +97,7 @@ struct session_fixture {
     o.peer = peer;
     o.role = session_role::initiator;
     session = spawn_peer_session(sys, ctx, o);
-    caf::anon_send(session, start_atom::value);
+    caf::anon_send(session, initiate_atom::value);
     sched.run();
   }
 
@@ -264,7 +263,7 @@ TEST_CASE("path MTU: a pmtu1 peer is probed upward in virtual time, and a too-la
   // bytes: binary records (0x02 'F' id offset data), 1389 data bytes at most.
   std::vector<std::uint8_t> data(4000, 7);
   auto before = f.sent().size();
-  caf::anon_send(f.session, send_atom::value, w::serialize(w::file_msg{std::string(64, 'A'), 0, data}));
+  caf::anon_send(f.session, send_line_atom::value, w::serialize(w::file_msg{std::string(64, 'A'), 0, data}));
   f.sched.run();
   std::vector<std::size_t> pieces;
   for (std::size_t i = before; i < f.sent().size(); ++i)

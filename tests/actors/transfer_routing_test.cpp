@@ -23,7 +23,7 @@ namespace w = mk::wire;
 namespace {
 
 caf::behavior session_stand_in(caf::event_based_actor*, std::shared_ptr<std::vector<std::string>> lines) {
-  return {[lines](send_atom, std::string& line) { lines->push_back(std::move(line)); }};
+  return {[lines](send_line_atom, std::string& line) { lines->push_back(std::move(line)); }};
 }
 
 caf::behavior node_stand_in(caf::event_based_actor*, std::shared_ptr<std::vector<event>> events) {

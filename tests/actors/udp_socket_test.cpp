@@ -73,7 +73,7 @@ struct pair_of_sockets {
 
   std::vector<std::string> send(std::vector<std::string> all) {
     auto expect = all;
-    caf::anon_send(tx.actor, send_batch_atom::value, endpoint::v4(0x7f000001, rx.port), std::move(all));
+    caf::anon_send(tx.actor, send_batch_to_atom::value, endpoint::v4(0x7f000001, rx.port), std::move(all));
     REQUIRE(in->wait_for(expect.size()));
     std::this_thread::sleep_for(50ms);  // nothing more may come
     std::lock_guard g{in->mx};
@@ -122,7 +122,7 @@ TEST_CASE("udp socket: mixed sizes, a shorter datagram ending a run, and single 
 
 TEST_CASE("udp socket: a lone datagram and a batch of one go out as plain sends") {
   pair_of_sockets s;
-  caf::anon_send(s.tx.actor, send_atom::value, endpoint::v4(0x7f000001, s.rx.port), std::string{"PING 1"});
+  caf::anon_send(s.tx.actor, send_to_atom::value, endpoint::v4(0x7f000001, s.rx.port), std::string{"PING 1"});
   REQUIRE(s.in->wait_for(1));
   {
     std::lock_guard g{s.in->mx};

@@ -122,7 +122,7 @@ struct node_fixture {
     node = node_detail::spawn_node_actor(sys, ctx, backlog);
     ctx->node = node;
     recorder = sys.spawn(event_recorder, events);
-    caf::anon_send(node, start_atom::value, own.port);
+    caf::anon_send(node, bound_atom::value, own.port);
     caf::anon_send(node, subscribe_atom::value, recorder);
     sched.run();
   }
