@@ -165,10 +165,10 @@ struct receiver_state {
 
   // -- protocol ---------------------------------------------------------------------------------------------
 
-  void send_line(std::string line) { self->send(p.session, send_atom::value, std::move(line)); }
+  void send_line(std::string line) { self->send(p.session, send_line_atom::value, std::move(line)); }
 
   void send_ack(const t::ack_info& a) {
-    if (p.extended)
+    if (p.mokaccino_peer)
       send_line(w::serialize(w::file_sack_msg{p.hash, a.next, a.ranges}));
     else
       send_line(w::serialize(w::file_ack_msg{p.hash, a.next}));
@@ -273,7 +273,7 @@ struct receiver_state {
     auto v = sm->on_chunk(m.offset, m.data.size(), now);
     if (v.error)
       return;  // breaks §10 rules: neither stored nor acknowledged
-    if (v.duplicate && p.extended && !sm->data_complete())
+    if (v.duplicate && p.mokaccino_peer && !sm->data_complete())
       send_line(w::serialize(w::file_dup_msg{p.hash, m.offset}));  // the sender learns its path's reordering
     if (v.store) {
       const std::uint64_t at = m.offset + v.skip;
@@ -450,7 +450,7 @@ struct receiver_state {
     progress.info.resumed_from = from;
     progress.info.done = from;
     progress.begin(now);
-    sm.emplace(p.size, p.extended ? t::peer_mode::extended : t::peer_mode::legacy, now, p.lazy_hash, from);
+    sm.emplace(p.size, p.mokaccino_peer ? t::peer_mode::extended : t::peer_mode::legacy, now, p.lazy_hash, from);
     checkpointed = from;
     if (from > 0)
       emit("Resuming " + p.name + " from " + p.user + " at " + human_bytes(static_cast<double>(from)) + " of " +

@@ -30,7 +30,7 @@ struct file_receiver_params {
   caf::actor service;
   caf::actor session;
   std::string user;
-  bool extended = false;
+  bool mokaccino_peer = false;  // the peer is a mokaccino node (FILESACK, duplicate reports)
   std::string hash;        // from FILEINIT: the transfer id and the expected SHA-384 (base64); FILEOFFER: the id
   bool lazy_hash = false;  // FILEOFFER: the expected SHA-384 comes later, in FILEHASH
   std::uint64_t size = 0;

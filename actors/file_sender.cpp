@@ -34,10 +34,10 @@ namespace w = mk::wire;
 namespace t = mk::transfer;
 using steady = std::chrono::steady_clock;
 
-struct sender_state {
+struct file_sender_state {
   static inline const char* name = "mk.file_sender";
 
-  caf::stateful_actor<sender_state>* self = nullptr;
+  caf::stateful_actor<file_sender_state>* self = nullptr;
   file_sender_params p;
   int fd = -1;
   std::uint64_t size = 0;
@@ -73,7 +73,7 @@ struct sender_state {
   std::string resume_digest;
   bool pool_hashes_content = false;
 
-  ~sender_state() {
+  ~file_sender_state() {
     hash_cancelled->store(true, std::memory_order_relaxed);
     leave_share();
     if (fd >= 0)
@@ -153,7 +153,7 @@ struct sender_state {
 
   // -- sending ----------------------------------------------------------------------------------------------
 
-  void send_line(std::string line) { self->send(p.session, send_atom::value, std::move(line)); }
+  void send_line(std::string line) { self->send(p.session, send_line_atom::value, std::move(line)); }
 
   void send_init() {
     if (p.lazy_hash && !p.folder_id.empty())
@@ -198,7 +198,7 @@ struct sender_state {
   // §10 FIX, between mokaccino nodes only: the receiver's service ignores a repeated FILEINIT while it asks its user.
   // An original asks its user once per FILEINIT (issue 12: the second question took the next typed line as its
   // answer), so toward it the offer goes exactly once; the accept timeout still ends an unanswered one.
-  bool resends_init() const { return p.extended && !resume_checking; }
+  bool resends_init() const { return p.mokaccino_peer && !resume_checking; }
 
   // FILERESUME: the receiver holds [0, offset) of an interrupted transfer of this file and names its SHA-384.
   void on_resume_request(const w::file_resume_msg& m, steady::time_point now) {
@@ -308,7 +308,7 @@ struct sender_state {
     if (batch.size() == 1)
       send_line(std::move(batch.front()));
     else if (!batch.empty())
-      self->send(p.session, send_batch_atom::value, std::move(batch));
+      self->send(p.session, send_lines_atom::value, std::move(batch));
   }
 
   void arm(steady::time_point now) {
@@ -434,7 +434,7 @@ struct sender_state {
   }
 };
 
-caf::behavior file_sender(caf::stateful_actor<sender_state>* self, file_sender_params p) {
+caf::behavior file_sender(caf::stateful_actor<file_sender_state>* self, file_sender_params p) {
   auto& st = self->state;
   st.self = self;
   st.p = std::move(p);
@@ -467,7 +467,7 @@ caf::behavior file_sender(caf::stateful_actor<sender_state>* self, file_sender_p
     [self](start_atom) {
       auto& st = self->state;
       auto now = steady::now();
-      st.sm.emplace(st.size, st.p.extended ? t::peer_mode::extended : t::peer_mode::legacy, now, st.p.lazy_hash,
+      st.sm.emplace(st.size, st.p.mokaccino_peer ? t::peer_mode::extended : t::peer_mode::legacy, now, st.p.lazy_hash,
                     st.p.chunk);
       st.one.resize(st.sm->chunk_bytes());
       if (st.p.lazy_hash && st.size == 0) {  // nothing to read: the hash of no bytes is ready now
@@ -492,7 +492,7 @@ caf::behavior file_sender(caf::stateful_actor<sender_state>* self, file_sender_p
       auto now = steady::now();
       auto timeouts = st.sm->timeout_count();
       st.sm->on_tick(now);
-      if (st.p.extended && st.sm->timeout_count() > timeouts)
+      if (st.p.mokaccino_peer && st.sm->timeout_count() > timeouts)
         self->send(st.p.session, path_suspect_atom::value);  // nothing got through: has the path shrunk?
       if (st.resends_init() && st.sm->state() == t::sender_state::pending && now >= st.next_init_resend) {
         st.send_init();  // §10 FIX: FILEINIT is retransmitted until accepted

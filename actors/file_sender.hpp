@@ -33,14 +33,14 @@ struct peer_link_share {
 struct file_sender_params {
   std::shared_ptr<const node_context> ctx;
   caf::actor service;
-  caf::actor session;     // the peer's session: (send_batch_atom, lines) / (send_atom, line) go there
+  caf::actor session;     // the peer's session: (send_lines_atom, lines) / (send_line_atom, line) go there
   std::string user;
-  bool extended = false;  // the peer is a mokaccino node (FILESACK); false = original (cumulative FILEACK only)
-  bool lazy_hash = false; // the peer announced `lazyhash`: offer first, hash while sending (implies extended)
+  bool mokaccino_peer = false;  // the peer is a mokaccino node (FILESACK); false = original (cumulative FILEACK only)
+  bool lazy_hash = false; // the peer announced `lazyhash`: offer first, hash while sending (implies mokaccino_peer)
   std::filesystem::path path;
   std::shared_ptr<peer_link_share> share;  // never null
   std::shared_ptr<hash_pool> hashing;      // the node's file hashing threads, never null
-  std::uint64_t chunk = 1024;              // bytes per chunk (extended: the path's datagram budget allows more)
+  std::uint64_t chunk = 1024;              // bytes per chunk (mokaccino_peer: the path's datagram budget allows more)
   // A file of a folder offer (issue 15): `folder` names the offer ("photos/"); with `folder_id` (the peer speaks
   // folder1) the offer is FOLDERFILE <folder_id> <id> <size> <folder_path> instead of FILEOFFER.
   std::string folder;

@@ -87,7 +87,7 @@ struct folder_sender_state {
   // -- offering -----------------------------------------------------------------------------------------------
 
   void send_offer() {
-    self->send(p.session, send_atom::value,
+    self->send(p.session, send_line_atom::value,
                w::serialize(w::folder_offer_msg{p.id, files.size(), bytes, display.substr(0, display.size() - 1)}));
   }
 
@@ -244,7 +244,7 @@ caf::behavior folder_sender(caf::stateful_actor<folder_sender_state>* self, fold
     [self](xfer_final_atom, const transfer_info& i) { self->state.file_ended(i.state == "done", i.size); },
     [self](file_cancel_atom, const std::string& why) {
       if (self->state.p.as_folder)
-        self->send(self->state.p.session, send_atom::value, w::serialize(w::file_stop_msg{self->state.p.id}));
+        self->send(self->state.p.session, send_line_atom::value, w::serialize(w::file_stop_msg{self->state.p.id}));
       self->state.end("cancelled", why);
     },
     [self](peer_gone_atom, const std::string&) { self->state.end("failed", self->state.p.user + " disconnected"); },

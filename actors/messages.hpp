@@ -103,10 +103,6 @@ using prompt_atom = caf::atom_constant<caf::atom("prompt")>;
 // When a session ends it tells every service: (peer_gone_atom, std::string user).
 using send_line_atom = caf::atom_constant<caf::atom("sendline")>;
 using send_lines_atom = caf::atom_constant<caf::atom("sendlines")>;
-// The names these had before issue 14, still used by transfer_service.cpp, file_sender.cpp and file_receiver.cpp
-// (being changed elsewhere at the same time); same atoms, so both spellings reach the same handler.
-using send_atom = send_line_atom;
-using send_batch_atom = send_lines_atom;
 using peer_msg_atom = caf::atom_constant<caf::atom("peermsg")>;
 using peer_gone_atom = caf::atom_constant<caf::atom("peergone")>;
 // When a mokaccino peer's capabilities arrive, the session tells the transfer service whether it can resume:

@@ -82,11 +82,6 @@ caf::message_handler session_handlers(caf::stateful_actor<node_state>* self) {
     [self](prompt_atom, prompt_kind kind, const std::string& user, const std::string& text) {
       return self->state.on_prompt(kind, user, text);
     },
-    [self](prompt_atom, const std::string& kind, const std::string& user, const std::string& text) {
-      // The kind by name: the transfer service's form until it sends prompt_kind (an unknown name is refused).
-      auto k = prompt_kind_of(kind);
-      return k ? self->state.on_prompt(*k, user, text) : caf::result<bool>{false};
-    },
     [self](answer_atom, std::uint64_t id, bool yes) { self->state.answer(id, yes); },
     [self](subscribe_atom, caf::actor sink) {
       self->monitor(sink);  // on_session_down drops it when it ends

@@ -68,7 +68,7 @@ void service_state::on_folder_offer(const std::string& user, const caf::actor& s
   folder_asking.insert(k);
   auto question = fmt::format("{} offers folder \"{}/\" ({} files, {}), accept? (y/n)", user,
                               *t::sanitize_file_name(m.name), m.files, human_bytes(static_cast<double>(m.bytes)));
-  self->request(ctx->node, limits::file_prompt_timeout + 2s, prompt_atom::value, std::string{"file"}, user, question)
+  self->request(ctx->node, limits::file_prompt_timeout + 2s, prompt_atom::value, prompt_kind::file, user, question)
     .then(
       [this, k, session, m](bool yes) {
         if (folder_asking.erase(k) == 0)

@@ -90,7 +90,7 @@ void service_state::on_init(const std::string& user, const caf::actor& session, 
   asking.insert(k);
   // PROTOCOL §10: the original asks "Accept a file of <size/1024> KB from X? (y/n)"; we name the file too.
   auto question = fmt::format("Accept a file of {} KB (\"{}\") from {}? (y/n)", m.size / 1024, *clean, user);
-  self->request(ctx->node, limits::file_prompt_timeout + 2s, prompt_atom::value, std::string{"file"}, user, question)
+  self->request(ctx->node, limits::file_prompt_timeout + 2s, prompt_atom::value, prompt_kind::file, user, question)
     .then(
       [this, k, session, mokaccino, m, name = *clean, lazy, resumable](bool yes) {
         if (asking.erase(k) == 0)

