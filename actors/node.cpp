@@ -85,7 +85,14 @@ caf::message_handler session_handlers(caf::stateful_actor<node_state>* self) {
     [self](answer_atom, std::uint64_t id, bool yes) { self->state.answer(id, yes); },
     [self](subscribe_atom, caf::actor sink) {
       self->monitor(sink);  // on_session_down drops it when it ends
-      self->state.subscribers.push_back(std::move(sink));
+      auto& st = self->state;
+      if (!st.ever_subscribed) {  // what happened before anyone listened
+        st.ever_subscribed = true;
+        for (auto& e : st.before_subscribers)
+          self->send(sink, event_atom::value, std::move(e));
+        st.before_subscribers = {};
+      }
+      st.subscribers.push_back(std::move(sink));
     },
     [self](session_of_atom, const std::string& user) {
       auto it = self->state.by_user.find(user);

@@ -14,6 +14,8 @@ void node_state::publish(event e) {
     e.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
+  if (!ever_subscribed && before_subscribers.size() < max_before_subscribers)
+    before_subscribers.push_back(e);
   for (auto& s : subscribers)
     self->send(s, event_atom::value, e);
 }

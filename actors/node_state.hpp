@@ -80,6 +80,11 @@ struct node_state {
   // when the old session is down (so "disconnect bob; connect <bob's address>" works at once).
   std::unordered_map<endpoint, std::optional<std::string>> closing;  // value: expected user of a deferred connect
   std::vector<caf::actor> subscribers;
+  // Events published before anyone subscribed (a front end subscribes just after the node starts, and the
+  // services may already report: partial files expired, no audio device): kept for the first subscriber.
+  static constexpr std::size_t max_before_subscribers = 64;
+  std::vector<event> before_subscribers;
+  bool ever_subscribed = false;
   std::map<std::uint64_t, pending_prompt> prompts;
   std::uint64_t next_prompt_id = 1;
   std::map<std::string, actor_clock::time_point, std::less<>> requests;     // connect name <user> in flight (§7)
