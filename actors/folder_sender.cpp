@@ -9,6 +9,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
+#include "actors/transfer_progress.hpp"
 #include "core/limits.hpp"
 #include "core/transfer/human_bytes.hpp"
 #include "core/wire/messages.hpp"
@@ -175,19 +176,7 @@ struct folder_sender_state {
     last_event = steady::now();
     auto i = info(state);
     self->send(p.service, xfer_report_atom::value, i);
-    self->send(p.ctx->node, event_atom::value,
-               make_event(event_kind::transfer, p.user, std::move(text),
-                          {{"hash", i.hash},
-                           {"name", i.name},
-                           {"direction", "send"},
-                           {"state", state},
-                           {"folder", i.folder},
-                           {"bytes", std::to_string(i.done)},
-                           {"size", std::to_string(i.size)},
-                           {"files", std::to_string(i.files)},
-                           {"files_done", std::to_string(i.files_done)},
-                           {"files_failed", std::to_string(i.files_failed)},
-                           {"rate", std::to_string(static_cast<std::uint64_t>(i.rate_bps))}}));
+    self->send(p.ctx->node, event_atom::value, folder_event(i, std::move(text)));
   }
 
   void end(const std::string& state, const std::string& why) {

@@ -1,20 +1,11 @@
 #include "actors/transfer_service_state.hpp"
 
+#include "actors/transfer_progress.hpp"
+
 namespace mk::transfer_detail {
 
 void service_state::emit_folder(const incoming_folder& f, const std::string& state, std::string text) {
-  emit(event_kind::transfer, f.user, std::move(text),
-       {{"hash", f.id},
-        {"name", f.name},
-        {"direction", "receive"},
-        {"state", state},
-        {"folder", f.name},
-        {"bytes", std::to_string(f.bytes_done)},
-        {"size", std::to_string(f.bytes)},
-        {"files", std::to_string(f.files)},
-        {"files_done", std::to_string(f.files_done)},
-        {"files_failed", std::to_string(f.files_failed)},
-        {"rate", std::to_string(static_cast<std::uint64_t>(folder_info(f, state).rate_bps))}});
+  self->send(ctx->node, event_atom::value, folder_event(folder_info(f, state), std::move(text)));
 }
 
 transfer_info service_state::folder_info(const incoming_folder& f, const std::string& state) const {
@@ -31,14 +22,10 @@ transfer_info service_state::folder_info(const incoming_folder& f, const std::st
 void service_state::refuse_folder(const std::string& user, const caf::actor& session, const w::folder_offer_msg& m,
                                   const std::string& why) {
   send_to(session, w::serialize(w::file_stop_msg{m.id}));
-  emit(event_kind::transfer, user, "Refused folder " + m.name + "/ from " + user + ": " + why,
-       {{"hash", m.id},
-        {"name", m.name + "/"},
-        {"direction", "receive"},
-        {"state", "refused"},
-        {"folder", m.name + "/"},
-        {"size", std::to_string(m.bytes)},
-        {"files", std::to_string(m.files)}});
+  transfer_info i{m.id, m.name + "/", user, false, "refused", m.bytes, 0, 0, -1, 0};
+  i.folder = i.name;
+  i.files = m.files;
+  self->send(ctx->node, event_atom::value, folder_event(i, "Refused folder " + i.name + " from " + user + ": " + why));
 }
 
 void service_state::on_folder_offer(const std::string& user, const caf::actor& session, const w::folder_offer_msg& m) {

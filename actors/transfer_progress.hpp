@@ -88,4 +88,20 @@ class transfer_progress {
   std::uint64_t sample_bytes_ = 0;
 };
 
+// The event of a folder offer (issue 15), sender or receiver side: its name, counts and bytes so far.
+inline event folder_event(const transfer_info& i, std::string text) {
+  return make_event(event_kind::transfer, i.peer, std::move(text),
+                    {{"hash", i.hash},
+                     {"name", i.name},
+                     {"direction", i.outgoing ? "send" : "receive"},
+                     {"state", i.state},
+                     {"folder", i.folder},
+                     {"bytes", std::to_string(i.done)},
+                     {"size", std::to_string(i.size)},
+                     {"files", std::to_string(i.files)},
+                     {"files_done", std::to_string(i.files_done)},
+                     {"files_failed", std::to_string(i.files_failed)},
+                     {"rate", std::to_string(static_cast<std::uint64_t>(i.rate_bps))}});
+}
+
 }  // namespace mk
