@@ -1,26 +1,19 @@
 #include "actors/file_receiver.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
 #include <span>
-#include <system_error>
-#include <vector>
 
 #include <caf/all.hpp>
 
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
+#include "actors/part_file.hpp"
 #include "actors/transfer_progress.hpp"
 #include "actors/transfer_service.hpp"
-#include "core/crypto/file_hash.hpp"
 #include "core/limits.hpp"
-#include "core/transfer/file_name.hpp"
 #include "core/transfer/receiver.hpp"
 #include "core/wire/messages.hpp"
 
@@ -33,23 +26,15 @@ namespace t = mk::transfer;
 namespace fs = std::filesystem;
 using steady = std::chrono::steady_clock;
 
-// unique_file_name() already tries many names; this only covers another process creating the chosen one first.
-constexpr int name_races = 8;
-
 struct receiver_state {
   static inline const char* name = "mk.file_receiver";
 
   caf::stateful_actor<receiver_state>* self = nullptr;
   file_receiver_params p;
-  int fd = -1;
-  fs::path part_path;
+  part_file file;        // the .part being written (or, checking a saved file of a resumed folder, that file)
+  fs::path part_path;    // the .part (with its record), while it exists and is ours to remove
   fs::path final_path;
   std::optional<t::receiver> sm;
-  crypto::sha384_stream hasher;
-  std::uint64_t hashed = 0;  // the hash covers [0, hashed): data is hashed once it is contiguous
-  std::vector<std::uint8_t> wbuf;  // coalesces contiguous chunks into one pwrite
-  std::uint64_t wbuf_off = 0;
-  std::size_t wbuf_len = 0;
   std::string digest;  // SHA-384 of the received data, once it is all in
   bool verified = false;
   bool ended = false;
@@ -69,13 +54,12 @@ struct receiver_state {
 
   ~receiver_state() { discard(); }
 
+  bool checking_saved() const { return !p.existing.empty(); }
+
   // Closes the file and removes the .part (and its record) unless it was already linked under its final name or
-  // is kept to resume.
+  // is kept to resume. A saved file being checked is never removed.
   void discard() {
-    if (fd >= 0) {
-      ::close(fd);
-      fd = -1;
-    }
+    file.close();
     if (!part_path.empty() && !keep_partial) {
       remove_partial(part_path);
       part_path.clear();
@@ -85,14 +69,15 @@ struct receiver_state {
   // The record follows the data: the write buffer goes to the file before the record says it holds more. At an
   // interruption (`force`) both are synced to disk; while data flows they are not (see write_resume_record).
   void checkpoint(steady::time_point now, bool force) {
-    if (!p.resumable || fd < 0 || part_path.empty() || awaiting_from)
+    if (!p.resumable || !file.is_open() || part_path.empty() || awaiting_from)
       return;
+    const auto hashed = file.hashed();
     if (!force && now < next_checkpoint && hashed < checkpointed + limits::resume_checkpoint_bytes)
       return;
     next_checkpoint = now + limits::resume_checkpoint_interval;
     if (hashed == checkpointed && !force)
       return;
-    if (!flush() || (force && ::fdatasync(fd) != 0))
+    if (!(force ? file.sync() : file.flush()))
       return;
     record.verified = hashed;
     record.updated = unix_now();
@@ -100,68 +85,14 @@ struct receiver_state {
       checkpointed = hashed;
   }
 
-  // -- disk ---------------------------------------------------------------------------------------------------
-
   std::optional<std::string> open_part() {
-    std::error_code ec;
-    fs::create_directories(p.dir, ec);
-    for (int attempt = 0; attempt < name_races; ++attempt) {
-      auto name = t::unique_file_name(p.name + ".part", [&](std::string_view n) { return fs::exists(p.dir / n, ec); });
-      if (name.empty())
-        break;
-      auto path = p.dir / name;
-      fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-      if (fd >= 0) {
-        part_path = path;
-        wbuf.resize(limits::transfer_io_block);
-        return std::nullopt;
-      }
-      if (errno != EEXIST)
-        return "cannot create " + path.string() + ": " + std::strerror(errno);
-    }
-    return "cannot find a free name for " + p.name + ".part in " + p.dir.string();
+    auto err = file.create(p.dir, p.name);
+    if (!err)
+      part_path = file.path();
+    return err;
   }
 
-  bool flush() {
-    std::size_t done = 0;
-    while (done < wbuf_len) {
-      auto n = ::pwrite(fd, wbuf.data() + done, wbuf_len - done, static_cast<off_t>(wbuf_off + done));
-      if (n < 0)
-        return false;
-      done += static_cast<std::size_t>(n);
-    }
-    wbuf_len = 0;
-    return true;
-  }
-
-  bool write(std::uint64_t offset, std::span<const std::uint8_t> data) {
-    if (wbuf_len > 0 && (offset != wbuf_off + wbuf_len || wbuf_len + data.size() > wbuf.size()))
-      if (!flush())
-        return false;
-    if (wbuf_len == 0)
-      wbuf_off = offset;
-    std::memcpy(wbuf.data() + wbuf_len, data.data(), data.size());
-    wbuf_len += data.size();
-    return wbuf_len < wbuf.size() || flush();
-  }
-
-  // Hashes [hashed, upto) from disk: the data became contiguous after a hole was filled.
-  bool catch_up_hash(std::uint64_t upto) {
-    if (hashed >= upto)
-      return true;
-    if (!flush())
-      return false;
-    std::vector<std::uint8_t> buf(limits::transfer_io_block);
-    while (hashed < upto) {
-      auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), upto - hashed));
-      auto n = ::pread(fd, buf.data(), want, static_cast<off_t>(hashed));
-      if (n <= 0)
-        return false;
-      hasher.update({buf.data(), static_cast<std::size_t>(n)});
-      hashed += static_cast<std::uint64_t>(n);
-    }
-    return true;
-  }
+  std::string io_error(const char* what) { return std::string{what} + std::strerror(errno); }
 
   // -- protocol ---------------------------------------------------------------------------------------------
 
@@ -190,7 +121,7 @@ struct receiver_state {
     auto now = steady::now();
     if (tell_peer)
       send_line(w::serialize(w::file_stop_msg{p.hash}));
-    keep_partial = interrupted && p.resumable && !part_path.empty() && fd >= 0;
+    keep_partial = interrupted && p.resumable && !part_path.empty() && file.is_open();
     if (keep_partial) {
       checkpoint(now, true);
       reason += " (" + human_bytes(static_cast<double>(record.verified)) + " kept: offering it again resumes)";
@@ -214,11 +145,11 @@ struct receiver_state {
       return true;
     progress.info.state = "verifying";
     if (digest.empty()) {
-      if (!catch_up_hash(p.size) || !flush()) {
-        fail(std::string{"cannot write the file: "} + std::strerror(errno), true);
+      if (!file.hash_upto(p.size) || (!checking_saved() && !file.flush())) {
+        fail(io_error("cannot write the file: "), true);
         return false;
       }
-      digest = hasher.final_base64();
+      digest = file.final_digest();
     }
     if (p.lazy_hash) {
       if (!sm->verification_due())
@@ -233,40 +164,40 @@ struct receiver_state {
            true);
       return false;
     }
-    ::close(fd);
-    fd = -1;
-    std::error_code ec;
-    for (int attempt = 0; attempt < name_races; ++attempt) {
-      auto name = t::unique_file_name(p.name, [&](std::string_view n) { return fs::exists(p.dir / n, ec); });
-      if (name.empty())
-        break;
-      auto target = p.dir / name;
-      if (::link(part_path.c_str(), target.c_str()) == 0) {  // link() never replaces an existing file
-        remove_partial(part_path);
-        part_path.clear();
-        final_path = target;
-        verified = true;
-        if (p.lazy_hash) {
-          // Our verdict, once the file has its name; the service remembers it to answer a late FILEHASH.
-          send_line(w::serialize(w::file_hash_msg{p.hash, digest}));
-          self->send(p.service, xfer_verified_atom::value, p.hash, digest);
-        }
-        progress.info.state = "done";
-        progress.info.done = p.size;
-        progress.info.eta_s = -1;
-        progress.info.rate_bps = progress.average_rate(now);  // file list shows a finished transfer's average
-        emit("Received " + p.name + " from " + p.user + " (" + human_bytes(static_cast<double>(p.size)) + ", " +
-               human_bytes(progress.average_rate(now)) + "/s), saved as " + final_path.string(),
-             now);
-        progress.info.name = final_path.filename().string();
-        self->send(p.service, xfer_report_atom::value, progress.info);
-        return true;
-      }
-      if (errno != EEXIST)
-        break;
+    if (checking_saved()) {  // a saved file of a resumed folder: it matched, and it keeps its name
+      file.close();
+      return saved(p.existing, now, "Checked " + p.name + " from " + p.user + ": saved before, the same as the "
+                                                                               "sender's (not sent again)");
     }
-    fail(std::string{"cannot store the file in "} + p.dir.string() + ": " + std::strerror(errno), true);
-    return false;
+    auto target = file.link_final(p.dir, p.name);
+    if (!target) {
+      fail(target.error().message, true);
+      return false;
+    }
+    remove_partial(part_path);  // its record (the .part name is gone)
+    part_path.clear();
+    return saved(*target, now,
+                 "Received " + p.name + " from " + p.user + " (" + human_bytes(static_cast<double>(p.size)) + ", " +
+                   human_bytes(progress.average_rate(now)) + "/s), saved as " + target->string());
+  }
+
+  // The file is verified under its final name.
+  bool saved(const fs::path& where, steady::time_point now, std::string text) {
+    final_path = where;
+    verified = true;
+    if (p.lazy_hash) {
+      // Our verdict, once the file has its name; the service remembers it to answer a late FILEHASH.
+      send_line(w::serialize(w::file_hash_msg{p.hash, digest}));
+      self->send(p.service, xfer_verified_atom::value, p.hash, digest);
+    }
+    progress.info.state = "done";
+    progress.info.done = p.size;
+    progress.info.eta_s = -1;
+    progress.info.rate_bps = progress.average_rate(now);  // file list shows a finished transfer's average
+    emit(std::move(text), now);
+    progress.info.name = final_path.filename().string();
+    self->send(p.service, xfer_report_atom::value, progress.info);
+    return true;
   }
 
   void on_chunk(w::file_msg& m, steady::time_point now) {
@@ -278,14 +209,10 @@ struct receiver_state {
     if (v.store) {
       const std::uint64_t at = m.offset + v.skip;
       const auto bytes = std::span<const std::uint8_t>{m.data}.subspan(static_cast<std::size_t>(v.skip));
-      if (!write(at, bytes))
-        return fail(std::string{"cannot write the file: "} + std::strerror(errno), true);
-      if (at == hashed) {
-        hasher.update(bytes);
-        hashed += bytes.size();
-      }
-      if (sm->next() > hashed && !catch_up_hash(sm->next()))
-        return fail(std::string{"cannot read back the file: "} + std::strerror(errno), true);
+      if (!file.write(at, bytes))
+        return fail(io_error("cannot write the file: "), true);
+      if (sm->next() > file.hashed() && !file.hash_upto(sm->next()))
+        return fail(io_error("cannot read back the file: "), true);
     }
     if (sm->data_complete() && !verified && !finalize(now))
       return;
@@ -350,11 +277,17 @@ struct receiver_state {
       if (f->offset != 0 && f->offset != prefix)
         return fail("the sender resumed at " + std::to_string(f->offset) + ", not at an offered point", true);
       awaiting_from = false;
-      if (f->offset == 0 && prefix > 0) {
-        if (::ftruncate(fd, 0) != 0)
-          return fail(std::string{"cannot write the file: "} + std::strerror(errno), true);
-        hasher = crypto::sha384_stream{};
-        hashed = 0;
+      if (checking_saved() && f->offset != prefix) {  // not the same file: it arrives anew, beside the saved one
+        file.reset();
+        p.existing.clear();
+        if (auto err = open_part())
+          return fail(*err, true);
+        emit(p.name + " from " + p.user + ": the file saved before differs from the sender's: receiving it again "
+                                          "(the saved one stays)",
+             now);
+      } else if (f->offset == 0 && prefix > 0) {
+        if (!file.truncate())
+          return fail(io_error("cannot write the file: "), true);
         emit(p.name + " from " + p.user + ": the partial copy does not match the sender's file (changed since, or "
                                           "damaged): receiving all of it again",
              now);
@@ -368,7 +301,7 @@ struct receiver_state {
   }
 
   void send_resume_request(steady::time_point now) {
-    send_line(w::serialize(w::file_resume_msg{p.hash, prefix, hasher.peek_base64()}));
+    send_line(w::serialize(w::file_resume_msg{p.hash, prefix, file.prefix_digest()}));
     resend_resume = now + limits::resume_request_resend;
   }
 
@@ -377,9 +310,9 @@ struct receiver_state {
     if (ended)
       return;
     auto now = steady::now();
-    if (!catch_up_hash(std::min(prefix, hashed + limits::resume_rehash_slice)))
-      return fail(std::string{"cannot read the partial file: "} + std::strerror(errno), true);
-    if (hashed < prefix)
+    if (!file.hash_upto(std::min(prefix, file.hashed() + limits::resume_rehash_slice)))
+      return fail(io_error("cannot read the partial file: "), true);
+    if (file.hashed() < prefix)
       return self->send(self, xfer_rehash_atom::value);
     awaiting_from = true;
     resume_deadline = now + limits::transfer_stall_timeout;
@@ -435,7 +368,7 @@ struct receiver_state {
     progress.info = transfer_info{p.hash, p.name, p.user, false, "receiving", p.size, 0, 0, -1};
     progress.info.folder = p.folder;
     progress.begin(now);
-    if (p.resume)
+    if (p.resume || checking_saved())
       return open_resumed();
     if (auto err = open_part())
       return fail(*err, true);
@@ -452,7 +385,7 @@ struct receiver_state {
     progress.begin(now);
     sm.emplace(p.size, p.mokaccino_peer ? t::peer_mode::extended : t::peer_mode::legacy, now, p.lazy_hash, from);
     checkpointed = from;
-    if (from > 0)
+    if (from > 0 && !checking_saved())
       emit("Resuming " + p.name + " from " + p.user + " at " + human_bytes(static_cast<double>(from)) + " of " +
              human_bytes(static_cast<double>(p.size)) + " (kept from an interrupted transfer)",
            now);
@@ -462,17 +395,20 @@ struct receiver_state {
     after_input(now);
   }
 
-  // A partial file from an earlier attempt: hash what it holds, then ask the sender to resume there.
+  // A partial file from an earlier attempt (or a saved file of a resumed folder): hash what it holds, then ask the
+  // sender to resume there.
   void open_resumed() {
-    fd = ::open(p.resume->part.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-      return fail("cannot open " + p.resume->part.string() + ": " + std::strerror(errno), true);
+    if (checking_saved()) {
+      if (auto err = file.open_existing(p.existing, false))
+        return fail(*err, true);
+      prefix = std::min(file.size_on_disk(), p.size);
+      return rehash_prefix();
+    }
+    if (auto err = file.open_existing(p.resume->part, true))
+      return fail(*err, true);
     part_path = p.resume->part;
-    wbuf.resize(limits::transfer_io_block);
     record = p.resume->record;
-    struct stat st{};
-    auto on_disk = ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
-    prefix = std::min({record.verified, on_disk, p.size});
+    prefix = std::min({record.verified, file.size_on_disk(), p.size});
     rehash_prefix();
   }
 };

@@ -43,6 +43,10 @@ struct file_receiver_params {
   // the sender's FILEFROM says where the data starts (there, or at 0 if the sender's file differs).
   std::optional<partial_file> resume;
   std::string folder;  // a file of a folder offer: the folder's name (issue 15)
+  // A file of a resumed folder that an earlier attempt saved under its final name: it is checked, not received
+  // again. FILERESUME offers all of it; if the sender's file differs (FILEFROM 0) the file arrives anew beside it,
+  // under a free name: the saved one is never changed or removed.
+  std::filesystem::path existing{};
 };
 
 caf::actor spawn_file_receiver(caf::actor_system& sys, file_receiver_params p);

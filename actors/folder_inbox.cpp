@@ -48,9 +48,18 @@ mk::result<incoming_folder*> folder_inbox::accept(const std::string& user, const
   auto root = download_dir / name;
   if (!fs::create_directory(root, ec) || ec)
     return make_error(errc::refused, "cannot create " + root.string() + ": " + ec.message());
+  auto* f = resume(user, id, root, files, bytes);
+  f->resumed = false;
+  f->wire_name = *clean;
+  return f;
+}
+
+incoming_folder* folder_inbox::resume(const std::string& user, const std::string& id, const fs::path& root,
+                                      std::uint64_t files, std::uint64_t bytes) {
   auto& f = folders_[{user, id}];
-  f = incoming_folder{user, id, name + "/", root, files, bytes};
+  f = incoming_folder{user, id, root.filename().string() + "/", root, files, bytes};
   f.started = std::chrono::steady_clock::now();
+  f.resumed = true;
   return &f;
 }
 

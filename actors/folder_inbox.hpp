@@ -28,7 +28,13 @@ struct incoming_folder {
   std::chrono::steady_clock::time_point started{};
   caf::actor session{};
   std::set<std::string> refused{};  // FOLDERFILE ids refused (a repeat is refused again, not counted twice)
-  std::chrono::steady_clock::time_point last_report{};  // the sender's session (a cancel here sends FILESTOP <fid> there)
+  std::chrono::steady_clock::time_point last_report{};
+  // Resume (issue 15): the sender speaks resume1, so the folder keeps a record beside its directory and its files
+  // keep their partial files when interrupted; `resumed`: this offer continues such a folder (its directory
+  // already holds files of an earlier attempt).
+  bool resumable = false;
+  bool resumed = false;
+  std::string wire_name{};  // the offer's name, sanitised (the record's name)
   bool finished() const { return files_done + files_failed >= files; }
 };
 
@@ -52,6 +58,10 @@ class folder_inbox {
     std::filesystem::path dir;  // created, inside the folder's root
     std::string name;           // the file's name in it (sanitised; the receiver still avoids overwriting)
   };
+  // The same folder offered again (same peer, name and totals) after an interruption: it goes on in `root`.
+  incoming_folder* resume(const std::string& user, const std::string& id, const std::filesystem::path& root,
+                          std::uint64_t files, std::uint64_t bytes);
+
   // A FOLDERFILE of an accepted folder: where the file goes, or why it is refused (beyond the announced totals, an
   // unsafe path, a directory that resolves outside the download directory through a symlink).
   mk::result<placement> admit(incoming_folder& f, const std::string& wire_path, std::uint64_t size,

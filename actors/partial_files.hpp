@@ -35,6 +35,27 @@ std::vector<partial_file> scan_partials(const std::filesystem::path& dir, std::s
 // Removes a partial file and its record.
 void remove_partial(const std::filesystem::path& part);
 
+// -- folders (issue 15) -------------------------------------------------------------------------------------------
+// A folder being received keeps a record beside its directory, `<dir>.folder.resume` (record.files > 0), from the
+// moment it is accepted until every file is saved: an offer of the same folder (same peer, name and totals) goes
+// on in the same directory. Its files' partial files are ordinary ones, inside it.
+
+struct partial_folder {
+  std::filesystem::path root;       // the folder's directory
+  transfer::resume_record record;   // name: the offer's (sanitised) name; size: its bytes; files: its files
+};
+
+bool write_folder_record_file(const std::filesystem::path& root, const transfer::resume_record& r, bool durable);
+
+// The record beside `root`, if it parses, names a folder, and `root` is a directory (not a symlink).
+std::optional<partial_folder> read_partial_folder(const std::filesystem::path& root);
+
+// Every folder record directly in `dir` whose directory exists, at most `limit`.
+std::vector<partial_folder> scan_partial_folders(const std::filesystem::path& dir, std::size_t limit);
+
+// Removes a folder's record and the partial files (with records) inside it; saved files stay.
+void remove_partial_folder(const std::filesystem::path& root);
+
 std::int64_t unix_now();
 
 }  // namespace mk

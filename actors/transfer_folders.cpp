@@ -48,6 +48,11 @@ void service_state::on_folder_offer(const std::string& user, const caf::actor& s
   if (auto why = space_problem(m.bytes))
     return refuse_folder(user, session, m, *why);
   auto decision = config::decide(ctx->config.file, user);
+  // The same folder again, after an interruption: accepted before (its directory exists only for an accepted
+  // offer), so no second question; a `refuse` policy still refuses.
+  if (decision != config::action::refuse && resume_peers.count(user) != 0)
+    if (auto pf = take_partial_folder(user, *t::sanitize_file_name(m.name), m.files, m.bytes))
+      return resume_folder(user, session, m, std::move(*pf));
   if (decision == config::action::accept)
     return accept_folder(user, session, m);
   if (decision == config::action::refuse)
@@ -76,6 +81,8 @@ void service_state::accept_folder(const std::string& user, const caf::actor& ses
   if (!f)
     return refuse_folder(user, session, m, f.error().message);
   (*f)->session = session;
+  (*f)->resumable = resume_peers.count(user) != 0 && ctx->config.keep_partial_days > 0;
+  write_folder_record(**f, false);
   send_to(session, w::serialize(w::folder_accept_msg{m.id}));
   emit_folder(**f, "receiving",
               "Receiving folder " + (*f)->name + " (" + std::to_string(m.files) + " files, " +
@@ -113,7 +120,10 @@ void service_state::on_folder_file(const std::string& user, const caf::actor& se
   if (!place)
     return fail(place.error().message);
   w::file_init_msg init{m.id, m.size, place->name};
-  accept(user, session, mokaccino, init, place->name, true, false, {}, f, place->dir);
+  receive_plan plan{place->name, true, f->resumable, {}, f, place->dir};
+  if (f->resumed)
+    plan_resumed_file(user, m.size, plan);
+  accept(user, session, mokaccino, init, std::move(plan));
 }
 
 void service_state::folder_file_ended(const entry& e, const transfer_info& i) {
@@ -126,6 +136,7 @@ void service_state::folder_file_ended(const entry& e, const transfer_info& i) {
   auto now = steady::now();
   if (!f->finished() && now - f->last_report >= limits::transfer_event_interval) {
     f->last_report = now;
+    write_folder_record(*f, false);  // its last checkpoint: expiry counts from here
     emit_folder(*f, "receiving",
                 f->name + " <- " + f->user + "  " + std::to_string(f->files_done + f->files_failed) + "/" +
                   std::to_string(f->files) + " files  " + human_bytes(static_cast<double>(f->bytes_done)) + "/" +
@@ -146,12 +157,19 @@ void service_state::folder_maybe_finished(incoming_folder& f) {
                                   : "Folder " + f.name + " from " + f.user + ": " + std::to_string(f.files_failed) +
                                       " of " + std::to_string(f.files) + " files failed");
   remember_finished(info);
+  if (f.files_failed == 0) {  // every file saved: nothing left to resume
+    partial_folders.erase(f.root);
+    remove_partial_folder(f.root);  // (its record; no partial file is left inside)
+  } else {
+    write_folder_record(f, true);
+  }
   inbox.erase(f.user, f.id);
 }
 
 // The sender cancelled the folder, or its peer left: what is still running ends on its own (FILESTOP, peer gone).
 void service_state::end_incoming_folder(incoming_folder& f, const std::string& state, const std::string& why) {
-  emit_folder(f, state, "Folder " + f.name + " from " + f.user + ": " + why);
+  write_folder_record(f, true);  // resumable: offered again, the folder goes on in its directory
+  emit_folder(f, state, "Folder " + f.name + " from " + f.user + ": " + why + (f.resumable ? " (offering it again resumes)" : ""));
   remember_finished(folder_info(f, state));
   inbox.erase(f.user, f.id);
 }
@@ -165,7 +183,7 @@ std::optional<command_reply> service_state::cancel_folder(const std::string& wha
   for (auto& [k, i] : folder_progress)
     if (matches(k.second, i.name))
       out.push_back(k);
-  for (auto& [k, a] : folders_out)  // not reported yet (still asking)
+  for (auto& [k, o] : folders_out)  // not reported yet (still asking)
     if (folder_progress.count(k) == 0 && what.size() >= 6 && k.second.compare(0, what.size(), what) == 0)
       out.push_back(k);
   for (auto& [k, f] : inbox.all())
@@ -177,7 +195,7 @@ std::optional<command_reply> service_state::cancel_folder(const std::string& wha
     return reply_error("\"" + what + "\" matches " + std::to_string(out.size() + in.size()) +
                        " folders; give a longer id prefix (file list shows them)");
   if (!out.empty()) {
-    auto folder = folders_out[out.front()];
+    auto folder = folders_out[out.front()].actor;
     self->send(folder, file_cancel_atom::value, std::string{"cancelled by the user"});
     for (auto& [k, e] : senders)
       if (e.folder == folder)

@@ -81,10 +81,10 @@ void service_state::on_init(const std::string& user, const caf::actor& session, 
       emit(event_kind::info, user,
            "Resuming " + *clean + " from " + user + ": " + human_bytes(static_cast<double>(pf->record.verified)) +
              " of " + human_bytes(static_cast<double>(m.size)) + " kept from an interrupted transfer");
-      return accept(user, session, mokaccino, m, *clean, lazy, resumable, std::move(pf));
+      return accept(user, session, mokaccino, m, receive_plan{*clean, lazy, resumable, std::move(pf)});
     }
   if (decision == config::action::accept)
-    return accept(user, session, mokaccino, m, *clean, lazy, resumable);
+    return accept(user, session, mokaccino, m, receive_plan{*clean, lazy, resumable});
   if (decision == config::action::refuse)
     return refuse(user, session, m, "refused by policy (network.file.default_action)");
   asking.insert(k);
@@ -96,7 +96,7 @@ void service_state::on_init(const std::string& user, const caf::actor& session, 
         if (asking.erase(k) == 0)
           return;  // cancelled meanwhile (FILESTOP or the peer left)
         if (yes)
-          accept(k.first, session, mokaccino, m, name, lazy, resumable);
+          accept(k.first, session, mokaccino, m, receive_plan{name, lazy, resumable});
         else
           refuse(k.first, session, m, "refused by the user");
       },
@@ -107,22 +107,23 @@ void service_state::on_init(const std::string& user, const caf::actor& session, 
 }
 
 void service_state::accept(const std::string& user, const caf::actor& session, bool mokaccino,
-                           const w::file_init_msg& m, const std::string& name, bool lazy, bool resumable,
-                           std::optional<partial_file> resume, const incoming_folder* folder,
-                           const fs::path& folder_dir) {
+                           const w::file_init_msg& m, receive_plan plan) {
+  const auto* folder = plan.folder;
+  const auto name = plan.name;
   file_receiver_params p{ctx,
                          caf::actor_cast<caf::actor>(self),
                          session,
                          user,
-                         mokaccino || lazy,
+                         mokaccino || plan.lazy,
                          m.hash,
-                         lazy,
+                         plan.lazy,
                          m.size,
                          name,
-                         folder ? folder_dir : ctx->download_dir,
-                         resumable,
-                         std::move(resume),
-                         folder ? folder->name : std::string{}};
+                         plan.dir.empty() ? ctx->download_dir : plan.dir,
+                         plan.resumable,
+                         std::move(plan.resume),
+                         folder ? folder->name : std::string{},
+                         std::move(plan.existing)};
   auto a = spawn_file_receiver(self->system(), std::move(p));
   self->monitor(a);
   key_t k{user, m.hash};

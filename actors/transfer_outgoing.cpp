@@ -68,7 +68,7 @@ void service_state::send_folder(caf::typed_response_promise<command_reply>& rp, 
     spawn_folder_sender(self->system(), folder_sender_params{ctx, caf::actor_cast<caf::actor>(self), link.session, user,
                                                              fs::path{path}, fid, link.folders});
   self->monitor(a);
-  folders_out[key_t{user, fid}] = a;
+  folders_out[key_t{user, fid}] = outgoing_folder{a, path, resume_peers.count(user) != 0};
   self->request(a, 60s, xfer_prepare_atom::value)
     .then([rp](const command_reply& r) mutable { rp.deliver(r); },
           [rp](caf::error&) mutable { rp.deliver(reply_error("Cannot read the folder")); });

@@ -98,14 +98,14 @@ void service_state::on_peer_msg(const std::string& user, const caf::actor& sessi
         on_folder_file(user, session, mokaccino, msg);
       } else if constexpr (std::is_same_v<T, w::folder_accept_msg>) {
         if (auto it = folders_out.find(key_t{user, msg.id}); it != folders_out.end())
-          deliver(it->second, std::move(m));
+          deliver(it->second.actor, std::move(m));
       } else if constexpr (std::is_same_v<T, w::file_stop_msg>) {
         key_t k{user, msg.hash};
         asking.erase(k);
         if (folder_asking.erase(k) != 0)
           return;
         if (auto it = folders_out.find(k); it != folders_out.end())
-          return deliver(it->second, std::move(m));
+          return deliver(it->second.actor, std::move(m));
         if (auto* f = inbox.find(user, msg.hash))
           return end_incoming_folder(*f, "cancelled", "cancelled by the sender");
         if (auto it = senders.find(k); it != senders.end())
@@ -121,9 +121,11 @@ void service_state::on_peer_gone(const std::string& user) {
   resume_peers.erase(user);
   std::erase_if(asking, [&](const key_t& k) { return k.first == user; });
   std::erase_if(folder_asking, [&](const key_t& k) { return k.first == user; });
-  for (auto& [k, a] : folders_out)
-    if (k.first == user)
-      self->send(a, peer_gone_atom::value, user);
+  for (auto& [k, o] : folders_out)
+    if (k.first == user) {
+      o.peer_left = true;
+      self->send(o.actor, peer_gone_atom::value, user);
+    }
   std::vector<std::string> gone;
   for (auto& [k, f] : inbox.all())
     if (k.first == user)
@@ -152,7 +154,12 @@ void service_state::remember_finished(transfer_info i) {
 
 void service_state::on_final(const transfer_info& i) {
   if (i.outgoing && i.files > 0) {  // a folder sender ended
-    folders_out.erase(key_t{i.peer, i.hash});
+    if (auto it = folders_out.find(key_t{i.peer, i.hash}); it != folders_out.end()) {
+      // Interrupted because its peer went away: offered again when it is back, like a file (below).
+      if (i.state == "failed" && it->second.resumable && it->second.peer_left)
+        interrupt(it->second.path, i);
+      folders_out.erase(it);
+    }
     folder_progress.erase(key_t{i.peer, i.hash});
     return remember_finished(i);
   }
@@ -164,12 +171,8 @@ void service_state::on_final(const transfer_info& i) {
   by_addr.erase(it->second.actor.address());
   // Interrupted because a peer that can resume went away: offered again when it reconnects (at once if it is
   // back already). Never after a refusal or a cancel: FILESTOP from the receiver ends it for good.
-  if (i.outgoing && i.state == "failed" && it->second.resumable && it->second.peer_left && !it->second.path.empty() &&
-      interrupted.size() < limits::max_partial_files && ctx->config.keep_partial_days > 0) {
-    interrupted.push_back({it->second.path, i, unix_now()});
-    if (resume_peers.count(i.peer) != 0)
-      on_peer_ready(i.peer, true);
-  }
+  if (i.outgoing && i.state == "failed" && it->second.resumable && it->second.peer_left)
+    interrupt(it->second.path, i);
   if (it->second.folder)
     self->send(it->second.folder, xfer_final_atom::value, i);
   if (!it->second.folder_id.empty())
@@ -189,7 +192,7 @@ void service_state::on_down(const caf::down_msg& dm) {
   if (dm.source == ctx->node.address())
     return self->quit();
   preparing.erase(dm.source);
-  std::erase_if(folders_out, [&](auto& kv) { return kv.second.address() == dm.source; });
+  std::erase_if(folders_out, [&](auto& kv) { return kv.second.actor.address() == dm.source; });
   auto it = by_addr.find(dm.source);
   if (it == by_addr.end())
     return;

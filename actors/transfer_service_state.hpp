@@ -58,6 +58,25 @@ struct entry {
   std::string folder_id{};  // receivers: the incoming folder this file belongs to
 };
 
+// How an accepted offer is received: where, under which name, and what an earlier attempt left (issue 15).
+struct receive_plan {
+  std::string name;                     // sanitised
+  bool lazy = false;                    // FILEOFFER (the hash comes at the end)
+  bool resumable = false;               // an interruption keeps the partial file
+  std::optional<partial_file> resume{};  // continue this partial file
+  const incoming_folder* folder = nullptr;
+  fs::path dir{};                       // "" = the download directory
+  fs::path existing{};                  // a file of a resumed folder already saved under its name: only verified
+};
+
+// An outgoing folder offer (issue 15).
+struct outgoing_folder {
+  caf::actor actor;
+  std::string path;        // to offer it again after an interruption
+  bool resumable = false;  // the peer speaks resume1
+  bool peer_left = false;  // it ends because the peer went away
+};
+
 // What the service knows of the peer before sending to it.
 struct peer_link {
   caf::actor session;
@@ -112,7 +131,8 @@ struct service_state {
   // -- folders (issue 15) --
   folder_inbox inbox;                              // incoming folders accepted
   std::set<key_t> folder_asking;                   // FOLDEROFFERs waiting for the user's answer
-  std::map<key_t, caf::actor> folders_out;         // outgoing folder offers, by (peer, fid)
+  std::map<key_t, outgoing_folder> folders_out;    // outgoing folder offers, by (peer, fid)
+  std::map<fs::path, t::resume_record> partial_folders;  // interrupted incoming folders (root -> record), to resume
   std::map<key_t, transfer_info> folder_progress;  // their last report
 
   std::int64_t keep_seconds() const { return std::int64_t{ctx->config.keep_partial_days} * 86400; }
@@ -142,6 +162,9 @@ struct service_state {
 
   void on_peer_ready(const std::string& user, bool resume);
 
+  // An outgoing file or folder that failed because its peer went away: offered again when the peer is back.
+  void interrupt(const std::string& path, const transfer_info& i);
+
   std::shared_ptr<peer_link_share> share_of(const std::string& user);
 
   void deliver(const caf::actor& to, w::message m);
@@ -164,8 +187,7 @@ struct service_state {
   void on_init(const std::string& user, const caf::actor& session, bool mokaccino, w::file_init_msg& m, bool lazy);
 
   void accept(const std::string& user, const caf::actor& session, bool mokaccino, const w::file_init_msg& m,
-              const std::string& name, bool lazy, bool resumable = false, std::optional<partial_file> resume = {},
-              const incoming_folder* folder = nullptr, const fs::path& folder_dir = {});
+              receive_plan plan);
 
   void emit_folder(const incoming_folder& f, const std::string& state, std::string text);
 
@@ -177,6 +199,16 @@ struct service_state {
   void on_folder_offer(const std::string& user, const caf::actor& session, const w::folder_offer_msg& m);
 
   void accept_folder(const std::string& user, const caf::actor& session, const w::folder_offer_msg& m);
+
+  // Resume (issue 15): a folder offered again by the peer it came from, with the same name and totals, goes on in
+  // the directory of the interrupted attempt; its record is kept up to date while it arrives.
+  std::optional<partial_folder> take_partial_folder(const std::string& user, const std::string& name,
+                                                    std::uint64_t files, std::uint64_t bytes);
+  void resume_folder(const std::string& user, const caf::actor& session, const w::folder_offer_msg& m,
+                     partial_folder pf);
+  void write_folder_record(const incoming_folder& f, bool durable);
+  // How a FOLDERFILE of a resumed folder continues what the last attempt left: a saved file, a partial one.
+  void plan_resumed_file(const std::string& user, std::uint64_t size, receive_plan& plan);
 
   void on_folder_file(const std::string& user, const caf::actor& session, bool mokaccino, w::folder_file_msg& m);
 

@@ -67,6 +67,8 @@ std::string serialize(const resume_record& r) {
   out += "verified = " + std::to_string(r.verified) + "\n";
   out += "started = " + std::to_string(r.started) + "\n";
   out += "updated = " + std::to_string(r.updated) + "\n";
+  if (r.files > 0)
+    out += "files = " + std::to_string(r.files) + "\n";
   return out;
 }
 
@@ -87,7 +89,8 @@ mk::result<resume_record> parse_resume_record(std::string_view text) {
       return fail("expected key = value");
     auto key = trim(line.substr(0, eq));
     auto value = trim(line.substr(eq + 1));
-    static constexpr std::string_view keys[] = {"version", "peer", "name", "size", "verified", "started", "updated"};
+    static constexpr std::string_view keys[] = {"version", "peer",    "name",    "size",
+                                                "verified", "started", "updated", "files"};
     unsigned bit = 0;
     while (bit < std::size(keys) && keys[bit] != key)
       ++bit;
@@ -104,12 +107,13 @@ mk::result<resume_record> parse_resume_record(std::string_view text) {
       case 3: { auto n = number<std::uint64_t>(value); ok = n.has_value(); if (ok) r.size = *n; break; }
       case 4: { auto n = number<std::uint64_t>(value); ok = n.has_value(); if (ok) r.verified = *n; break; }
       case 5: { auto n = number<std::int64_t>(value); ok = n.has_value(); if (ok) r.started = *n; break; }
-      default: { auto n = number<std::int64_t>(value); ok = n.has_value(); if (ok) r.updated = *n; break; }
+      case 6: { auto n = number<std::int64_t>(value); ok = n.has_value(); if (ok) r.updated = *n; break; }
+      default: { auto n = number<std::uint64_t>(value); ok = n && *n > 0; if (ok) r.files = *n; break; }
     }
     if (!ok)
       return fail(std::string{"bad value for "}.append(key));
   }
-  if (seen != (1u << 7) - 1)
+  if ((seen & ((1u << 7) - 1)) != (1u << 7) - 1)  // every key but `files`
     return make_error(errc::malformed, "a key is missing");
   if (r.verified > r.size)
     return make_error(errc::malformed, "verified is larger than size");

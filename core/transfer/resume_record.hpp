@@ -21,12 +21,16 @@ struct resume_record {
   std::uint64_t verified = 0; // [0, verified) is in the partial file (written and flushed before the record)
   std::int64_t started = 0;   // unix seconds: the first attempt
   std::int64_t updated = 0;   // unix seconds: the last checkpoint (expiry counts from here)
+  // A folder's record (`<dir>.folder.resume`): the number of files its offer announced; name and size are the
+  // folder's name and total bytes, verified the bytes of its files saved so far. 0 in a file's record.
+  std::uint64_t files = 0;
   bool operator==(const resume_record&) const = default;
 };
 
 std::string serialize(const resume_record& r);
 
-// Strict: every key once, known keys only, numbers in range, verified <= size. Errors name the line.
+// Strict: every key once, known keys only (`files` may be left out), numbers in range, verified <= size. Errors
+// name the line.
 mk::result<resume_record> parse_resume_record(std::string_view text);
 
 // The record's partial file: older than `max_age_s` since its last checkpoint.

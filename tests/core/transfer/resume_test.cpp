@@ -22,6 +22,20 @@ TEST_CASE("resume record: serialize then parse gives the same record") {
   CHECK(*back == r);
 }
 
+TEST_CASE("resume record: a folder's record carries its number of files, a file's record has none") {
+  auto folder = sample();
+  folder.files = 412;
+  auto text = serialize(folder);
+  CHECK(text.find("files = 412") != std::string::npos);
+  auto back = parse_resume_record(text);
+  REQUIRE_MESSAGE(back.ok(), back.error().message);
+  CHECK(back->files == 412);
+  CHECK(*back == folder);
+  CHECK(serialize(sample()).find("files") == std::string::npos);
+  CHECK_FALSE(parse_resume_record(serialize(sample()) + "files = 0\n").ok());  // a folder has files
+  CHECK_FALSE(parse_resume_record(text + "files = 3\n").ok());                 // once
+}
+
 TEST_CASE("resume record: strict parse names the bad line") {
   auto text = serialize(sample());
   auto bad = [](std::string t) { return !parse_resume_record(t).ok(); };
