@@ -1,9 +1,5 @@
 #include "actors/file_sender.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -17,6 +13,7 @@
 #include "actors/hash_pool.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
+#include "actors/source_file.hpp"
 #include "actors/transfer_progress.hpp"
 #include "actors/transfer_service.hpp"
 #include "core/crypto/file_hash.hpp"
@@ -39,22 +36,15 @@ struct file_sender_state {
 
   caf::stateful_actor<file_sender_state>* self = nullptr;
   file_sender_params p;
-  int fd = -1;
+  source_file file;
   std::uint64_t size = 0;
   std::string hash;  // the transfer id: the content's SHA-384, or (lazy hash) 48 random bytes
   std::string file_name;
-  std::string identity;  // "device:inode" of the open file
-  // lazy hash: the content hash, computed from the read-ahead blocks in file order
-  crypto::sha384_stream content_hasher;
-  std::uint64_t content_hashed = 0;
+  // lazy hash: the content hash, computed from the read-ahead blocks in file order (or, resuming, by the pool)
   std::string content_hash;
   std::shared_ptr<std::atomic<bool>> hash_cancelled = std::make_shared<std::atomic<bool>>(false);
 
   std::optional<t::sender> sm;
-  std::vector<std::uint8_t> block;  // read-ahead of new data: one pread per limits::transfer_io_block
-  std::uint64_t block_off = 0;
-  std::size_t block_len = 0;
-  std::vector<std::uint8_t> one;  // a retransmission outside the block (one chunk)
   steady::time_point next_init_resend{};
   std::uint64_t timer_gen = 0;
   std::uint64_t armed_gen = 0;
@@ -76,8 +66,6 @@ struct file_sender_state {
   ~file_sender_state() {
     hash_cancelled->store(true, std::memory_order_relaxed);
     leave_share();
-    if (fd >= 0)
-      ::close(fd);
   }
 
   void leave_share() {
@@ -98,26 +86,16 @@ struct file_sender_state {
   // -- preparing: open and hash -------------------------------------------------------------------------------
 
   std::optional<std::string> open_file() {
-    fd = ::open(p.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      return "Cannot open " + p.path.string() + ": " + std::strerror(errno);
-    struct stat st{};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-      return p.path.string() + " is not a regular file";
-    size = static_cast<std::uint64_t>(st.st_size);
-    identity = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
-    file_name = p.path.filename().string();
-    if (file_name.empty() || file_name.find('\n') != std::string::npos ||
-        file_name.find('\0') != std::string::npos)
-      return "Cannot send a file named \"" + file_name + "\"";
-    block.resize(limits::transfer_io_block);
-    return std::nullopt;
+    auto err = file.open(p.path);
+    size = file.size();
+    file_name = file.name();
+    return err;
   }
 
   // The whole file to the hash pool (on a dup of our descriptor); `content`/`report_at`: see hash_pool::job.
   // False if the file cannot be duplicated.
   bool submit_hash_job(bool content = false, std::uint64_t report_at = 0) {
-    int copy = ::dup(fd);
+    int copy = file.dup();
     if (copy < 0)
       return false;
     hash_pool::job j;
@@ -162,26 +140,6 @@ struct file_sender_state {
       send_line(w::serialize(w::file_offer_msg{hash, size, file_name}));
     else
       send_line(w::serialize(w::file_init_msg{hash, size, file_name}));
-  }
-
-  // Lazy hash: new data is read in sequential blocks, each exactly once, so hashing them as they are read hashes
-  // the file in order in the same pass that sends it. False if a block is not the next one (never expected).
-  bool hash_block(std::uint64_t offset, std::span<const std::uint8_t> bytes, steady::time_point now) {
-    if (!p.lazy_hash || pool_hashes_content || content_hashed == size)
-      return true;
-    // Blocks start where a chunk starts: with chunks that do not divide the block size, a block may begin inside
-    // the bytes already hashed (the chunk that straddled the previous block's end). Never past them: a gap would
-    // leave bytes unhashed.
-    if (offset > content_hashed || offset + bytes.size() <= content_hashed)
-      return offset + bytes.size() <= content_hashed;
-    auto skip = static_cast<std::size_t>(content_hashed - offset);
-    content_hasher.update(bytes.subspan(skip));
-    content_hashed += bytes.size() - skip;
-    if (content_hashed == size) {
-      content_hash = content_hasher.final_base64();
-      sm->on_hash_ready(now);
-    }
-    return true;
   }
 
   // FILEHASH once the last new chunk is out, repeated (by the state machine's timer) until the receiver answers.
@@ -255,33 +213,13 @@ struct file_sender_state {
     after_input(now);
   }
 
-  // The bytes of a chunk: new data comes from the read-ahead block (refilled sequentially), an old retransmitted
-  // chunk from its own small pread.
+  // The bytes of a chunk (lazy hash: new data is hashed as it is read, unless the pool hashes the file).
   std::optional<std::span<const std::uint8_t>> chunk_bytes(const t::chunk& c, steady::time_point now) {
-    if (c.offset >= block_off && c.offset + c.length <= block_off + block_len)
-      return std::span<const std::uint8_t>{block.data() + (c.offset - block_off), c.length};
-    std::uint8_t* dst = one.data();
-    std::size_t want = c.length;
-    if (!c.retransmission) {
-      want = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), size - c.offset));
-      dst = block.data();
-    }
-    std::size_t got = 0;
-    while (got < want) {
-      auto n = ::pread(fd, dst + got, want - got, static_cast<off_t>(c.offset + got));
-      if (n <= 0)
-        return std::nullopt;
-      got += static_cast<std::size_t>(n);
-    }
-    if (!c.retransmission) {
-      block_off = c.offset;
-      block_len = want;
-      if (!hash_block(block_off, {block.data(), block_len}, now)) {
-        errno = EIO;
-        return std::nullopt;
-      }
-    }
-    return std::span<const std::uint8_t>{dst, c.length};
+    const bool hash_here = p.lazy_hash && !pool_hashes_content && content_hash.empty();
+    auto bytes = file.read_chunk(c.offset, c.length, c.retransmission, hash_here ? &content_hash : nullptr);
+    if (hash_here && !content_hash.empty())
+      sm->on_hash_ready(now);
+    return bytes;
   }
 
   void pump(steady::time_point now) {
@@ -455,7 +393,7 @@ caf::behavior file_sender(caf::stateful_actor<file_sender_state>* self, file_sen
       } else {
         st.start_hashing();
       }
-      return {true, std::string{}, st.file_name, st.size, st.identity};
+      return {true, std::string{}, st.file_name, st.size, st.file.identity()};
     },
     [self](xfer_hash_atom, bool ok, const std::string& hash_or_error) { self->state.on_hashed(ok, hash_or_error); },
     [self](xfer_prefix_atom, std::uint64_t offset, const std::string& digest) {
@@ -469,9 +407,9 @@ caf::behavior file_sender(caf::stateful_actor<file_sender_state>* self, file_sen
       auto now = steady::now();
       st.sm.emplace(st.size, st.p.mokaccino_peer ? t::peer_mode::extended : t::peer_mode::legacy, now, st.p.lazy_hash,
                     st.p.chunk);
-      st.one.resize(st.sm->chunk_bytes());
+      st.file.set_chunk_bytes(st.sm->chunk_bytes());
       if (st.p.lazy_hash && st.size == 0) {  // nothing to read: the hash of no bytes is ready now
-        st.content_hash = st.content_hasher.final_base64();
+        st.content_hash = source_file::empty_digest();
         st.sm->on_hash_ready(now);
       }
       st.progress.begin(now);
