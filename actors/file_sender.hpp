@@ -51,8 +51,8 @@ struct file_sender_params {
 // Protocol: (xfer_prepare_atom) -> (bool ok, error, name, size, identity) once the file is open (identity:
 // "device:inode", which the service uses to refuse the same file twice to one peer when no hash is known yet);
 // hashing then runs in the hash pool (a file of many GB takes a while) and ends with (xfer_hashed_atom, bool ok,
-// hash-or-error) to the service; then (start_atom) sends FILEINIT. With lazy_hash the "hash" is the random
-// transfer id, reported at once, and (start_atom) sends FILEOFFER.
+// hash-or-error) to the service; then (xfer_offer_atom) sends FILEINIT. With lazy_hash the "hash" is the random
+// transfer id, reported at once, and (xfer_offer_atom) sends FILEOFFER.
 caf::actor spawn_file_sender(caf::actor_system& sys, file_sender_params p);
 
 }  // namespace mk

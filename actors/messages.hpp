@@ -141,9 +141,11 @@ using xfer_verified_atom = caf::atom_constant<caf::atom("xverified")>;
 // way, with transfer_info::files set.
 using folder_file_atom = caf::atom_constant<caf::atom("folderfile")>;
 // service -> transfer actor: (file_cancel_atom, std::string reason) the user cancelled;
-// (peer_gone_atom, std::string user) the session ended; (peer_msg_atom, wire message) routed traffic;
-// (start_atom) the sender may send FILEINIT; a receiver also sends it to itself once to begin.
-using start_atom = caf::atom_constant<caf::atom("start")>;
+// (peer_gone_atom, std::string user) the session ended; (peer_msg_atom, wire message) routed traffic.
+// service -> file sender: (xfer_offer_atom) offer the file to the peer now (FILEINIT / FILEOFFER / FOLDERFILE).
+using xfer_offer_atom = caf::atom_constant<caf::atom("xoffer")>;
+// file receiver -> itself: (xfer_open_atom) open the .part (or the partial file to resume) once it runs.
+using xfer_open_atom = caf::atom_constant<caf::atom("xopen")>;
 
 // -- audio service ------------------------------------------------------------------------------------------
 using audio_probe_atom = caf::atom_constant<caf::atom("audioprobe")>;  // self: the startup device check

@@ -144,7 +144,7 @@ void service_state::on_hashed(const caf::actor_addr& from, bool ok, const std::s
   senders[k].folder = pending.folder;
   senders[k].info.folder = pending.folder_name;
   by_addr[from] = {true, k};
-  self->send(pending.actor, start_atom::value);
+  self->send(pending.actor, xfer_offer_atom::value);
 }
 
 }  // namespace mk::transfer_detail

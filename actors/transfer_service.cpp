@@ -18,10 +18,7 @@ std::shared_ptr<peer_link_share> service_state::share_of(const std::string& user
 void service_state::deliver(const caf::actor& to, w::message m) {
   if (!in_batch)
     return self->send(to, peer_msg_atom::value, std::move(m));
-  auto it = std::find_if(outbox.begin(), outbox.end(), [&](auto& x) { return x.first == to; });
-  if (it == outbox.end())
-    it = outbox.insert(outbox.end(), {to, {}});
-  it->second.push_back(std::move(m));
+  mk::share_of(outbox, to).push_back(std::move(m));
 }
 
 void service_state::on_peer_msgs(const std::string& user, const caf::actor& session, bool mokaccino,

@@ -23,6 +23,7 @@
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
 #include "actors/partial_files.hpp"
+#include "actors/per_actor.hpp"
 #include "actors/transfer_service.hpp"
 #include "core/config/policy_decision.hpp"
 #include "core/crypto/random.hpp"
@@ -139,7 +140,7 @@ struct service_state {
 
   // While routing a batch, each transfer actor's messages collect here and go out as one message per actor.
   bool in_batch = false;
-  std::vector<std::pair<caf::actor, wire_batch>> outbox;
+  per_actor<w::message> outbox;
 
   static std::string id(const key_t& k) { return k.first + '\n' + k.second; }
 

@@ -92,7 +92,7 @@ struct sender_fixture {
       caf::anon_send(sender, xfer_hash_atom::value, true, std::string(64, 'H'));
     sched.run();
     REQUIRE(rec->hashed.size() == 1);
-    caf::anon_send(sender, start_atom::value);
+    caf::anon_send(sender, xfer_offer_atom::value);
     sched.run();
     real_start = std::chrono::steady_clock::now();  // both clocks start with the offer
   }

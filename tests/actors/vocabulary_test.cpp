@@ -26,7 +26,7 @@ TEST_CASE("vocabulary: no two atoms of the process share a value") {
     path_budget_atom::value, path_suspect_atom::value, xfer_report_atom::value, xfer_final_atom::value,
     xfer_prepare_atom::value, xfer_hashed_atom::value, xfer_hash_atom::value, xfer_prefix_atom::value,
     xfer_content_atom::value, xfer_partial_atom::value, xfer_rehash_atom::value, xfer_verified_atom::value,
-    folder_file_atom::value, start_atom::value, audio_probe_atom::value, file_send_atom::value, file_list_atom::value,
+    folder_file_atom::value, xfer_offer_atom::value, xfer_open_atom::value, audio_probe_atom::value, file_send_atom::value, file_list_atom::value,
     file_cancel_atom::value, voice_start_atom::value, voice_stop_atom::value, voice_devices_atom::value,
     event_atom::value, auth_atom::value, cli::line_atom::value, cli::eof_atom::value,
     cli::interrupt_atom::value, cli::wake_atom::value, cli::force_quit_atom::value,
