@@ -12,47 +12,34 @@ void session_state::on_tick() {
   verify_tokens = std::min(verify_tokens + limits::max_verifies_per_tick, limits::max_verify_burst);
   ++tick_count;
   auto now = self->clock().now();
-  if (ph != phase::established) {
-    if (now - started > limits::handshake_timeout)
-      return close({}, "Connection with " + opts.peer.to_string() + " timed out", true);
-    // FIX §14: CONNECT (and our HANDSHAKE) are retransmitted while pending; the original sends them once.
-    if (tick_count % ticks_per_resend == 0 && handshake_sends < limits::connect_attempts) {
-      if (ph == phase::connecting && !last_connect_line.empty()) {
-        ++handshake_sends;
-        send_raw(last_connect_line);
-      } else if (ph == phase::awaiting_connected) {
-        ++handshake_sends;
-        send_raw(last_handshake_line);
-      }
-    }
-    return;
-  }
+  auto h = hs->on_tick(now);  // timeout and resends while pending (§5), unanswered restart challenges after
+  if (!hs->established())
+    return apply_handshake(std::move(h));
   auto k = alive->on_tick(now);
   if (k.timed_out)
-    return close("connection timed out", "User \"" + user + "\" went offline", true);
+    return close("connection timed out", "User \"" + user() + "\" went offline", true);
   if (k.ping)
     send_line(w::serialize(w::ping_msg{*k.ping}));
   run_probes();
-  if (!restart_nonce.empty() && now - restart_asked > limits::handshake_timeout)
-    count_unproven_restart();
+  apply_handshake(std::move(h));
   if (tick_count % ticks_per_resend == 0)
     apply_crypt(crypt->on_resend_tick());
   if (ctx->config.require_encryption && !crypt->encrypting() && now - unencrypted_since > limits::handshake_timeout)
     return close("encryption required",
-                 "Closed the connection with \"" + user + "\": it could not be encrypted within " +
+                 "Closed the connection with \"" + user() + "\": it could not be encrypted within " +
                    std::to_string(limits::handshake_timeout.count()) +
                    " s, and network.connection.require_encryption is on (no content was sent in plaintext)",
                  true);
   // Fresh keys by time or by volume (WireGuard's rule); the side that initiated the connection drives it, so
   // both ends never rekey at once.
-  if (we_initiated && crypt->sealing_envelopes() && crypt->envelope_active() && !crypt->rekeying() &&
+  if (hs->we_initiated() && crypt->sealing_envelopes() && crypt->envelope_active() && !crypt->rekeying() &&
       (now - epoch_started > ctx->config.rekey_after || crypt->sealed_in_epoch() > ctx->config.rekey_after_datagrams)) {
     epoch_started = now;
     apply_crypt(crypt->start_rekey(rng));
   }
   if (!held.empty() && now - held_since > limits::handshake_timeout) {
     // The peer never completes the CRYPT handshake: do not leak the held lines in plaintext.
-    emit(event_kind::error, "Encryption with \"" + user + "\" did not complete: " + std::to_string(held.size()) +
+    emit(event_kind::error, "Encryption with \"" + user() + "\" did not complete: " + std::to_string(held.size()) +
                               " message(s) not sent (encrypt stop to talk in plaintext)");
     dropped += held.size();
     held.clear();
@@ -60,23 +47,23 @@ void session_state::on_tick() {
 }
 
 command_reply session_state::send_text(const std::string& text) {
-  if (ph != phase::established)
-    return reply_error("User " + user + " is not connected");
+  if (!hs->established())
+    return reply_error("User " + user() + " is not connected");
   send_line(w::serialize(w::text_msg{text}));
   return reply_ok();
 }
 
 command_reply session_state::set_encryption(bool on) {
-  if (ph != phase::established)
-    return reply_error("User " + user + " is not connected");
+  if (!hs->established())
+    return reply_error("User " + user() + " is not connected");
   if (on) {
     if (crypt->encrypting())
-      return reply_ok("Connection with " + user + " is already encrypted");
+      return reply_ok("Connection with " + user() + " is already encrypted");
     apply_crypt(crypt->start(rng));
-    return reply_ok("Encryption requested with " + user);
+    return reply_ok("Encryption requested with " + user());
   }
   if (ctx->config.require_encryption)
-    return reply_error("Encryption with " + user +
+    return reply_error("Encryption with " + user() +
                        " stays on: network.connection.require_encryption is set (set it to false to allow "
                        "plaintext)");
   apply_crypt(crypt->stop());
@@ -85,9 +72,9 @@ command_reply session_state::set_encryption(bool on) {
 
 peer_info session_state::info() const {
   peer_info i;
-  i.user = user;
+  i.user = user();
   i.address = opts.peer.to_string();
-  i.connected = ph == phase::established;
+  i.connected = hs->established();
   i.encrypted = crypt && crypt->encrypting();
   i.mokaccino = mokaccino_peer;
   if (alive && alive->average_rtt()) {
@@ -97,8 +84,8 @@ peer_info session_state::info() const {
   i.sent = sent;
   i.received = received;
   i.dropped = dropped;
-  if (peer_key)
-    i.fingerprint = peer_key->fingerprint();
+  if (hs->peer_key())
+    i.fingerprint = hs->peer_key()->fingerprint();
   return i;
 }
 
@@ -115,10 +102,10 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
   st.self = self;
   st.ctx = std::move(ctx);
   st.opts = std::move(opts);
-  st.started = self->clock().now();
-  st.ph = st.opts.role == session_role::initiator ? phase::connecting : phase::deciding;
-  if (st.opts.role == session_role::responder)
-    st.ph = phase::connecting;  // until the first CONNECT arrives; initiator_nonce stays empty
+  st.hs.emplace(st.ctx->identity,
+                session::handshake::settings{st.ctx->username, st.opts.peer.to_string(), st.opts.expected_user,
+                                             st.opts.preapproved},
+                self->clock().now());
   // A session never outlives its node (nor does it take the node down if it fails itself).
   if (st.ctx->node) {
     self->monitor(st.ctx->node);
@@ -126,7 +113,7 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
   }
   self->delayed_send(self, until_next_tick(self->clock().now()), tick_atom::value);
   return {
-    [self](initiate_atom) { self->state.start_initiator(); },
+    [self](initiate_atom) { self->state.apply_handshake(self->state.hs->start(self->state.rng)); },
     [self](route_atom, const std::string& line) { self->state.on_line(line); },
     [self](peer_lines_atom, std::vector<std::string>& lines) {  // a wake-up's lines, counted by the session_table
       auto& st = self->state;
@@ -139,11 +126,11 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
       self->delayed_send(self, until_next_tick(self->clock().now()), tick_atom::value);
     },
     [self](send_line_atom, const std::string& line) {
-      if (self->state.ph == phase::established)
+      if (self->state.hs->established())
         self->state.send_line(line);
     },
     [self](send_lines_atom, std::vector<std::string>& lines) {
-      if (self->state.ph == phase::established)
+      if (self->state.hs->established())
         self->state.send_lines(lines);
     },
     [self](msg_atom, const std::string& text) { return self->state.send_text(text); },
@@ -160,8 +147,8 @@ caf::behavior peer_session(caf::stateful_actor<session_state>* self, std::shared
     },
     [self](close_atom, const std::string& reason) {
       auto& st = self->state;
-      bool was = st.ph == phase::established;
-      st.close(reason, was ? "Disconnected from " + st.user : std::string{}, false);
+      bool was = st.hs->established();
+      st.close(reason, was ? "Disconnected from " + st.user() : std::string{}, false);
     },
   };
 }

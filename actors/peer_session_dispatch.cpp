@@ -25,9 +25,9 @@ void session_state::apply_crypt(session::crypt_negotiation::output out) {
     ++dropped;
     ctx->counters->unauthenticated.fetch_add(1, std::memory_order_relaxed);
     if (ctx->debug)
-      emit(event_kind::debug, "Encryption with \"" + user + "\": " + out.problem);
+      emit(event_kind::debug, "Encryption with \"" + user() + "\": " + out.problem);
   } else if (!out.problem.empty()) {
-    emit(event_kind::error, "Encryption with \"" + user + "\": " + out.problem);
+    emit(event_kind::error, "Encryption with \"" + user() + "\": " + out.problem);
   }
   if (out.encryption_changed)
     on_encryption_changed(*out.encryption_changed);
@@ -37,7 +37,7 @@ void session_state::apply_crypt(session::crypt_negotiation::output out) {
 void session_state::on_encryption_changed(bool on) {
   auto now = self->clock().now();
   emit(event_kind::encryption,
-       on ? "Connection with " + user + " is now encrypted" : "Connection with " + user + " is no longer encrypted",
+       on ? "Connection with " + user() + " is now encrypted" : "Connection with " + user() + " is no longer encrypted",
        {{"state", on ? "on" : "off"}});
   if (on) {
     epoch_started = now;
@@ -81,7 +81,7 @@ bool session_state::on_control(const w::message& m, std::string_view raw, bool s
       } else if constexpr (std::is_same_v<T, w::text_msg>) {
         emit(event_kind::message, session::display_text(msg.text));
       } else if constexpr (std::is_same_v<T, w::disconnect_msg>) {
-        close({}, "\"" + user + "\" disconnected" + (msg.reason.empty() ? "" : ", reason: " + session::display_text(msg.reason)),
+        close({}, "\"" + user() + "\" disconnected" + (msg.reason.empty() ? "" : ", reason: " + session::display_text(msg.reason)),
               false);
       } else if constexpr (std::is_same_v<T, w::crypt_start_msg>) {
         apply_crypt(crypt->on_crypt_start(msg, raw, sealed, rng));
@@ -123,12 +123,12 @@ bool session_state::on_introduction(const w::message& m, std::string_view raw) {
       } else if constexpr (std::is_same_v<T, w::fail_msg>) {
         forward_intro(intro_fail{msg.username});
       } else if constexpr (std::is_same_v<T, w::key_msg>) {
-        if (!verify_signed(*peer_key, raw))  // KEY is signed by the middle peer (§7)
+        if (!verify_signed(*hs->peer_key(), raw))  // KEY is signed by the middle peer (§7)
           forward_intro(intro_key{msg.username, false, std::nullopt});
         else
           forward_intro(intro_key{msg.username, true, usable_key(msg.pubkey)});
       } else if constexpr (std::is_same_v<T, w::requested_msg>) {
-        if (!verify_signed(*peer_key, raw))
+        if (!verify_signed(*hs->peer_key(), raw))
           drop("REQUESTED with a bad signature");
         else
           forward_intro(intro_requested{msg.username, endpoint::parse(msg.endpoint), usable_key(msg.pubkey)});
@@ -156,7 +156,7 @@ bool session_state::to_service(w::message& m) {
       } else if constexpr (std::is_same_v<T, w::audio_start_msg> || std::is_same_v<T, w::audio_accept_msg> ||
                            std::is_same_v<T, w::audio_stop_msg> || std::is_same_v<T, w::audio_msg> ||
                            std::is_same_v<T, w::voice_msg>) {
-        if (!ctx->calls || !ctx->calls->deliver(user, m))
+        if (!ctx->calls || !ctx->calls->deliver(user(), m))
           forward_service(ctx->audio, m);
       } else {
         return false;
@@ -173,7 +173,7 @@ void session_state::forward_service(const caf::actor& service, w::message& m) {
     to_transfers.push_back(std::move(m));
     return;
   }
-  self->send(service, peer_msg_atom::value, user, caf::actor_cast<caf::actor>(self), mokaccino_peer,
+  self->send(service, peer_msg_atom::value, user(), caf::actor_cast<caf::actor>(self), mokaccino_peer,
              std::move(m));
 }
 
@@ -189,7 +189,7 @@ void session_state::on_lines(std::vector<std::string>& lines) {
   if (to_transfers.empty() || closing)
     return;
   if (ctx->transfers)
-    self->send(ctx->transfers, peer_msg_atom::value, user, caf::actor_cast<caf::actor>(self), mokaccino_peer,
+    self->send(ctx->transfers, peer_msg_atom::value, user(), caf::actor_cast<caf::actor>(self), mokaccino_peer,
                std::move(to_transfers));
   to_transfers = {};
 }
@@ -214,7 +214,7 @@ void session_state::on_line(std::string_view bytes) {
       on_switched_on();
     if (!pinned_envelope) {  // it proved it speaks the envelope: hold it to that from now on (known_users.toml)
       pinned_envelope = true;
-      self->send(ctx->known_users, key_envelope_atom::value, user, peer_key->base64());
+      self->send(ctx->known_users, key_envelope_atom::value, user(), hs->peer_key()->base64());
     }
     parsed = w::parse_record(opened_buf);
     if (!opened_buf.empty() && opened_buf[0] == w::record_line)
@@ -254,16 +254,16 @@ void session_state::on_line(std::string_view bytes) {
   if (is_signed(m) && !take_verify_token())
     return drop("signature check rate limit");  // a P-521 verify costs ~1.3 ms: bound what a flood can cost
   if (auto* c = std::get_if<w::connect_msg>(&m))
-    return on_connect(*c, raw);
+    return apply_handshake(hs->on_connect(*c, raw, self->clock().now(), rng));
   if (auto* h = std::get_if<w::handshake_msg>(&m))
-    return on_handshake(*h, raw);
+    return apply_handshake(hs->on_handshake(*h, raw, rng));
   if (auto* c = std::get_if<w::connected_msg>(&m))
-    return on_connected(*c, raw);
+    return apply_handshake(hs->on_connected(*c, raw));
   if (auto* c = std::get_if<w::cookie_msg>(&m))
-    return on_cookie(*c, sealed);
-  if (ph != phase::established) {
+    return apply_handshake(hs->on_cookie(*c, sealed));
+  if (!hs->established()) {
     // §14 FIX: the original drops refusals; report them (a spoofed one only ends a half-open handshake).
-    if (auto* d = std::get_if<w::disconnect_msg>(&m); d && ph != phase::deciding)
+    if (auto* d = std::get_if<w::disconnect_msg>(&m); d && hs->current() != session::handshake::phase::deciding)
       return close({}, opts.peer.to_string() + " refused the connection" +
                          (d->reason.empty() ? "" : ": " + session::display_text(d->reason)), true);
     return drop("message before the handshake completed");

@@ -157,7 +157,7 @@ void session_state::on_probe_ack(std::uint32_t id) {
   if (!pmtu)
     return;
   if (pmtu->on_ack(id, self->clock().now()) && ctx->debug)
-    emit(event_kind::debug, "The path to " + user + " carries " + std::to_string(pmtu->budget()) + "-byte datagrams");
+    emit(event_kind::debug, "The path to " + user() + " carries " + std::to_string(pmtu->budget()) + "-byte datagrams");
   run_probes();  // the search goes on at once
 }
 
@@ -172,7 +172,7 @@ void session_state::flush_held() {
 
 void session_state::emit(event_kind kind, std::string text, std::vector<std::pair<std::string, std::string>> fields) {
   self->send(ctx->node, event_atom::value,
-             make_event(kind, user.empty() ? opts.peer.to_string() : user, std::move(text), std::move(fields)));
+             make_event(kind, user().empty() ? opts.peer.to_string() : user(), std::move(text), std::move(fields)));
 }
 
 void session_state::drop(const char* why) {
@@ -185,8 +185,6 @@ void session_state::drop(const char* why) {
 // A CONNECT from the established peer was answered with a challenge that its sender could not sign: a replay of
 // an earlier session's CONNECT (or a restart that gave up). Nothing changed; it is counted with the replays.
 void session_state::count_unproven_restart() {
-  restart_nonce.clear();
-  restart_their_nonce.clear();
   ++dropped;
   ctx->counters->replayed.fetch_add(1, std::memory_order_relaxed);
   if (ctx->debug)
@@ -209,15 +207,15 @@ void session_state::close(std::string reason_to_peer, std::string event_text, bo
     }
   }
   if (!event_text.empty()) {
-    if (ph == phase::established)
+    if (hs->established())
       emit(event_kind::disconnected, event_text);
     else
       emit(as_error ? event_kind::error : event_kind::info, event_text);
   }
-  if (ph == phase::established)
+  if (hs->established())
     for (auto* service : {&ctx->transfers, &ctx->audio})
       if (*service)
-        self->send(*service, peer_gone_atom::value, user);
+        self->send(*service, peer_gone_atom::value, user());
   self->quit();
 }
 

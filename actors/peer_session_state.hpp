@@ -1,7 +1,7 @@
 #pragma once
 // The state of one peer session (actors/peer_session.hpp), shared by the files that implement it:
 //   peer_session_output.cpp     sending: holding, sealing, batching, the path MTU probes and chunk pieces
-//   peer_session_handshake.cpp  CONNECT / HANDSHAKE / CONNECTED, pinning, MKCAPS
+//   peer_session_handshake.cpp  runs core/session/handshake (§5): pinning, prompts, registering; MKCAPS
 //   peer_session_dispatch.cpp   receiving: open the datagram, then dispatch each message once
 //   peer_session.cpp            the timer, `info`, and the actor's message handlers
 
@@ -21,8 +21,10 @@
 #include "core/limits.hpp"
 #include "core/session/crypt_negotiation.hpp"
 #include "core/session/display_text.hpp"
+#include "core/session/handshake.hpp"
 #include "core/session/keepalive.hpp"
 #include "core/session/path_mtu.hpp"
+#include "core/session/signature.hpp"
 #include "core/wire/datagram.hpp"
 #include "core/wire/messages.hpp"
 #include "core/wire/record.hpp"
@@ -32,6 +34,7 @@
 namespace mk::peer_session_detail {
 
 namespace w = mk::wire;
+using session::verify_signed;
 
 constexpr auto tick_period = limits::keepalive_tick;  // one 500 ms tick drives every timer of a session
 constexpr int ticks_per_resend = static_cast<int>(limits::crypt_resend / tick_period);
@@ -67,18 +70,6 @@ inline std::size_t file_line_data(std::string_view line) {
   return b64 / 4 * 3 - std::min(pad, b64 / 4 * 3);
 }
 
-enum class phase {
-  connecting,          // initiator: CONNECT sent, waiting for HANDSHAKE
-  deciding,            // responder: checking keys / asking the user
-  awaiting_connected,  // responder: HANDSHAKE sent, waiting for CONNECTED
-  established,
-};
-
-inline bool verify_signed(const crypto::public_key& key, std::string_view raw) {
-  auto parts = w::split_signed(raw);
-  return parts && key.verify(parts->text, parts->signature);
-}
-
 struct session_state {
   static inline const char* name = "mk.peer_session";
 
@@ -86,25 +77,11 @@ struct session_state {
   std::shared_ptr<const node_context> ctx;
   session_options opts;
   Botan::AutoSeeded_RNG rng;
-  phase ph = phase::connecting;
-  caf::actor_clock::time_point started{};
 
-  // handshake
-  std::string our_nonce;        // nonceA as initiator, nonceB as responder
-  std::string initiator_nonce;  // nonceA kept while switching roles (simultaneous connect)
-  std::string their_nonce;
-  std::string user;             // the peer's username (claimed until established)
-  std::optional<crypto::public_key> peer_key;
-  std::string last_handshake_line;  // resent on a repeated CONNECT / timer
-  std::vector<std::string> seen_connects;  // nonces of the CONNECTs this peer sent (bounded)
-  std::string last_connect_line;
-  int handshake_sends = 0;
-  int cookie_echoes = 0;        // MKCOOKIEs answered during this connect attempt (bounded)
-  bool we_initiated = false;    // whose CONNECT made this session: the envelope's keys are bound to the roles
-  bool completing = false;      // the handshake verified and is being registered: repeats of its last line wait
-  std::string restart_nonce;    // our HANDSHAKE to an established peer's new CONNECT; only its CONNECTED restarts
-  std::string restart_their_nonce;
-  caf::actor_clock::time_point restart_asked{};  // when that HANDSHAKE went out: unanswered after handshake_timeout = a replay
+  // handshake (core/session/handshake.hpp): emplaced when the actor starts
+  std::optional<session::handshake> hs;
+  const std::string& user() const { return hs->user(); }  // the peer's username (claimed until established)
+
   std::size_t verify_tokens = limits::max_verify_burst;
   int tick_count = 0;
 
@@ -152,23 +129,12 @@ struct session_state {
   void count_unproven_restart();
   void close(std::string reason_to_peer, std::string event_text, bool as_error);
 
-  // -- handshake: initiator (§5 steps 1 and 3) -------------------------------------------------------------
-  void start_initiator();
-  void on_cookie(const w::cookie_msg& m, bool sealed);
-  void on_handshake(const w::handshake_msg& m, std::string_view raw);
-  void send_connected();
-
-  // -- handshake: responder (§5 steps 2 and 4) -------------------------------------------------------------
-  void on_connect(const w::connect_msg& m, std::string_view raw);
-  void decide(const crypto::public_key& key, bool known);
-  void send_handshake(const crypto::public_key& key);
-  void on_connected(const w::connected_msg& m, std::string_view raw);
-
-  // -- pinning (TOFU by username, §3), with the §14 fixes ---------------------------------------------------
-  template <class Continue>
-  void check_pin(const crypto::public_key& presented, Continue next);
-  template <class Continue>
-  void pin_then(const crypto::public_key& presented, bool known, Continue next);
+  // -- handshake (§5): run what the machine decided, feed the answers back in ----------------------------
+  void apply_handshake(session::handshake::output out);
+  void check_pin(session::handshake::candidate c);
+  void ask_user(session::handshake::candidate c, std::string question);
+  void pin_key(session::handshake::candidate c);
+  void on_restarted();
 
   // -- established ------------------------------------------------------------------------------------------
   void register_established();
@@ -188,7 +154,7 @@ struct session_state {
   void on_lines(std::vector<std::string>& lines);
   template <class Intro>
   void forward_intro(Intro intro) {
-    self->send(ctx->node, intro_atom::value, user, std::move(intro));
+    self->send(ctx->node, intro_atom::value, user(), std::move(intro));
   }
 
   void on_line(std::string_view bytes);

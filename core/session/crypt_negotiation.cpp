@@ -3,19 +3,14 @@
 #include <array>
 
 #include "core/limits.hpp"
+#include "core/session/signature.hpp"
 #include "core/wire/base64.hpp"
 #include "core/wire/datagram.hpp"
 #include "core/wire/record.hpp"
-#include "core/wire/signed_line.hpp"
 
 namespace mk::session {
 
 namespace {
-
-bool signature_ok(const crypto::public_key& key, std::string_view raw) {
-  auto parts = wire::split_signed(raw);
-  return parts && key.verify(parts->text, parts->signature);
-}
 
 std::uint64_t iv_value(std::span<const std::uint8_t> iv) {
   std::uint64_t v = 0;
@@ -113,7 +108,7 @@ crypt_negotiation::output crypt_negotiation::stop() {
 crypt_negotiation::output crypt_negotiation::on_crypt_start(const wire::crypt_start_msg& m, std::string_view raw,
                                                             bool sealed, Botan::RandomNumberGenerator& rng) {
   // §14 FIX: the original runs stop on a bad signature; a forger could switch encryption off that way.
-  if (!signature_ok(peer_, raw))
+  if (!verify_signed(peer_, raw))
     return refuse("CRYPTSTART with a bad signature dropped");
   if (encrypting_) {
     if (!sealed || !envelope_active_)
@@ -165,7 +160,7 @@ crypt_negotiation::output crypt_negotiation::on_crypt_start(const wire::crypt_st
 
 crypt_negotiation::output crypt_negotiation::on_crypt_accept(const wire::crypt_accept_msg& m, std::string_view raw,
                                                              bool sealed) {
-  if (!signature_ok(peer_, raw))
+  if (!verify_signed(peer_, raw))
     return refuse("CRYPTACCEPT with a bad signature dropped");
   output out;
   if (encrypting_) {

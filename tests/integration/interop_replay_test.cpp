@@ -10,6 +10,7 @@
 #include "core/wire/signed_line.hpp"
 #include "support/interop_log.hpp"
 #include "support/node_harness.hpp"
+#include "support/parse_as.hpp"
 
 using namespace mk;
 using namespace mk::test;
@@ -36,14 +37,6 @@ std::string recorded(const std::string& who, bool sent, const std::string& prefi
       return l.line;
   FAIL("no recorded line " << prefix);
   return {};
-}
-
-template <class T>
-T parse_as(const std::string& line) {
-  auto m = w::parse_line(line);
-  REQUIRE(m.ok());
-  REQUIRE(std::holds_alternative<T>(*m));
-  return std::get<T>(*m);
 }
 
 }  // namespace
