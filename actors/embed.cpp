@@ -1,5 +1,6 @@
 // The public embedding API (include/mokaccino/node.hpp): converts the public configuration to the internal one,
-// loads the node's files the way the CLI does (actors/node_files.hpp) and starts the node (actors/node.hpp).
+// loads the node's files (actors/node_files.hpp) and starts the node (actors/node.hpp). The CLI starts its node
+// through here too.
 
 #include <algorithm>
 #include <thread>
@@ -14,6 +15,11 @@
 #include "mokaccino/node.hpp"
 
 namespace mokaccino {
+
+// What node_files keeps out of the public header: the private key and the pins.
+struct detail::loaded_files {
+  mk::node_files files;
+};
 
 namespace {
 
@@ -43,10 +49,17 @@ mk::config::node_config to_internal(const node_config& c) {
   n.download_dir = c.download_dir.string();
   n.max_size = c.max_file_size;
   n.keep_partial_days = c.keep_partial_days;
+  n.complexity = c.complexity;
   return n;
 }
 
 caf::error invalid(std::string text) { return caf::make_error(caf::sec::invalid_argument, std::move(text)); }
+
+caf::error username_error(const node_config& c) {
+  if (auto problem = mk::config::username_problem(c.username))
+    return invalid("invalid username: " + *problem);
+  return {};
+}
 
 // The identity and pins, as node_config describes them.
 mk::result<mk::node_files> load_files(const node_config& c, Botan::RandomNumberGenerator& rng) {
@@ -63,21 +76,39 @@ mk::result<mk::node_files> load_files(const node_config& c, Botan::RandomNumberG
 
 }  // namespace
 
-caf::expected<node> spawn_node(caf::actor_system& sys, const node_config& cfg) {
-  if (auto problem = mk::config::username_problem(cfg.username))
-    return invalid("invalid username: " + *problem);
+caf::expected<node_files> load_node_files(const node_config& cfg) {
   Botan::AutoSeeded_RNG rng;
   auto files = load_files(cfg, rng);
   if (!files)
     return invalid(files.error().message);
   auto key = files->identity.public_key();
-  mk::node_options o{to_internal(cfg), files->identity, std::move(files->known_users), files->known_users_file,
+  node_files f{key.base64(), key.fingerprint(), files->created_key, files->warnings, nullptr};
+  f.loaded = std::make_shared<const detail::loaded_files>(detail::loaded_files{std::move(*files)});
+  return f;
+}
+
+caf::expected<node> spawn_node(caf::actor_system& sys, const node_config& cfg, const node_files& files) {
+  if (auto e = username_error(cfg))
+    return e;
+  if (!files.loaded)
+    return invalid("no identity: node_files did not come from load_node_files");
+  const auto& f = files.loaded->files;
+  mk::node_options o{to_internal(cfg), f.identity, f.known_users, f.known_users_file,
                      cfg.download_dir.empty() ? std::filesystem::path{"."} : cfg.download_dir, cfg.debug, cfg.ipv6};
   auto h = mk::spawn_node(sys, std::move(o));
   if (!h)
     return caf::make_error(caf::sec::cannot_open_port, h.error().message);
-  return node{caf::actor_cast<node_actor>(h->node), h->port, key.base64(), key.fingerprint(), files->created_key,
-              std::move(files->warnings)};
+  return node{caf::actor_cast<node_actor>(h->node), h->port, files.public_key, files.fingerprint, files.created_key,
+              files.warnings};
+}
+
+caf::expected<node> spawn_node(caf::actor_system& sys, const node_config& cfg) {
+  if (auto e = username_error(cfg))
+    return e;
+  auto files = load_node_files(cfg);
+  if (!files)
+    return std::move(files.error());
+  return spawn_node(sys, cfg, *files);
 }
 
 void add_message_types(caf::actor_system_config& cfg) {

@@ -1,5 +1,7 @@
 #include "actors/messages.hpp"
 
+#include "core/session/display_text.hpp"
+
 const char* mokaccino::to_string(event_kind k) noexcept {
   switch (k) {
     case event_kind::info: return "info";
@@ -24,6 +26,17 @@ std::string mokaccino::field(const event& e, const std::string& name) {
     if (k == name)
       return v;
   return {};
+}
+
+// Issue 13: THE rule (session::display_text) applied to every string of an event. One copy, public because an
+// embedding application (the CLI on an attached node) applies it again to events it did not see made.
+void mokaccino::sanitise_event(event& e) {
+  e.peer = mk::session::display_text(e.peer);
+  e.text = mk::session::display_lines(e.text);  // our own texts may span lines; a peer's never does (wire lines)
+  for (auto& [k, v] : e.fields) {
+    k = mk::session::display_text(k);
+    v = mk::session::display_text(v);
+  }
 }
 
 namespace mk {

@@ -1,5 +1,7 @@
 #pragma once
-// The whole message vocabulary of the actor system, in one place (STYLE: Zeek Broker).
+// The whole message vocabulary of the node's actors, in one place (STYLE: Zeek Broker). The public part (the
+// front-end commands, events and replies) is include/mokaccino/types.hpp, used here by name; the `mokaccino`
+// executable's own atoms are cli/vocabulary.hpp (docs/design.md says why).
 // Atoms are CAF 0.17 atom constants (<= 10 chars); structs carry an ADL `inspect` so CAF can copy, print and
 // (for the remote-control interface) serialize them.
 
@@ -219,6 +221,7 @@ using mokaccino::key_entry;
 using mokaccino::node_stats;
 using mokaccino::peer_info;
 using mokaccino::to_string;
+using mokaccino::sanitise_event;  // issue 13: the node passes every event through it before publishing
 using mokaccino::transfer_info;
 using mokaccino::audio_device;
 using mokaccino::audio_devices;
@@ -230,14 +233,3 @@ event make_event(event_kind kind, std::string peer, std::string text,
                  std::vector<std::pair<std::string, std::string>> fields = {});
 
 }  // namespace mk
-
-// -- the terminal front end (cli/) ---------------------------------------------------------------------------
-// Only the `mokaccino` executable uses these, between its input thread, timers and terminal actor; the node never
-// sees them. They are here, not in cli/, so that every atom of the process is in one list (no two share a value).
-namespace mk::cli {
-using line_atom = caf::atom_constant<caf::atom("line")>;        // (line_atom, std::string) input -> terminal
-using eof_atom = caf::atom_constant<caf::atom("eof")>;          // (eof_atom) input closed
-using interrupt_atom = caf::atom_constant<caf::atom("intr")>;   // (interrupt_atom) Ctrl+C / SIGINT / SIGTERM
-using wake_atom = caf::atom_constant<caf::atom("wake")>;        // (wake_atom, generation) end of `sleep`
-using force_quit_atom = caf::atom_constant<caf::atom("forcequit")>;  // terminal -> itself: the node did not stop in time
-}  // namespace mk::cli

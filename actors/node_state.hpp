@@ -16,7 +16,6 @@
 #include "actors/audio_service.hpp"
 #include "actors/call_media.hpp"
 #include "actors/connect_gate.hpp"
-#include "actors/event_text.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_context.hpp"
 #include "actors/peer_session.hpp"

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "actors/messages.hpp"
+#include "cli/vocabulary.hpp"
 #include "cli/command_table.hpp"
 #include "cli/json.hpp"
 #include "cli/output.hpp"

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "actors/messages.hpp"
+#include "cli/vocabulary.hpp"
 
 namespace mk::cli {
 

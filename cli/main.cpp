@@ -1,4 +1,5 @@
-// mokaccino: the terminal front end of a node (PROTOCOL §12).
+// mokaccino: the terminal front end of a node (PROTOCOL §12). It starts and drives its node through the public
+// embedding API (include/mokaccino/), like any other application.
 
 #include <algorithm>
 #include <cstdlib>
@@ -10,7 +11,6 @@
 #include <caf/io/middleman.hpp>
 #include <unistd.h>
 
-#include "actors/node.hpp"
 #include "mokaccino/node.hpp"
 #include "cli/answers.hpp"
 #include "cli/completion.hpp"
@@ -121,28 +121,26 @@ int run(const mk::cli::cli_options& o) {
   configure(cfg, o.publish.has_value());
   caf::actor_system sys{cfg};
 
-  mk::node_options nopts{prep->config, prep->identity, std::move(prep->known_users), prep->known_users_file,
-                         prep->download_dir, o.debug};
-  auto node = mk::spawn_node(sys, std::move(nopts));
+  auto node = mokaccino::spawn_node(sys, prep->node, prep->files);
   if (!node) {
-    out.print(tag::error, "Cannot start the node: " + node.error().message);
+    out.print(tag::error, "Cannot start the node: " + error_text(node.error()));
     return 1;
   }
-  out.print_answer(listening_answer(node->port, prep->config.username, prep->identity.public_key().fingerprint()));
+  out.print_answer(listening_answer(node->port, prep->node.username, node->fingerprint));
   if (o.publish) {
     // Issue 13: a fresh secret at every start, or nothing is published.
     auto file = token_path(o);
     auto token = mokaccino::write_token_file(file);
     if (!token) {
       out.print(tag::error, "Cannot publish the node: " + sys.render(token.error()));
-      caf::anon_send_exit(node->node, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(node->handle, caf::exit_reason::user_shutdown);
       return 1;
     }
-    auto port = mokaccino::publish_node(sys, caf::actor_cast<mokaccino::node_actor>(node->node), *o.publish, *token);
+    auto port = mokaccino::publish_node(sys, node->handle, *o.publish, *token);
     if (!port) {
       out.print(tag::error, "Cannot publish the node on 127.0.0.1:" + std::to_string(*o.publish) + ": " +
                               sys.render(port.error()));
-      caf::anon_send_exit(node->node, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(node->handle, caf::exit_reason::user_shutdown);
       return 1;
     }
     out.print(tag::message, "Remote control on 127.0.0.1:" + std::to_string(*port) + " (mokaccino attach 127.0.0.1:" +
@@ -150,7 +148,7 @@ int run(const mk::cli::cli_options& o) {
   }
 
   terminal_options topts;
-  topts.node = node->node;
+  topts.node = node->handle;
   for (auto& peer : prep->config.autoconnect)  // §12: autoconnect first, then startup_commands
     topts.first_lines.push_back("connect hostname " + mk::wire::escape_token(peer));
   for (auto& line : prep->config.startup_commands)
@@ -199,7 +197,7 @@ int run_attach(const mk::cli::cli_options& o) {
   }
   out.print(tag::message, "Attached to the node at " + address + " (exit leaves it running)");
   terminal_options topts;
-  topts.node = caf::actor_cast<caf::actor>(*node);
+  topts.node = *node;
   topts.detach_on_exit = true;
   return run_terminal(sys, out, std::move(topts), interactive, use_colour(o, interactive));
 }

@@ -7,13 +7,13 @@
 
 #include <unistd.h>
 
-#include "actors/event_text.hpp"
-#include "actors/messages.hpp"
 #include "cli/answers.hpp"
 #include "cli/event_fields.hpp"
 #include "cli/json.hpp"
 #include "cli/line_editor.hpp"
 #include "cli/progress_view.hpp"
+#include "cli/vocabulary.hpp"
+#include "core/session/display_text.hpp"
 
 namespace mk::cli {
 
@@ -215,7 +215,7 @@ bool output::route_progress(const event& e) {
 // the JSON or the log unsanitised, even from a node that is not ours (attach) or an event built elsewhere.
 void output::print_event(const event& raw) {
   auto e = raw;
-  sanitise_event(e);
+  mokaccino::sanitise_event(e);  // the public rule (include/mokaccino/types.hpp)
   if (!opts_.json && quiet_folder_member(e))
     return;
   if (route_progress(e))

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "actors/messages.hpp"
+#include "cli/vocabulary.hpp"
 
 namespace mk::cli {
 

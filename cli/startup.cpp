@@ -4,11 +4,11 @@
 #include <iostream>
 #include <system_error>
 
-#include <botan/auto_rng.h>
+#include <caf/error.hpp>
+#include <caf/message.hpp>
 #include <pwd.h>
 #include <unistd.h>
 
-#include "actors/node_files.hpp"
 #include "cli/output.hpp"
 
 namespace mk::cli {
@@ -26,6 +26,17 @@ fs::path home_directory(const cli_options& o) {
 }
 
 namespace {
+
+mokaccino::policy_action public_action(config::action a) {
+  switch (a) {
+    case config::action::accept: return mokaccino::policy_action::accept;
+    case config::action::refuse: return mokaccino::policy_action::refuse;
+    case config::action::prompt: break;
+  }
+  return mokaccino::policy_action::prompt;
+}
+
+mokaccino::policy public_policy(const config::policy& p) { return {p.whitelist, public_action(p.default_action)}; }
 
 mk::error fail(output& out, std::string text) {
   out.print(tag::error, text);
@@ -55,6 +66,35 @@ mk::result<void> ask_username(config::node_config& cfg, const fs::path& config_f
 }
 
 }  // namespace
+
+mokaccino::node_config node_config_of(const config::node_config& cfg, const config::paths& paths, bool debug) {
+  mokaccino::node_config n;
+  n.username = cfg.username;
+  n.port = cfg.port;
+  n.connection = public_policy(cfg.connection);
+  n.encrypt_by_default = cfg.encrypt_by_default;
+  n.require_encryption = cfg.require_encryption;
+  n.audio = public_policy(cfg.audio);
+  n.threshold = cfg.threshold;
+  n.complexity = cfg.complexity;
+  n.audio_input = cfg.audio_input;
+  n.audio_output = cfg.audio_output;
+  n.file = public_policy(cfg.file);
+  n.max_file_size = cfg.max_size;
+  n.keep_partial_days = cfg.keep_partial_days;
+  n.download_dir = config::download_dir(cfg, paths);
+  n.private_key = paths.private_key;  // §3: created on the first start
+  n.known_users = paths.known_users;
+  n.debug = debug;
+  return n;
+}
+
+std::string error_text(const caf::error& e) {
+  const auto& context = e.context();
+  if (context.match_elements<std::string>())
+    return context.get_as<std::string>(0);
+  return caf::to_string(e);
+}
 
 mk::result<prepared> prepare(const cli_options& o, bool interactive, output& out) {
   auto home = home_directory(o);
@@ -89,18 +129,15 @@ mk::result<prepared> prepare(const cli_options& o, bool interactive, output& out
       return asked.error();
   }
 
-  Botan::AutoSeeded_RNG rng;
-  auto files = load_node_files(paths.private_key, paths.known_users, rng);
+  auto node = node_config_of(cfg, paths, o.debug);
+  auto files = mokaccino::load_node_files(node);
   if (!files)
-    return fail(out, files.error().message);
+    return fail(out, error_text(files.error()));  // names the key file
   if (files->created_key)
     out.print(tag::message, "Generated a new identity key in " + paths.private_key.string());
   for (auto& w : files->warnings)
     out.print(tag::error, w);  // §14: an unreadable pin store is kept, the pins live in memory
-
-  prepared p{std::move(cfg), std::move(files->identity), std::move(files->known_users), files->known_users_file, {}};
-  p.download_dir = config::download_dir(p.config, paths);
-  return p;
+  return prepared{std::move(cfg), std::move(node), std::move(*files)};
 }
 
 }  // namespace mk::cli

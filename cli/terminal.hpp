@@ -10,6 +10,8 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "mokaccino/node.hpp"
+
 namespace mk::cli {
 
 class output;
@@ -17,7 +19,7 @@ class line_editor;
 class user_names;
 
 struct terminal_options {
-  caf::actor node;
+  mokaccino::node_actor node;             // local (spawn_node) or remote (attach_node): the public interface only
   output* out = nullptr;                  // outlives the actor system
   line_editor* editor = nullptr;          // interactive mode only
   std::vector<std::string> first_lines;   // autoconnect and startup_commands, run before any input

@@ -9,14 +9,14 @@
 
 #include <caf/all.hpp>
 
-#include "actors/messages.hpp"
+#include "cli/vocabulary.hpp"
 #include "cli/command_table.hpp"
 #include "cli/output.hpp"
 #include "cli/terminal.hpp"
 
 namespace mk::cli {
 
-// The terminal's atoms (line, eof, interrupt, wake, force_quit) are in actors/messages.hpp, section cli.
+// The node's public types and atoms and the terminal's own atoms: cli/vocabulary.hpp.
 
 inline constexpr auto command_timeout = std::chrono::seconds{10};  // brief: node commands answer within 10 s
 inline constexpr auto shutdown_grace = std::chrono::seconds{4};    // node quits within ~2 s; then we kill it

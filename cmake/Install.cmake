@@ -4,7 +4,8 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-# The one target applications link. (The executable owns the name `mokaccino`, so this target is renamed on export.)
+# The one target applications link, the `mokaccino` executable included. (The executable owns the name `mokaccino`,
+# so this target is renamed on export; the executable is defined and installed after this file, in CMakeLists.txt.)
 add_library(mokaccino_api INTERFACE)
 set_target_properties(mokaccino_api PROPERTIES EXPORT_NAME mokaccino)
 target_link_libraries(mokaccino_api INTERFACE mk_actors)
@@ -25,9 +26,6 @@ install(TARGETS ${MK_ENGINE_LIBS} mk_core mokaccino_api EXPORT mokaccinoTargets
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/mokaccino DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   FILES_MATCHING PATTERN "*.hpp")
-if(TARGET mokaccino)
-  install(TARGETS mokaccino RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-endif()
 
 set(MK_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/mokaccino)
 install(EXPORT mokaccinoTargets NAMESPACE mokaccino:: DESTINATION ${MK_CMAKE_DIR})

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,9 @@ struct node_config {
   // A store that does not parse is left untouched and the node runs with pins in memory (node::warnings says so).
   std::filesystem::path known_users;
   bool debug = false;                             // also publish debug events
+  int complexity = 1;                             // Opus effort (0..10) of calls between mokaccino nodes: 1 encodes a
+                                                  // 20 ms frame in ~120 us, 5 in ~200-280 us (the CLI's
+                                                  // network.audio.complexity)
 };
 
 // A running node.
@@ -125,6 +129,33 @@ struct node {
 // (caf::sec::invalid_argument for the configuration and key files, caf::sec::cannot_open_port for the port)
 // carry a readable message: sys.render(err).
 caf::expected<node> spawn_node(caf::actor_system& sys, const node_config& cfg);
+
+// -- starting in two steps ---------------------------------------------------------------------------------------
+//
+// spawn_node(sys, cfg) is load_node_files(cfg) then spawn_node(sys, cfg, files). An application that reports on the
+// node's files before it binds the port calls the two itself: the `mokaccino` executable says "Generated a new
+// identity key" and warns about an unreadable pin store even when the port then turns out to be taken.
+
+namespace detail {
+struct loaded_files;  // the identity (private key included) and the pins; defined in the library
+}
+
+// The identity and the pins a node starts from, as load_node_files found them. The private key stays inside.
+struct node_files {
+  std::string public_key;              // base64 SubjectPublicKeyInfo, as peers pin it
+  std::string fingerprint;             // of public_key
+  bool created_key = false;            // cfg.private_key did not exist and was written
+  std::vector<std::string> warnings;   // problems that will not stop the node (unreadable pin store, ...)
+  std::shared_ptr<const detail::loaded_files> loaded;  // for spawn_node; empty in a default-constructed value
+};
+
+// Loads (or creates) the identity from cfg.private_key / cfg.private_key_pem and the pins from cfg.known_users, as
+// node_config describes. Errors: caf::sec::invalid_argument, the message naming the file.
+caf::expected<node_files> load_node_files(const node_config& cfg);
+
+// Starts a node from `files`; cfg's private_key, private_key_pem and known_users are not read again.
+// node::created_key and node::warnings repeat those of `files`. Errors: as spawn_node(sys, cfg).
+caf::expected<node> spawn_node(caf::actor_system& sys, const node_config& cfg, const node_files& files);
 
 // Registers every type above (and node_actor) with CAF, so they can cross caf::io. Call it on the config of
 // every actor system that talks to a node remotely; it is harmless in-process.

@@ -194,4 +194,10 @@ typename I::result_type inspect(I& f, event& x) {
 // The value of field `name` of `e`, or "" if it has none.
 std::string field(const event& e, const std::string& name);
 
+// Makes `e` safe to show on a terminal, in a log or as JSON (issue 13): removes control characters, escape
+// sequences and bidi overrides from the peer, the text (line by line) and every field name and value; invalid UTF-8
+// becomes U+FFFD. Idempotent. A node applies it to every event before any subscriber sees it; apply it again to the
+// events of a node you do not run yourself (attach_node), as the `mokaccino` terminal does.
+void sanitise_event(event& e);
+
 }  // namespace mokaccino

@@ -9,9 +9,12 @@
 
 #include "actors/messages.hpp"
 #include "actors/per_actor.hpp"
+#include "cli/vocabulary.hpp"
 
 using namespace mk;
 
+// The three lists of a `mokaccino` process: the node's (actors/messages.hpp), the public API's
+// (include/mokaccino/types.hpp, used in messages.hpp by name) and the terminal's own (cli/vocabulary.hpp).
 TEST_CASE("vocabulary: no two atoms of the process share a value") {
   const std::vector<caf::atom_value> all = {
     datagram_atom::value, peer_lines_atom::value, send_to_atom::value, send_batch_to_atom::value,

@@ -242,91 +242,37 @@ TEST_CASE("embed: spawn_node creates the identity file once, reuses it, and keep
   CHECK(!mo::spawn_node(sys, bad_pem));
 }
 
-namespace {
-
-template <class T>
-T round_trip(caf::actor_system& sys, const T& x) {
-  std::vector<char> buf;
-  caf::binary_serializer sink{sys, buf};
-  auto msg = caf::make_message(x);
-  REQUIRE(!sink(msg));
-  caf::binary_deserializer source{sys, buf};
-  caf::message out;
-  auto err = source(out);
-  REQUIRE_MESSAGE(!err, sys.render(err));  // fails for a type that add_message_types did not register
-  REQUIRE(out.match_elements<T>());
-  return out.get_as<T>(0);
-}
-
-}  // namespace
-
-TEST_CASE("embed: every public type crosses CAF serialization once add_message_types registered it") {
+TEST_CASE("embed: load_node_files reports the files before spawn_node(sys, cfg, files) binds the port") {
   caf::actor_system_config cfg;
   caf::actor_system sys{configure(cfg)};
+  mk::test::temp_dir dir{"mk-embed"};
+  auto c = config_for("alice");
+  c.private_key = dir.path() / "private.pem";
+  c.known_users = dir.path() / "known_users.toml";
+  std::ofstream{c.known_users} << "[broken\n";
 
-  mo::event e;
-  e.kind = mo::event_kind::transfer;
-  e.time_ms = 1234567890123;
-  e.peer = "bob";
-  e.text = "line\nwith \\ bytes";
-  e.id = 42;
-  e.fields = {{"hash", "abc"}, {"state", "done"}};
-  auto e2 = round_trip(sys, e);
-  CHECK(e2.kind == e.kind);
-  CHECK(e2.time_ms == e.time_ms);
-  CHECK(e2.peer == e.peer);
-  CHECK(e2.text == e.text);
-  CHECK(e2.id == e.id);
-  CHECK(e2.fields == e.fields);
+  auto files = mo::load_node_files(c);
+  REQUIRE_MESSAGE(files, sys.render(files.error()));
+  CHECK(files->created_key);
+  CHECK(files->warnings.size() == 2);  // known before any port is bound
+  CHECK(fs::exists(c.private_key));
+  auto n = mo::spawn_node(sys, c, *files);
+  REQUIRE_MESSAGE(n, sys.render(n.error()));
+  CHECK(n->fingerprint == files->fingerprint);
+  CHECK(n->created_key);
+  CHECK(n->warnings == files->warnings);
 
-  auto r = round_trip(sys, mo::command_reply{false, "nope"});
-  CHECK(!r.ok);
-  CHECK(r.message == "nope");
+  auto taken = c;
+  taken.port = n->port;  // held by the running node: binding fails after the files were loaded
+  auto again = mo::spawn_node(sys, taken, *files);
+  REQUIRE_FALSE(again);
+  CHECK(again.error() == caf::sec::cannot_open_port);
+  stop(sys, *n);
 
-  mo::peer_info p;
-  p.user = "bob";
-  p.address = "[::1]:23232";
-  p.encrypted = p.connected = true;
-  p.rtt_ms = 1.5;
-  p.dropped = 7;
-  p.fingerprint = "ab:cd";
-  auto peers = round_trip(sys, std::vector<mo::peer_info>{p, p});
-  REQUIRE(peers.size() == 2);
-  CHECK(peers[1].address == p.address);
-  CHECK(peers[1].rtt_ms == 1.5);
-  CHECK(peers[1].dropped == 7);
-  CHECK(peers[1].encrypted);
-
-  auto keys = round_trip(sys, std::vector<mo::key_entry>{{"bob", "MIGb"}, {"eve", ""}});
-  REQUIRE(keys.size() == 2);
-  CHECK(keys[1].user == "eve");
-
-  mo::node_stats s;
-  s.half_open = 3;
-  s.auth_failures = 9;
-  auto s2 = round_trip(sys, s);
-  CHECK(s2.half_open == 3);
-  CHECK(s2.auth_failures == 9);
-
-  mo::transfer_info t;
-  t.hash = "ff";
-  t.outgoing = true;
-  t.size = 1ull << 40;
-  t.eta_s = 2.5;
-  auto ts = round_trip(sys, std::vector<mo::transfer_info>{t});
-  REQUIRE(ts.size() == 1);
-  CHECK(ts[0].size == t.size);
-  CHECK(ts[0].eta_s == 2.5);
-  CHECK(ts[0].outgoing);
-
-  CHECK(std::string{mo::to_string(mo::event_kind::prompt_closed)} == "prompt_closed");
-}
-
-TEST_CASE("embed: configure_scheduler selects work sharing with at least two workers") {
-  caf::actor_system_config cfg;
-  mo::configure_scheduler(cfg);
-  CHECK(caf::get_or(cfg, "scheduler.policy", caf::atom("stealing")) == caf::atom("sharing"));
-  CHECK(caf::get_or(cfg, "scheduler.max-threads", std::size_t{0}) >= 2);
-  caf::actor_system sys{cfg};
-  CHECK(sys.scheduler().num_workers() >= 2);
+  CHECK(!mo::spawn_node(sys, c, mo::node_files{}));  // not from load_node_files
+  auto bad_key = c;
+  bad_key.private_key = dir.path();  // a directory is no key file
+  auto failed = mo::load_node_files(bad_key);
+  REQUIRE_FALSE(failed);
+  CHECK(failed.error() == caf::sec::invalid_argument);
 }

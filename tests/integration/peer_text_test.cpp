@@ -1,5 +1,5 @@
 // Issue 13: every text a peer controls (user name, MSG, file name, DISCONNECT reason) is sanitised before any
-// event leaves the node; the same rule as MSG text, in one place (actors/event_text.hpp, node publish).
+// event leaves the node; the same rule as MSG text, in one place (mokaccino::sanitise_event, node publish).
 #include <doctest/doctest.h>
 
 #include "support/hostile_text.hpp"
