@@ -20,7 +20,7 @@ void receiver_state::fail(std::string reason, bool tell_peer, const char* state,
   if (ended)
     return;
   ended = true;
-  auto now = steady::now();
+  auto now = self->clock().now();
   if (tell_peer)
     send_line(w::serialize(w::file_stop_msg{p.hash}));
   keep_partial = interrupted && p.resumable && !part_path.empty() && file.is_open();
@@ -126,7 +126,7 @@ void receiver_state::flush_ack() {
 void receiver_state::on_messages(std::span<w::message> msgs) {
   if (ended)
     return;
-  auto now = steady::now();
+  auto now = self->clock().now();
   if (!sm) {  // resuming: waiting for FILEFROM (data before it is dropped; the sender resends it)
     for (auto& m : msgs)
       on_resume_answer(m, now);
@@ -195,7 +195,7 @@ void receiver_state::after_input(steady::time_point now) {
 }
 
 void receiver_state::start() {
-  auto now = steady::now();
+  auto now = self->clock().now();
   progress.info = transfer_info{p.hash, p.name, p.user, false, "receiving", p.size, 0, 0, -1};
   progress.info.folder = p.folder;
   progress.begin(now);
@@ -243,7 +243,7 @@ caf::behavior file_receiver(caf::stateful_actor<receiver_state>* self, file_rece
         return;
       if (gen == st.armed_gen)
         st.armed = steady::time_point::max();
-      auto now = steady::now();
+      auto now = self->clock().now();
       if (!st.sm)
         return st.resume_tick(now);
       if (auto a = st.sm->on_tick(now))

@@ -71,7 +71,7 @@ void receiver_state::on_resume_answer(w::message& m, steady::time_point now) {
 void receiver_state::rehash_prefix() {
   if (ended)
     return;
-  auto now = steady::now();
+  auto now = self->clock().now();
   if (!file.hash_upto(std::min(prefix, file.hashed() + limits::resume_rehash_slice)))
     return fail(io_error("cannot read the partial file: "), true);
   if (file.hashed() < prefix)

@@ -149,7 +149,7 @@ void file_sender_state::finish(steady::time_point now, const char* state, std::s
 void file_sender_state::on_messages(std::span<w::message> msgs) {
   if (!sm || ended)
     return;
-  auto now = steady::now();
+  auto now = self->clock().now();
   const bool was_pending = sm->state() == t::sender_state::pending;
   for (auto& m : msgs)
     on_message(m, now);
@@ -183,7 +183,7 @@ void file_sender_state::on_message(w::message& m, steady::time_point now) {
 void file_sender_state::stop(std::string reason, bool tell_peer, const char* state) {
   if (ended)
     return;
-  auto now = steady::now();
+  auto now = self->clock().now();
   if (!sm) {  // still hashing (or waiting for start): the service has not offered it to the peer yet
     ended = true;
     return self->quit();
@@ -219,14 +219,14 @@ caf::behavior file_sender(caf::stateful_actor<file_sender_state>* self, file_sen
     },
     [self](xfer_hash_atom, bool ok, const std::string& hash_or_error) { self->state.on_hashed(ok, hash_or_error); },
     [self](xfer_prefix_atom, std::uint64_t offset, const std::string& digest) {
-      self->state.on_prefix_hash(offset, digest, steady::now());
+      self->state.on_prefix_hash(offset, digest, self->clock().now());
     },
     [self](xfer_content_atom, bool ok, const std::string& digest) {
-      self->state.on_content_hash(ok, digest, steady::now());
+      self->state.on_content_hash(ok, digest, self->clock().now());
     },
     [self](xfer_offer_atom) {
       auto& st = self->state;
-      auto now = steady::now();
+      auto now = self->clock().now();
       st.sm.emplace(st.size, st.p.mokaccino_peer ? t::peer_mode::extended : t::peer_mode::legacy, now, st.p.lazy_hash,
                     st.p.chunk);
       st.file.set_chunk_bytes(st.sm->chunk_bytes());
@@ -249,7 +249,7 @@ caf::behavior file_sender(caf::stateful_actor<file_sender_state>* self, file_sen
         return;
       if (gen == st.armed_gen)
         st.armed = steady::time_point::max();
-      auto now = steady::now();
+      auto now = self->clock().now();
       auto timeouts = st.sm->timeout_count();
       st.sm->on_tick(now);
       if (st.p.mokaccino_peer && st.sm->timeout_count() > timeouts)

@@ -95,7 +95,7 @@ struct folder_sender_state {
   void on_tick() {
     if (ended)
       return;
-    auto now = steady::now();
+    auto now = self->clock().now();
     if (!answered) {
       if (now - offered_at > limits::file_prompt_timeout + 15s)
         return end("failed", "no answer");
@@ -122,7 +122,7 @@ struct folder_sender_state {
     if (!yes)
       return end("failed", "refused by the peer");
     answered = true;
-    started_at = steady::now();
+    started_at = self->clock().now();
     launch();
   }
 
@@ -163,7 +163,7 @@ struct folder_sender_state {
 
   transfer_info info(const std::string& state) const {
     transfer_info i{p.id, display, p.user, true, state, bytes, bytes_done, 0, -1, 0};
-    auto s = std::chrono::duration<double>(steady::now() - started_at).count();
+    auto s = std::chrono::duration<double>(self->clock().now() - started_at).count();
     i.rate_bps = answered && s > 0 ? static_cast<double>(bytes_done) / s : 0;
     i.folder = display;
     i.files = files.size();
@@ -173,7 +173,7 @@ struct folder_sender_state {
   }
 
   void report(const std::string& state, std::string text) {
-    last_event = steady::now();
+    last_event = self->clock().now();
     auto i = info(state);
     self->send(p.service, xfer_report_atom::value, i);
     self->send(p.ctx->node, event_atom::value, folder_event(i, std::move(text)));
@@ -213,7 +213,7 @@ caf::behavior folder_sender(caf::stateful_actor<folder_sender_state>* self, fold
       auto what = st.display + " (" + std::to_string(st.files.size()) + " files, " +
                   human_bytes(static_cast<double>(st.bytes)) + ")" +
                   (st.skipped == 0 ? "" : ", leaving out " + std::to_string(st.skipped) + " symlink(s) or special file(s)");
-      st.offered_at = steady::now();
+      st.offered_at = self->clock().now();
       if (st.p.as_folder) {
         st.send_offer();
         self->delayed_send(self, 1s, tick_atom::value);

@@ -2,12 +2,11 @@
 // service and the node: the offer's retransmission (between mokaccino nodes) or not (toward an original), the
 // retransmission timer of the data with its backoff, and the end of a lazy-hash transfer, asserted line by line.
 //
-// The sender reads std::chrono::steady_clock for its state machine (not the actor clock), so each step here moves
-// the virtual clock, which delivers its timers, and lets the same real time pass, which its state machine sees.
+// The file actors read the actor clock (self->clock()), which under the test coordinator is virtual: time passes
+// only when a test advances it, so every case runs in microseconds of real time and cannot race a busy machine.
 #include <doctest/doctest.h>
 
 #include <fstream>
-#include <thread>
 
 #include <botan/auto_rng.h>
 #include <caf/all.hpp>
@@ -94,7 +93,6 @@ struct sender_fixture {
     REQUIRE(rec->hashed.size() == 1);
     caf::anon_send(sender, xfer_offer_atom::value);
     sched.run();
-    real_start = std::chrono::steady_clock::now();  // both clocks start with the offer
   }
 
   ~sender_fixture() {
@@ -109,14 +107,9 @@ struct sender_fixture {
     return r;
   }
 
-  // Lets `total` pass on both clocks, 100 ms at a time. The real clock is kept level with the virtual one from
-  // the start (sleep until, not sleep for), so the time spent running messages does not add up.
-  std::chrono::steady_clock::time_point real_start;
-  std::chrono::milliseconds virtual_elapsed{0};
+  // Lets `total` pass on the virtual clock, 100 ms at a time (each step delivers the timers due by then).
   void elapse(std::chrono::milliseconds total) {
     for (auto t = 0ms; t < total; t += 100ms) {
-      virtual_elapsed += 100ms;
-      std::this_thread::sleep_until(real_start + virtual_elapsed);
       sched.advance_time(100ms);
       sched.run();
     }
