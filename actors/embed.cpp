@@ -10,6 +10,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
+#include "actors/embed_config.hpp"
 #include "actors/node_files.hpp"
 #include "core/config/config.hpp"
 #include "mokaccino/node.hpp"
@@ -22,36 +23,6 @@ struct detail::loaded_files {
 };
 
 namespace {
-
-mk::config::action to_internal(policy_action a) {
-  switch (a) {
-    case policy_action::accept: return mk::config::action::accept;
-    case policy_action::refuse: return mk::config::action::refuse;
-    case policy_action::prompt: break;
-  }
-  return mk::config::action::prompt;
-}
-
-mk::config::policy to_internal(const policy& p) { return {p.whitelist, to_internal(p.default_action)}; }
-
-mk::config::node_config to_internal(const node_config& c) {
-  mk::config::node_config n;
-  n.username = c.username;
-  n.port = c.port;
-  n.connection = to_internal(c.connection);
-  n.encrypt_by_default = c.encrypt_by_default;
-  n.require_encryption = c.require_encryption;
-  n.audio = to_internal(c.audio);
-  n.threshold = c.threshold;
-  n.audio_input = c.audio_input;
-  n.audio_output = c.audio_output;
-  n.file = to_internal(c.file);
-  n.download_dir = c.download_dir.string();
-  n.max_size = c.max_file_size;
-  n.keep_partial_days = c.keep_partial_days;
-  n.complexity = c.complexity;
-  return n;
-}
 
 caf::error invalid(std::string text) { return caf::make_error(caf::sec::invalid_argument, std::move(text)); }
 
@@ -93,7 +64,7 @@ caf::expected<node> spawn_node(caf::actor_system& sys, const node_config& cfg, c
   if (!files.loaded)
     return invalid("no identity: node_files did not come from load_node_files");
   const auto& f = files.loaded->files;
-  mk::node_options o{to_internal(cfg), f.identity, f.known_users, f.known_users_file,
+  mk::node_options o{mk::internal_config(cfg), f.identity, f.known_users, f.known_users_file,
                      cfg.download_dir.empty() ? std::filesystem::path{"."} : cfg.download_dir, cfg.debug, cfg.ipv6};
   auto h = mk::spawn_node(sys, std::move(o));
   if (!h)
