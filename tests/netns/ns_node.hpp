@@ -4,6 +4,7 @@
 // transfer's end and reading its measured rate.
 
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -33,8 +34,16 @@ struct ns_node {
                       "encrypt_by_default = " + (encrypt ? "true" : "false") + "\nrequire_encryption = " +
                       (encrypt ? "true" : "false") + "\n[network.file]\n" +
                       "default_action = \"accept\"\ndownload_dir = \"" + downloads.path().string() + "\"\n");
+    start();
+  }
+  // (Again after kill9: the same home, identity, pins, downloads and port.)
+  void start() {
     proc = std::make_unique<child_process>(netns_link::wrap(
       ns, {mokaccino_binary(), "--home", home.path().string(), "-p", std::to_string(ns_node_port), "--json"}));
+  }
+  void kill9() {
+    proc->signal(SIGKILL);
+    REQUIRE(proc->wait_exit(std::chrono::seconds(10)));
   }
   child_process* operator->() { return proc.get(); }
 };
