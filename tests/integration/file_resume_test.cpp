@@ -203,3 +203,54 @@ TEST_CASE("resume: toward a peer without resume1 an interrupted transfer leaves 
   CHECK(count_suffix(dir / "in", ".resume") == 0);
   stop_node(a);
 }
+
+TEST_CASE("resume: a network outage longer than the keep-alive interrupts a transfer, and after reconnecting it resumes") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{configure(cfg)};
+  file_pair t{sys, true};
+  fault_relay relay{t.bob.port(), 9};
+  fault_config slow;
+  slow.rate_bytes_per_s = 12e6;
+  relay.set_faults(slow);
+  t.connect(sys, relay.address(), true);
+  constexpr std::uint64_t size = 24ull << 20;
+  auto src = make_file(t.out_dir / "big.bin", size, 31);
+  REQUIRE(send_file(sys, t.alice, "bob", src).ok);
+  auto part = t.in_dir / "big.bin.part";
+  auto until = std::chrono::steady_clock::now() + 60s;
+  while (size_or_zero(part) < size * 2 / 5 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(2ms);
+  REQUIRE(size_or_zero(part) >= size * 2 / 5);
+
+  auto outage = slow;
+  outage.drop = 1.0;  // the path goes dark: both keep-alives time out (§6: six strikes)
+  relay.set_faults(outage);
+  REQUIRE(t.alice.events->wait_kind(event_kind::disconnected, "", 20s));
+  REQUIRE(t.bob.events->wait_kind(event_kind::disconnected, "", 20s));
+  auto sent = wait_transfer_end(t.alice, "big.bin", "send", 30s);
+  REQUIRE(sent);
+  CHECK(event_field(*sent, "state") == "failed");
+  auto cut = wait_transfer_end(t.bob, "big.bin", "receive", 30s);
+  REQUIRE(cut);
+  CHECK(event_field(*cut, "state") == "failed");
+  auto held = read_partial(part);
+  REQUIRE(held);
+  CHECK(held->record.verified > 0);
+
+  relay.set_faults(slow);  // the path is back; alice connects again and offers the file again by herself
+  ask<command_reply>(sys, t.alice.handle.node, connect_host_atom::value, relay.address());
+  auto got = t.bob.events->wait_for(
+    [&](const event& e) {
+      return e.kind == event_kind::transfer && event_field(e, "direction") == "receive" &&
+             event_field(e, "name") == "big.bin" && event_field(e, "state") == "done";
+    },
+    90s);
+  INFO("bob: " << t.bob.events->dump() << "\nalice: " << t.alice.events->dump());
+  REQUIRE(got);
+  CHECK(field_u64(*got, "resumed_from") > 0);
+  CHECK(field_u64(*got, "resumed_from") <= held->record.verified);
+  CHECK(same_bytes(src, t.in_dir / "big.bin"));
+  CHECK(t.alice.events->any([](const event& e) {
+    return e.text.find("Offering big.bin to bob again") != std::string::npos;
+  }));
+}
