@@ -217,9 +217,11 @@ answer file_list_answer(const std::vector<transfer_info>& list) {
     } else {
       auto eta = t.eta_s < 0 || finished ? std::string{"-"} : fmt::format("{:.0f} s", t.eta_s);
       auto name = (member ? "  " : "") + t.name;
-      auto state = t.files > 0 ? fmt::format("{} ({}/{} files{})", t.state, t.files_done, t.files,
-                                             t.files_failed > 0 ? fmt::format(", {} failed", t.files_failed) : "")
-                               : t.state;
+      // A kept folder (resumable) counts no files of its own: what it holds shows in its bytes.
+      auto state = t.files == 0            ? t.state
+                   : t.state == "resumable" ? fmt::format("resumable ({} files)", t.files)
+                                            : fmt::format("{} ({}/{} files{})", t.state, t.files_done, t.files,
+                                                          t.files_failed > 0 ? fmt::format(", {} failed", t.files_failed) : "");
       a.text += fmt::format("\n{:<10} {:<24} {:<13} {:>19} {:>4.0f}% {:>9}/s{} {:>7}  {}", t.hash.substr(0, 10),
                             name.size() > 24 ? name.substr(0, 23) + "~" : name, (t.outgoing ? "to " : "from ") + t.peer,
                             bytes(static_cast<double>(t.done)) + "/" + bytes(static_cast<double>(t.size)), pct,

@@ -177,6 +177,17 @@ TEST_CASE("answers: file list puts a folder's files under its row, the done ones
   CHECK(l.fields.str().find(R"("folder":"photos/","files":3,"files_done":2,"files_failed":1})") != std::string::npos);
 }
 
+TEST_CASE("answers: file list shows a kept (resumable) folder as one row with its number of files") {
+  transfer_info kept{"", "album/", "alice", false, "resumable", 3000000, 1500000, 0, -1};
+  kept.folder = "album/";
+  kept.files = 49;
+  auto l = file_list_answer({kept});
+  CHECK(l.text.find("album/") != std::string::npos);
+  CHECK(l.text.find("resumable (49 files)") != std::string::npos);
+  CHECK(l.text.find("0/49") == std::string::npos);
+  CHECK(l.text.find("50%") != std::string::npos);  // what it holds
+}
+
 TEST_CASE("answers: text as before, typed members for --json") {
   peer_info p{"bob", "127.0.0.1:5", true, true, true, 0.5, 1.25, 3, 4, 0, "ff00"};
   auto a = user_info_answer("bob", p);
