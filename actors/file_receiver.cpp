@@ -33,7 +33,7 @@ void receiver_state::fail(std::string reason, bool tell_peer, const char* state,
   progress.info.state = state;
   progress.info.eta_s = -1;
   emit(p.name + " from " + p.user + ": " + reason, now, std::string_view{state} != "cancelled");
-  if (!kept.empty())
+  if (!kept.empty() && p.folder.empty())  // a folder's file stays with its folder (its record is the folder's)
     self->send(p.service, xfer_partial_atom::value, kept);
   self->send(p.service, xfer_final_atom::value, progress.info);
   self->quit();

@@ -130,7 +130,8 @@ using xfer_hash_atom = caf::atom_constant<caf::atom("xhash")>;  // hash thread -
 // the way, then (xfer_content_atom, bool ok, std::string sha384 of the whole file or an error).
 using xfer_prefix_atom = caf::atom_constant<caf::atom("xprefix")>;
 using xfer_content_atom = caf::atom_constant<caf::atom("xcontent")>;
-// receiver -> service: (xfer_partial_atom, std::string path) an interrupted transfer kept its partial file there.
+// receiver -> service: (xfer_partial_atom, std::string path) an interrupted transfer (of a file of its own, not
+// of a folder) kept its partial file there.
 using xfer_partial_atom = caf::atom_constant<caf::atom("xpartial")>;
 // receiver -> itself: (xfer_rehash_atom) hash the next slice of a resumed partial file's prefix.
 using xfer_rehash_atom = caf::atom_constant<caf::atom("xrehash")>;

@@ -116,10 +116,6 @@ std::optional<partial_file> service_state::take_partial(const std::string& user,
 }
 
 void service_state::on_partial_kept(const std::string& path) {
-  // A folder's file stays with its folder (its record names the folder's directory); only a file of its own is
-  // offered to resume on its own.
-  if (fs::path{path}.parent_path() != ctx->download_dir)
-    return;
   if (auto pf = read_partial(path); pf && partials.size() < limits::max_partial_files)
     partials[pf->part] = std::move(pf->record);
 }
