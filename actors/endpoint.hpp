@@ -36,6 +36,12 @@ typename Inspector::result_type inspect(Inspector& f, endpoint& x) {
   return f(caf::meta::type_name("mk::endpoint"), x.address, x.v6, x.port);
 }
 
+// The address alone (port 0): what the per-address flood guards count by (issue 13).
+inline endpoint address_of(endpoint ep) {
+  ep.port = 0;
+  return ep;
+}
+
 // Splits "host[:port]" (or "[v6]:port") into host and port; the port defaults to `default_port`.
 std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view text,
                                                                      std::uint16_t default_port);

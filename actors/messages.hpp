@@ -56,6 +56,9 @@ using initiate_atom = caf::atom_constant<caf::atom("initiate")>;
 using close_atom = caf::atom_constant<caf::atom("close")>;
 // node -> itself: (quit_now_atom) the sessions did not all end within 2 s of a shutdown: quit without them.
 using quit_now_atom = caf::atom_constant<caf::atom("quitnow")>;
+// node -> itself: (prompt_due_atom) a question's deadline has come (limits::handshake_timeout after it was
+// asked): the unanswered ones due are answered no (prompt_registry::expire).
+using prompt_due_atom = caf::atom_constant<caf::atom("promptdue")>;
 // Periodic timers, each actor to itself. (tick_atom) bare: node, session, transfer service (nothing to tell
 // apart, the timer is never cancelled); (tick_atom, uint64 generation): the file sender and receiver, whose
 // timer is re-armed and must ignore the ticks of an older arming.

@@ -9,27 +9,18 @@ namespace node_detail {
 using namespace std::chrono_literals;
 
 void node_state::on_tick() {
-  auto now = self->clock().now();
-  for (auto it = requests.begin(); it != requests.end();) {
-    if (it->second <= now) {
-      error("User \"" + it->first + "\" timed out");  // §7
-      it = requests.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  std::erase_if(preapproved, [now](auto& p) { return p.second <= now; });
+  for (auto& user : intros.expire(self->clock().now()))
+    error("User \"" + user + "\" timed out");  // §7
 }
 
 void node_state::shutdown() {
   shutting_down = true;
-  for (auto& [ep, s] : by_endpoint)
+  for (auto& [ep, s] : directory.sessions())
     self->send(s, close_atom::value, std::string{"connection closed"});
-  for (auto& [id, p] : prompts)
+  for (auto& p : prompts.take_all())
     if (p.promise.pending())
       p.promise.deliver(false);
-  prompts.clear();
-  if (by_endpoint.empty())
+  if (directory.sessions().empty())
     self->quit();
   else  // sessions end after their DISCONNECT; do not wait for a stuck one
     self->delayed_send(self, 2s, quit_now_atom::value);
@@ -59,15 +50,9 @@ caf::message_handler session_handlers(caf::stateful_actor<node_state>* self) {
     },
     [self](established_atom, const std::string& user, const endpoint& ep, const std::string& pubkey) {
       auto& st = self->state;
-      auto it = st.by_user.find(user);
-      if (it != st.by_user.end() && it->second.ep != ep)
+      if (!st.directory.establish(user, ep, pubkey))
         return false;
-      auto s = st.by_endpoint.find(ep);
-      if (s == st.by_endpoint.end())
-        return false;
-      st.by_user[user] = registered_peer{ep, s->second, pubkey, false};  // mokaccino_peer: when its MKCAPS comes
-      st.requests.erase(user);
-      st.preapproved.erase(user);
+      st.intros.established(user);
       return true;
     },
     [self](event_atom, event& e) { self->state.publish(std::move(e)); },
@@ -76,13 +61,14 @@ caf::message_handler session_handlers(caf::stateful_actor<node_state>* self) {
     [self](intro_atom, const std::string& from, const intro_key& m) { self->state.on_intro(from, m); },
     [self](intro_atom, const std::string& from, const intro_requested& m) { self->state.on_intro(from, m); },
     [self](mokaccino_peer_atom, const std::string& user) {
-      if (auto it = self->state.by_user.find(user); it != self->state.by_user.end())
-        it->second.mokaccino_peer = true;
+      if (auto* peer = self->state.directory.peer(user))
+        peer->mokaccino_peer = true;
     },
     [self](prompt_atom, prompt_kind kind, const std::string& user, const std::string& text) {
       return self->state.on_prompt(kind, user, text);
     },
     [self](answer_atom, std::uint64_t id, bool yes) { self->state.answer(id, yes); },
+    [self](prompt_due_atom) { self->state.expire_prompts(); },
     [self](subscribe_atom, caf::actor sink) {
       self->monitor(sink);  // on_session_down drops it when it ends
       auto& st = self->state;
@@ -95,10 +81,10 @@ caf::message_handler session_handlers(caf::stateful_actor<node_state>* self) {
       st.subscribers.push_back(std::move(sink));
     },
     [self](session_of_atom, const std::string& user) {
-      auto it = self->state.by_user.find(user);
-      if (it == self->state.by_user.end())
+      auto* peer = self->state.directory.peer(user);
+      if (!peer)
         return std::make_tuple(caf::actor{}, false);
-      return std::make_tuple(it->second.session, it->second.mokaccino_peer);
+      return std::make_tuple(peer->session, peer->mokaccino_peer);
     },
   };
 }
@@ -111,14 +97,10 @@ caf::message_handler command_handlers(caf::stateful_actor<node_state>* self) {
       return self->state.connect_name(user, via);
     },
     [self](disconnect_atom, const std::string& user) -> command_reply {
-      auto it = self->state.by_user.find(user);
-      if (it == self->state.by_user.end())
+      auto peer = self->state.directory.disconnect(user);  // gone at once; its session ends asynchronously
+      if (!peer)
         return reply_error("User " + user + " is not connected");
-      self->send(it->second.session, close_atom::value, std::string{"connection closed"});
-      self->state.closing.try_emplace(it->second.ep);
-      // The user is gone from this moment: the session ends asynchronously, and until then a second disconnect,
-      // `user list` or a message must not still see it as connected. (Its endpoint entry stays until it ends.)
-      self->state.by_user.erase(it);
+      self->send(peer->session, close_atom::value, std::string{"connection closed"});
       return reply_ok();
     },
     [self](msg_atom, const std::string& user, const std::string& text) {

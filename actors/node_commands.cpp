@@ -6,11 +6,9 @@ namespace mk::node_detail {
 using namespace std::chrono_literals;
 
 command_reply node_state::connect_endpoint(const endpoint& ep, const std::string& expected) {
-  if (auto c = closing.find(ep); c != closing.end() && !shutting_down) {
-    c->second = expected;
+  if (!shutting_down && directory.defer_connect(ep, expected))
     return reply_ok("Connecting to " + ep.to_string() + " once the previous session has closed");
-  }
-  if (by_endpoint.count(ep) != 0)
+  if (directory.has_session(ep))
     return reply_error(ep.to_string() + " is already connected or connecting");
   session_options opts;
   opts.role = session_role::initiator;
@@ -43,21 +41,21 @@ caf::result<command_reply> node_state::connect_host(const std::string& target) {
 }
 
 command_reply node_state::connect_name(const std::string& user, const std::string& via) {
-  if (by_user.count(user) != 0)
+  if (directory.connected(user))
     return reply_error("User " + user + " is already connected");
   if (user == ctx->username)
     return reply_error("That is us");
-  if (requests.size() >= limits::max_pending_requests)
+  if (!intros.can_request())
     return reply_error("Too many introductions in flight");
   std::vector<std::string> asked;
-  for (auto& [name, peer] : by_user)
+  for (auto& [name, peer] : directory.peers())
     if (via.empty() || name == via) {
       self->send(peer.session, send_line_atom::value, w::serialize(w::request_msg{user}));
       asked.push_back(name);
     }
   if (asked.empty())
     return reply_error(via.empty() ? "No connected peer can introduce " + user : "User " + via + " is not connected");
-  requests[user] = self->clock().now() + limits::request_timeout;
+  intros.requested(user, self->clock().now());
   std::string list;
   for (auto& a : asked)
     list += (list.empty() ? "" : ", ") + a;
@@ -66,13 +64,13 @@ command_reply node_state::connect_name(const std::string& user, const std::strin
 
 caf::result<std::vector<peer_info>> node_state::user_list() {
   auto rp = self->make_response_promise<std::vector<peer_info>>();
-  if (by_user.empty()) {
+  if (directory.peers().empty()) {
     rp.deliver(std::vector<peer_info>{});
     return rp;
   }
   auto acc = std::make_shared<std::vector<peer_info>>();
-  auto left = std::make_shared<std::size_t>(by_user.size());
-  for (auto& [name, peer] : by_user) {
+  auto left = std::make_shared<std::size_t>(directory.peers().size());
+  for (auto& [name, peer] : directory.peers()) {
     auto done = [rp, acc, left]() mutable {
       if (--*left == 0) {
         std::sort(acc->begin(), acc->end(), [](auto& a, auto& b) { return a.user < b.user; });
@@ -150,8 +148,8 @@ node_stats node_state::stats() const {
   s.replayed = c.replayed.load();
   s.unauthenticated = c.unauthenticated.load();
   s.half_open_limit = c.half_open_limit.load() + backlog->dropped.load();
-  s.peers = by_user.size();
-  s.half_open = half_open();
+  s.peers = directory.peers().size();
+  s.half_open = directory.half_open();
   s.verifies = ctx->verify_budget->granted();
   s.verify_denied = ctx->verify_budget->denied();
   s.prompts_refused = c.prompts_refused.load();

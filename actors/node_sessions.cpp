@@ -27,48 +27,24 @@ caf::actor node_state::spawn_session(const endpoint& ep, session_options opts, s
   self->monitor(s);
   if (!first_line.empty())
     self->send(s, route_atom::value, std::move(first_line));
-  by_endpoint[ep] = s;
+  directory.add_session(ep, s);
   ctx->routes->add(ep, s);
-  endpoint_of[s.address()] = ep;
   return s;
-}
-
-// Sessions from `ep`'s address that are not established (issue 13: one address cannot take every slot).
-std::size_t node_state::half_open_from(const endpoint& ep) const {
-  auto ip = address_of(ep);
-  std::size_t all = 0, established = 0;
-  for (auto& [e, s] : by_endpoint)
-    all += address_of(e) == ip ? 1 : 0;
-  for (auto& [name, peer] : by_user)
-    established += address_of(peer.ep) == ip ? 1 : 0;
-  return all - std::min(all, established);
 }
 
 void node_state::on_session_down(const caf::down_msg& dm) {
   // A subscriber that ended (an attached remote terminal that left, say) gets no more events.
   std::erase_if(subscribers, [&](const caf::actor& s) { return s.address() == dm.source; });
-  auto it = endpoint_of.find(dm.source);
-  if (it == endpoint_of.end())
+  auto gone = directory.remove_session(dm.source);
+  if (!gone)
     return;
-  auto ep = it->second;
-  endpoint_of.erase(it);
-  by_endpoint.erase(ep);
-  ctx->routes->remove(ep);
-  for (auto u = by_user.begin(); u != by_user.end(); ++u)
-    if (u->second.ep == ep) {
-      by_user.erase(u);
-      break;
-    }
-  if (shutting_down && by_endpoint.empty()) {
+  ctx->routes->remove(gone->ep);
+  if (shutting_down && directory.sessions().empty()) {
     self->quit();
     return;
   }
-  if (auto c = closing.find(ep); c != closing.end()) {
-    auto deferred = std::move(c->second);
-    closing.erase(c);
-    if (deferred && !shutting_down)
-      connect_endpoint(ep, *deferred);
-  }
+  if (gone->deferred_connect && !shutting_down)
+    connect_endpoint(gone->ep, *gone->deferred_connect);
 }
 
 // The socket hands a known peer's lines to its session itself (session_table). What reaches the node is
@@ -95,8 +71,8 @@ void node_state::on_datagrams(datagram_batch& batch) {
 void node_state::on_unknown_source(const endpoint& from, std::string_view line) {
   // An earlier datagram of this batch (a repeated CONNECT) made the session: the rest is its business. Without
   // this a second session would replace the first for the same endpoint (found by bench/peers_bench).
-  if (auto s = by_endpoint.find(from); s != by_endpoint.end()) {
-    self->send(s->second, route_atom::value, std::string{line});
+  if (auto* s = directory.session_at(from)) {
+    self->send(*s, route_atom::value, std::string{line});
     return;
   }
   auto kw = w::keyword_of(line);
@@ -115,18 +91,19 @@ void node_state::on_unknown_source(const endpoint& from, std::string_view line) 
     return;
   }
   auto& c = std::get<w::connect_msg>(*parsed);
-  if (by_user.count(c.username) != 0) {  // §4: dropped if <user> is already connected
+  if (directory.connected(c.username)) {  // §4: dropped if <user> is already connected
     ctx->counters->rejected.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (by_endpoint.size() >= limits::max_peers || half_open_from(from) >= limits::max_half_open_per_ip) {
+  if (directory.sessions().size() >= limits::max_peers ||
+      directory.half_open_from(from) >= limits::max_half_open_per_ip) {
     ctx->counters->half_open_limit.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   // The session will verify this CONNECT's signature: the node-wide budget pays for it (and a half-open slot
   // holds it), or nothing happens — except that an unproven address under load is asked to prove itself.
   auto now = connect_gate::clock::now();
-  switch (gate->on_connect(from, half_open(), now)) {
+  switch (gate->on_connect(from, directory.half_open(), now)) {
     case connect_gate::verdict::admit:
       break;
     case connect_gate::verdict::send_cookie:
@@ -139,7 +116,7 @@ void node_state::on_unknown_source(const endpoint& from, std::string_view line) 
   session_options opts;
   opts.role = session_role::responder;
   opts.first_verify_paid = true;
-  if (auto p = preapproved.find(c.username); p != preapproved.end()) {
+  if (intros.preapproved(c.username)) {
     opts.preapproved = true;
     opts.expected_user = c.username;
   }

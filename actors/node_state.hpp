@@ -1,15 +1,16 @@
 #pragma once
-// The state of the node actor (actors/node.hpp), shared by the files that implement it:
+// The state of the node actor (actors/node.hpp): the glue between its bookkeeping units, which hold no actor and
+// are unit-tested alone (peer_directory, prompt_registry, introduction_book, connect_gate), and the messaging.
+// Implemented by concern in:
 //   node_sessions.cpp       sessions: spawning, half-open limits, inbound datagrams from unknown sources, events
-//   node_introductions.cpp  introductions (§7) and the prompt registry
+//   node_introductions.cpp  introductions (§7)
+//   node_prompts.cpp        questions to the user
 //   node_commands.cpp       the front end's commands: connect, forward to a peer or service, lists, keys, stats
 //   node.cpp                the timer, shutdown, the message handlers and spawn_node
 
 #include "actors/node.hpp"
 
-#include <map>
 #include <optional>
-#include <unordered_map>
 #include <botan/auto_rng.h>
 #include <caf/all.hpp>
 #include "actors/known_users.hpp"
@@ -17,8 +18,11 @@
 #include "actors/call_media.hpp"
 #include "actors/connect_gate.hpp"
 #include "actors/messages.hpp"
+#include "actors/introduction_book.hpp"
 #include "actors/node_context.hpp"
+#include "actors/peer_directory.hpp"
 #include "actors/peer_session.hpp"
+#include "actors/prompt_registry.hpp"
 #include "actors/transfer_service.hpp"
 #include "actors/session_table.hpp"
 #include "actors/udp_socket.hpp"
@@ -32,27 +36,6 @@ namespace mk::node_detail {
 
 namespace w = mk::wire;
 using caf::actor_clock;
-
-struct registered_peer {
-  endpoint ep;
-  caf::actor session;
-  std::string pubkey;
-  bool mokaccino_peer = false;  // its MKCAPS arrived: it speaks the extensions
-};
-
-struct pending_prompt {
-  caf::response_promise promise;
-  std::string text;
-  prompt_kind kind = prompt_kind::connect;
-  std::string user;
-  std::optional<endpoint> source;  // the address of the session that asked (none: the node's own question)
-};
-
-// The address alone (port 0): what the per-address flood guards count by.
-inline endpoint address_of(endpoint ep) {
-  ep.port = 0;
-  return ep;
-}
 
 // Resolves one host name on its own thread (getaddrinfo blocks).
 inline caf::behavior resolver_actor(std::string host, std::uint16_t port) {
@@ -72,22 +55,15 @@ struct node_state {
   Botan::AutoSeeded_RNG rng;
   std::optional<connect_gate> gate;  // CONNECTs under load: budget reserve and cookies (made at start)
 
-  std::unordered_map<endpoint, caf::actor> by_endpoint;   // every session, half-open ones included
-  std::map<std::string, registered_peer, std::less<>> by_user;  // established peers (one-to-one, §5)
-  std::unordered_map<caf::actor_addr, endpoint> endpoint_of;
-  // Sessions the user disconnected that have not ended yet, and a connect asked for meanwhile, which starts
-  // when the old session is down (so "disconnect bob; connect <bob's address>" works at once).
-  std::unordered_map<endpoint, std::optional<std::string>> closing;  // value: expected user of a deferred connect
+  peer_directory directory;   // sessions by endpoint, peers by name, closing sessions, half-open counts
+  prompt_registry prompts;    // questions waiting for the user
+  introduction_book intros;   // names we asked to be introduced to, introduced peers the user accepted
   std::vector<caf::actor> subscribers;
   // Events published before anyone subscribed (a front end subscribes just after the node starts, and the
   // services may already report: partial files expired, no audio device): kept for the first subscriber.
   static constexpr std::size_t max_before_subscribers = 64;
   std::vector<event> before_subscribers;
   bool ever_subscribed = false;
-  std::map<std::uint64_t, pending_prompt> prompts;
-  std::uint64_t next_prompt_id = 1;
-  std::map<std::string, actor_clock::time_point, std::less<>> requests;     // connect name <user> in flight (§7)
-  std::map<std::string, actor_clock::time_point, std::less<>> preapproved;  // introduced peers we accepted
   bool shutting_down = false;
 
   // -- events -----------------------------------------------------------------------------------------------
@@ -99,10 +75,6 @@ struct node_state {
   // -- sessions ---------------------------------------------------------------------------------------------
 
   caf::actor spawn_session(const endpoint& ep, session_options opts, std::string first_line = {});
-
-  std::size_t half_open() const { return by_endpoint.size() - by_user.size(); }
-
-  std::size_t half_open_from(const endpoint& ep) const;
 
   void on_session_down(const caf::down_msg& dm);
 
@@ -135,29 +107,15 @@ struct node_state {
 
   // -- prompts ----------------------------------------------------------------------------------------------
 
-  std::map<std::uint64_t, std::function<void()>> prompt_callbacks;  // node-side questions (introductions)
-
-  bool prompt_allowed(prompt_kind kind, const std::string& user, const std::optional<endpoint>& source) const;
-
-  // Registers a question; returns its id (0 = refused because too many are pending).
+  // Registers a question and puts it to the user; returns its id (0 = refused: the bound, or the flood guards
+  // for a question with an asker, `rp`). `on_yes`: the node's own question's follow-up.
   std::uint64_t ask(prompt_kind kind, const std::string& user, const std::string& text,
-                    caf::response_promise rp = {}, std::optional<endpoint> source = std::nullopt) {
-    if (prompts.size() >= limits::max_pending_prompts)
-      return 0;
-    if (rp.pending() && !prompt_allowed(kind, user, source)) {
-      ctx->counters->prompts_refused.fetch_add(1, std::memory_order_relaxed);
-      return 0;
-    }
-    auto id = next_prompt_id++;
-    prompts[id] = pending_prompt{std::move(rp), text, kind, user, source};
-    auto e = make_event(event_kind::prompt, user, text, {{"kind", to_string(kind)}});
-    e.id = id;  // the front end answers with (answer_atom, id, yes)
-    publish(std::move(e));
-    self->delayed_send(self, limits::handshake_timeout, answer_atom::value, id, false);
-    return id;
-  }
+                    caf::response_promise rp = {}, std::optional<endpoint> source = std::nullopt,
+                    std::function<void()> on_yes = {});
 
   void answer(std::uint64_t id, bool yes);
+  void expire_prompts();  // a question's deadline came (prompt_due_atom)
+  void close_prompt(closed_prompt c);
 
   // A session's or service's question (prompt_atom): answered at once, refused, or put to the user.
   caf::result<bool> on_prompt(prompt_kind kind, const std::string& user, const std::string& text);
@@ -172,11 +130,11 @@ struct node_state {
 
   template <class Reply, class... Ts>
   caf::result<Reply> forward(const std::string& user, Reply not_connected, Ts&&... xs) {
-    auto it = by_user.find(user);
-    if (it == by_user.end())
+    auto* peer = directory.peer(user);
+    if (!peer)
       return not_connected;
     auto rp = self->make_response_promise<Reply>();
-    self->request(it->second.session, std::chrono::seconds(5), std::forward<Ts>(xs)...)
+    self->request(peer->session, std::chrono::seconds(5), std::forward<Ts>(xs)...)
       .then([rp](Reply r) mutable { rp.deliver(std::move(r)); },
             [rp, not_connected](caf::error&) mutable { rp.deliver(not_connected); });
     return rp;

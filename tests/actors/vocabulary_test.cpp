@@ -19,7 +19,7 @@ TEST_CASE("vocabulary: no two atoms of the process share a value") {
   const std::vector<caf::atom_value> all = {
     datagram_atom::value, peer_lines_atom::value, send_to_atom::value, send_batch_to_atom::value,
     route_atom::value, bound_atom::value, established_atom::value, initiate_atom::value, close_atom::value,
-    quit_now_atom::value, tick_atom::value, intro_atom::value, mokaccino_peer_atom::value,
+    quit_now_atom::value, prompt_due_atom::value, tick_atom::value, intro_atom::value, mokaccino_peer_atom::value,
     key_get_atom::value, key_pin_atom::value, key_info_atom::value, key_envelope_atom::value, key_set_atom::value,
     key_del_atom::value, key_list_atom::value, connect_host_atom::value, connect_name_atom::value,
     disconnect_atom::value, msg_atom::value, encrypt_atom::value, user_list_atom::value, user_info_atom::value,
