@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "cli/process.hpp"
+#include "support/disk_usage.hpp"
 #include "support/file_harness.hpp"
 
 using namespace mk::test;
@@ -159,14 +160,7 @@ TEST_CASE("cli resume: a folder whose receiver was killed -9 part-way resumes in
 
   // Kill bob once a good part of the folder is on his disk, whole files and partial ones.
   auto dst = bob.downloads / "album";
-  auto on_disk = [&] {
-    std::uint64_t bytes = 0;
-    std::error_code ec;
-    for (fs::recursive_directory_iterator it{dst, ec}, end; !ec && it != end; it.increment(ec))
-      if (it->is_regular_file(ec) && it->path().extension() != ".resume")
-        bytes += size_or_zero(it->path());
-    return bytes;
-  };
+  auto on_disk = [&] { return bytes_under(dst); };
   auto until = std::chrono::steady_clock::now() + 120s;
   while (on_disk() < total / 2 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(1ms);

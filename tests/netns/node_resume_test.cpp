@@ -7,23 +7,13 @@
 #include <thread>
 
 #include "netns/ns_node.hpp"
+#include "support/disk_usage.hpp"
 
 using namespace mk::test;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::uint64_t bytes_under(const fs::path& p) {
-  std::uint64_t n = 0;
-  std::error_code ec;
-  if (fs::is_regular_file(p, ec))
-    return fs::file_size(p, ec);
-  for (fs::recursive_directory_iterator it{p, ec}, end; !ec && it != end; it.increment(ec))
-    if (it->is_regular_file(ec) && it->path().extension() != ".resume")
-      n += it->file_size(ec);
-  return n;
-}
 
 // Kills bob once `what` (a .part file or a folder) holds `fraction` of `total`, restarts him, and has him connect
 // to alice again: alice's node offers what was interrupted by itself.
