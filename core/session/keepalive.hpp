@@ -21,7 +21,7 @@ class keepalive {
     bool timed_out = false;             // send `DISCONNECT connection\ timed\ out` and drop the peer
   };
   tick_result on_tick(time_point now);
-  // True when the PONG answered the outstanding ping (and so updated the RTT).
+  // True when the PONG answered the outstanding ping, or the last one after its strike (and so updated the RTT).
   bool on_pong(std::uint16_t id, time_point now);
 
   // Smoothed round-trip time: avg = 0.8 avg + 0.2 sample, the first sample taken as is (§6).
@@ -31,6 +31,7 @@ class keepalive {
  private:
   std::mt19937 rng_;
   std::optional<std::uint16_t> outstanding_;
+  std::optional<std::uint16_t> late_;  // the last ping, counted as a strike: its PONG still counts (§6 FIX)
   time_point sent_at_{};
   time_point last_ping_{};
   std::optional<clock::duration> avg_;

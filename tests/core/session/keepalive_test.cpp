@@ -56,3 +56,45 @@ TEST_CASE("keepalive: a PONG resets the strike count") {
   if (k.on_pong(id, now + 5ms))
     CHECK(k.strikes() == 0);
 }
+
+TEST_CASE("keepalive: a PONG after its strike still proves the peer alive and the average learns the longer delay") {
+  mk::session::time_point t{};
+  keepalive k{11, t};
+  auto now = t + 1500ms;
+  auto r = k.on_tick(now);
+  REQUIRE(r.ping);
+  REQUIRE(k.on_pong(*r.ping, now + 10ms));  // a 10 ms path: strike after 60 ms
+  // The delay grows to 300 ms (a queue fills): every answer comes after its strike. Twenty pings in a row: the
+  // original would time the peer out after six; the peer answers every one, so it stays.
+  for (int i = 0; i < 20; ++i) {
+    now += 1100ms;
+    auto p = k.on_tick(now);
+    REQUIRE(p.ping);
+    now += 500ms;
+    CHECK_FALSE(k.on_tick(now).timed_out);  // the strike for this ping
+    CHECK(k.strikes() == (*k.average_rtt() * 3 < 500ms ? 1 : 0));
+    CHECK(k.on_pong(*p.ping, now - 200ms));  // 300 ms after the ping: after the strike when the average is short
+    CHECK(k.strikes() == 0);
+  }
+  CHECK(*k.average_rtt() > 250ms);  // learnt the new delay
+  // A PONG for a ping older than the last one, or an id never sent, proves nothing.
+  CHECK_FALSE(k.on_pong(12345, now));
+}
+
+TEST_CASE("keepalive: late PONGs cannot keep a dead peer alive") {
+  mk::session::time_point t{};
+  keepalive k{13, t};
+  auto now = t;
+  bool timed_out = false;
+  std::optional<std::uint16_t> last;
+  for (int i = 0; i < 40 && !timed_out; ++i) {
+    now += 500ms;
+    auto r = k.on_tick(now);
+    timed_out = r.timed_out;
+    if (r.ping) {
+      CHECK_FALSE(k.on_pong(static_cast<std::uint16_t>(*r.ping ^ 1), now));  // a forged or stale id
+      last = r.ping;
+    }
+  }
+  CHECK(timed_out);
+}
