@@ -17,7 +17,7 @@
 namespace mk {
 
 hash_pool::hash_pool(std::size_t threads) {
-  for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i)
+  for (std::size_t i = 0; i < threads; ++i)
     threads_.emplace_back([this] {
       ::pthread_setname_np(::pthread_self(), "mk.hash");  // shows in top -H and perf
       run();

@@ -40,6 +40,8 @@ class hash_pool {
     std::uint64_t done = 0;
   };
 
+  // threads = 0: jobs wait forever (a deterministic test answers for the pool; nothing may reach CAF's test
+  // coordinator from another thread).
   explicit hash_pool(std::size_t threads);
   ~hash_pool();  // stops at the next block of each running job; queued jobs are dropped (fds closed)
   hash_pool(const hash_pool&) = delete;
