@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include <unistd.h>
@@ -17,6 +19,17 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
+
+// One line at a time on stdout: the event printers run on CAF's threads while main() prints too, and a line
+// must never run into another (the install test reads them).
+template <class... Ts>
+void say(const Ts&... xs) {
+  static std::mutex mx;
+  std::ostringstream line;
+  (line << ... << xs);
+  std::lock_guard<std::mutex> g{mx};
+  std::cout << line.str() << std::endl;
+}
 
 // Prints the events of one node and answers its prompts with "yes" (a real application would ask its user).
 // Every event is also forwarded to `watcher`, so main() can wait for what it expects.
@@ -30,9 +43,9 @@ caf::behavior event_printer(caf::event_based_actor* self, std::string name, moka
       line += " " + e.text;
       for (auto& [k, v] : e.fields)
         line += " " + k + "=" + v;
-      caf::aout(self) << line << std::endl;
+      say(line);
       if (e.kind == mokaccino::event_kind::prompt) {
-        caf::aout(self) << name << ": answering prompt " << e.id << " with yes" << std::endl;
+        say(name, ": answering prompt ", e.id, " with yes");
         self->send(node, mokaccino::answer_atom::value, e.id, true);
       }
       self->send(watcher, mokaccino::event_atom::value, name, e);
@@ -63,7 +76,7 @@ mokaccino::command_reply command(caf::scoped_actor& self, const mokaccino::node_
 }
 
 int fail(const std::string& what) {
-  std::cout << "FAILED: " << what << std::endl;
+  say("FAILED: ", what);
   return 1;
 }
 
@@ -90,8 +103,8 @@ int run(caf::actor_system& sys, const fs::path& dir) {
   auto bob = mokaccino::spawn_node(sys, b);
   if (!bob)
     return fail("bob: " + sys.render(bob.error()));
-  std::cout << "alice listens on UDP " << alice->port << ", key " << alice->fingerprint << "\n"
-            << "bob listens on UDP " << bob->port << ", key " << bob->fingerprint << std::endl;
+  say("alice listens on UDP ", alice->port, ", key ", alice->fingerprint);
+  say("bob listens on UDP ", bob->port, ", key ", bob->fingerprint);
 
   caf::scoped_actor self{sys};
   auto watcher = caf::actor_cast<caf::actor>(self);
@@ -101,7 +114,7 @@ int run(caf::actor_system& sys, const fs::path& dir) {
   self->send(bob->handle, mokaccino::subscribe_atom::value, b_printer);
 
   auto r = command(self, alice->handle, mokaccino::connect_host_atom::value, "127.0.0.1:" + std::to_string(bob->port));
-  std::cout << "connect: " << r.message << std::endl;
+  say("connect: ", r.message);
   auto connected = [](const mokaccino::event& e) { return e.kind == mokaccino::event_kind::connected; };
   if (!r.ok || !wait_for(self, "alice", connected))
     return fail("alice did not connect to bob");
@@ -116,7 +129,7 @@ int run(caf::actor_system& sys, const fs::path& dir) {
   auto file = dir / "greeting.txt";
   std::ofstream{file} << "A file from alice to bob.\n";
   r = command(self, alice->handle, mokaccino::file_send_atom::value, std::string{"bob"}, file.string());
-  std::cout << "file send: " << (r.ok ? "ok" : "refused") << " " << r.message << std::endl;
+  say("file send: ", (r.ok ? "ok" : "refused"), " ", r.message);
   if (r.ok) {
     auto finished = [](const mokaccino::event& e) {
       auto state = mokaccino::field(e, "state");
@@ -127,7 +140,7 @@ int run(caf::actor_system& sys, const fs::path& dir) {
     std::ifstream got{b.download_dir / "greeting.txt"};
     std::string text;
     std::getline(got, text);
-    std::cout << "bob's copy: " << (got ? text : std::string{"(missing)"}) << std::endl;
+    say("bob's copy: ", (got ? text : std::string{"(missing)"}));
   }
 
   // A folder is one offer: bob's application is asked once, the tree arrives under bob's download directory.
@@ -136,7 +149,7 @@ int run(caf::actor_system& sys, const fs::path& dir) {
   std::ofstream{album / "cover.txt"} << "cover\n";
   std::ofstream{album / "2026" / "track 1.txt"} << "track one\n";
   r = command(self, alice->handle, mokaccino::file_send_atom::value, std::string{"bob"}, album.string());
-  std::cout << "folder send: " << (r.ok ? "ok" : "refused") << " " << r.message << std::endl;
+  say("folder send: ", (r.ok ? "ok" : "refused"), " ", r.message);
   if (r.ok) {
     auto folder_done = [](const mokaccino::event& e) {  // the folder's own event: its name is the folder's
       auto state = mokaccino::field(e, "state");
@@ -150,22 +163,20 @@ int run(caf::actor_system& sys, const fs::path& dir) {
         [](std::vector<mokaccino::transfer_info>& list) {
           for (auto& t : list)
             if (t.files > 0)
-              std::cout << "bob's folder: " << t.name << " " << t.state << ", " << t.files_done << " of " << t.files
-                        << " files" << std::endl;
+              say("bob's folder: ", t.name, " ", t.state, ", ", t.files_done, " of ", t.files, " files");
         },
         [](caf::error&) {});
     std::ifstream track{b.download_dir / "album" / "2026" / "track 1.txt"};
     std::string text;
     std::getline(track, text);
-    std::cout << "bob's album/2026/track 1.txt: " << (track ? text : std::string{"(missing)"}) << std::endl;
+    say("bob's album/2026/track 1.txt: ", (track ? text : std::string{"(missing)"}));
   }
 
   self->request(alice->handle, 10s, mokaccino::user_list_atom::value)
     .receive(
       [](std::vector<mokaccino::peer_info>& peers) {
         for (auto& p : peers)
-          std::cout << "alice's peer: " << p.user << " at " << p.address << (p.encrypted ? ", encrypted" : "")
-                    << std::endl;
+          say("alice's peer: ", p.user, " at ", p.address, (p.encrypted ? ", encrypted" : ""));
       },
       [](caf::error&) {});
 
@@ -179,7 +190,7 @@ int run(caf::actor_system& sys, const fs::path& dir) {
                   caf::after(10s) >> [&] { down = 2; });
   self->send_exit(a_printer, caf::exit_reason::user_shutdown);
   self->send_exit(b_printer, caf::exit_reason::user_shutdown);
-  std::cout << "example done" << std::endl;
+  say("example done");
   return 0;
 }
 
