@@ -157,7 +157,7 @@ void service_state::folder_maybe_finished(incoming_folder& f) {
                                   : "Folder " + f.name + " from " + f.user + ": " + std::to_string(f.files_failed) +
                                       " of " + std::to_string(f.files) + " files failed");
   remember_finished(info);
-  if (f.files_failed == 0) {  // every file saved: nothing left to resume
+  if (f.resumable && f.files_failed == 0) {  // every file saved: nothing left to resume
     partial_folders.erase(f.root);
     remove_partial_folder(f.root);  // (its record; no partial file is left inside)
   } else {
@@ -169,7 +169,8 @@ void service_state::folder_maybe_finished(incoming_folder& f) {
 // The sender cancelled the folder, or its peer left: what is still running ends on its own (FILESTOP, peer gone).
 void service_state::end_incoming_folder(incoming_folder& f, const std::string& state, const std::string& why) {
   write_folder_record(f, true);  // resumable: offered again, the folder goes on in its directory
-  emit_folder(f, state, "Folder " + f.name + " from " + f.user + ": " + why + (f.resumable ? " (offering it again resumes)" : ""));
+  emit_folder(f, state,
+              "Folder " + f.name + " from " + f.user + ": " + why + (f.resumable ? " (offering it again resumes)" : ""));
   remember_finished(folder_info(f, state));
   inbox.erase(f.user, f.id);
 }
