@@ -89,7 +89,7 @@ void session_state::on_restarted() {
   caps_answer_due = true;  // the restarted peer's first MKCAPS gets ours again (it may have missed the first)
   if (mokaccino_peer && ctx->transfers)
     self->send(ctx->transfers, peer_ready_atom::value, user(),
-               std::find(peer_features.begin(), peer_features.end(), resume_feature) != peer_features.end());
+               lists(peer_features, resume_feature));
   register_established();
 }
 
@@ -100,8 +100,7 @@ void session_state::register_established() {
         if (!ok)
           return close("connection refused", "\"" + user() + "\" is already connected from another address", true);
         hs->on_registered();
-        alive.emplace(rng.next_byte() | (std::uint64_t{rng.next_byte()} << 8) | (std::uint64_t{rng.next_byte()} << 16),
-                      self->clock().now());
+        alive.emplace(random_u32(), self->clock().now());
         crypt.emplace(ctx->identity, *hs->peer_key());
         crypt->bind_transcript(hs->we_initiated(), transcript());
         if ((mokaccino_peer && peer_envelope) || pinned_envelope)
@@ -114,6 +113,14 @@ void session_state::register_established() {
           apply_crypt(crypt->start(rng));
       },
       [this](caf::error&) { close({}, "Node unavailable", true); });
+}
+
+// A seed for the keep-alive's ping ids and the path MTU probes' ids (not secrets: unguessable is enough).
+std::uint32_t session_state::random_u32() {
+  std::uint32_t x = 0;
+  for (int i = 0; i < 4; ++i)
+    x = x << 8 | rng.next_byte();
+  return x;
 }
 
 // What the envelope's keys are bound to: both names, both identity keys, both handshake nonces, by role.
@@ -141,19 +148,17 @@ void session_state::on_caps(const w::caps_msg& m) {
   bool first = !mokaccino_peer;
   mokaccino_peer = true;
   peer_features = m.features;
-  if (std::find(m.features.begin(), m.features.end(), envelope_feature) != m.features.end()) {
+  if (lists(m.features, envelope_feature)) {
     peer_envelope = true;
     crypt->peer_speaks_envelope();
   }
-  if (!pmtu && std::find(m.features.begin(), m.features.end(), pmtu_feature) != m.features.end())
-    pmtu.emplace(self->clock().now(), static_cast<std::uint32_t>(rng.next_byte()) << 24 |
-                                          static_cast<std::uint32_t>(rng.next_byte()) << 16 |
-                                          static_cast<std::uint32_t>(rng.next_byte()) << 8 | rng.next_byte());
+  if (!pmtu && lists(m.features, pmtu_feature))
+    pmtu.emplace(self->clock().now(), random_u32());
   if (first || std::exchange(caps_answer_due, false)) {
     self->send(ctx->node, mokaccino_peer_atom::value, user());
     if (ctx->transfers)
       self->send(ctx->transfers, peer_ready_atom::value, user(),
-                 std::find(m.features.begin(), m.features.end(), resume_feature) != m.features.end());
+                 lists(m.features, resume_feature));
     // Ours went out once, right after the handshake, and may have been lost or dropped by a peer not yet
     // established: answer the first one with ours again so both ends agree on the extended formats.
     send_caps();

@@ -52,6 +52,11 @@ constexpr std::string_view envelope_feature = "env1";  // the sealed envelope (c
 constexpr std::string_view lazy_hash_feature = "lazyhash";  // FILEOFFER/FILEHASH: offer first, hash while sending
 constexpr std::string_view resume_feature = "resume1";  // FILERESUME/FILEFROM: an interrupted transfer resumes
 constexpr std::string_view folder_feature = "folder1";  // FOLDEROFFER/FOLDERACCEPT/FOLDERFILE: one offer per folder
+
+// Whether an MKCAPS feature list names `feature`.
+inline bool lists(const std::vector<std::string>& features, std::string_view feature) {
+  return std::find(features.begin(), features.end(), feature) != features.end();
+}
 constexpr std::string_view pmtu_feature = "pmtu1";  // MKPROBE path MTU discovery; chunks sized to it, any piece taken
 // What a file chunk costs beyond its data in the largest datagram that carries it (sealed 'F' record).
 constexpr std::size_t file_datagram_overhead = crypto::secure_channel::overhead + w::file_record_header;
@@ -139,6 +144,7 @@ struct session_state {
   // -- established ------------------------------------------------------------------------------------------
   void register_established();
   crypto::channel_transcript transcript() const;
+  std::uint32_t random_u32();
   void send_caps();
   void on_caps(const w::caps_msg& m);
 
